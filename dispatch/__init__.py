@@ -1,0 +1,1 @@
+"""Dispatch: maintenance ticketing and on-call dispatch for hospital estates and facilities."""
