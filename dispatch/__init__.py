@@ -1,1 +1,93 @@
 """Dispatch: maintenance ticketing and on-call dispatch for hospital estates and facilities."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping | type | None = None) -> Flask:
+    """Build the web app. `config` is a config class or a mapping of overrides (tests)."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "dispatch" / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    register_config(app, config)
+    register_clock(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_errors(app)
+    register_commands(app)
+    return app
+
+
+def register_config(app: Flask, config: Mapping | type | None) -> None:
+    from config import config_from_environment, kept_secret_key
+
+    if isinstance(config, type):
+        app.config.from_object(config)
+    else:
+        app.config.from_object(config_from_environment())
+        if config:
+            app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        if app.config.get("ENV_NAME") == "production" or app.config.get("SESSION_COOKIE_SECURE"):
+            raise RuntimeError("SECRET_KEY must be set in production")
+        app.config["SECRET_KEY"] = kept_secret_key()
+
+
+def register_clock(app: Flask) -> None:
+    from dispatch.clock import SystemClock
+
+    app.extensions["dispatch.clock"] = app.config.get("CLOCK") or SystemClock()
+
+
+def register_extensions(app: Flask) -> None:
+    from dispatch.extensions import api, babel, csrf, db, login_manager, migrate
+    from dispatch.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    api.init_app(app)
+    from dispatch.auth import load_user  # noqa: F401  (registers the user loader)
+
+
+def register_blueprints(app: Flask) -> None:
+    from dispatch.blueprints.api import register_api
+    from dispatch.blueprints.auth.views import bp as auth_bp
+    from dispatch.blueprints.board.views import bp as board_bp
+    from dispatch.blueprints.report.views import bp as report_bp
+    from dispatch.blueprints.reports.views import bp as reports_bp
+    from dispatch.blueprints.technician.views import bp as technician_bp
+    from dispatch.blueprints.tickets.views import bp as tickets_bp
+
+    for blueprint in (auth_bp, report_bp, tickets_bp, board_bp, technician_bp, reports_bp):
+        app.register_blueprint(blueprint)
+    register_api(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from dispatch import templating
+
+    templating.init_app(app)
+
+
+def register_errors(app: Flask) -> None:
+    from dispatch.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from dispatch.commands import register
+
+    register(app)

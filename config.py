@@ -1,0 +1,93 @@
+"""Configuration classes; the only module that reads os.environ."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("DISPATCH_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'dispatch.sqlite3'}"
+
+
+def _kept_secret_key() -> str:
+    """Development only: generate a key once and keep it under instance/ so sessions survive restarts."""
+    path = INSTANCE_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _default_database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    RQ_QUEUE = os.environ.get("RQ_QUEUE", "dispatch")
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Display zone; everything is stored in UTC.
+    HOSPITAL_TIMEZONE = os.environ.get("HOSPITAL_TIMEZONE", "Asia/Shanghai")
+    HOSPITAL_NAME = os.environ.get("HOSPITAL_NAME", "General Hospital")
+    BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "en")
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    WTF_CSRF_TIME_LIMIT = None  # a ward PC stays logged in all shift; the token lives as long as the session
+    BOARD_REFRESH_SECONDS = int(os.environ.get("BOARD_REFRESH_SECONDS", "10"))
+    SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "1"))
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # flask-smorest / OpenAPI
+    API_TITLE = "Dispatch API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    SECRET_KEY = Config.SECRET_KEY or None  # filled lazily by create_app via kept_secret_key()
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    WTF_CSRF_ENABLED = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_from_environment() -> type[Config]:
+    return CONFIGS[os.environ.get("DISPATCH_ENV", "development")]
+
+
+def kept_secret_key() -> str:
+    return _kept_secret_key()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return _bool(name, default)

@@ -1,0 +1,82 @@
+"""Request and response shapes of the API; validation and the OpenAPI document come from these."""
+from marshmallow import Schema, fields, validate
+
+
+class TicketCreateSchema(Schema):
+    ward_id = fields.Integer(required=True)
+    trade = fields.String(required=True, validate=validate.Length(min=1, max=20), metadata={"description": "trade code, e.g. power"})
+    description = fields.String(required=True, validate=validate.Length(min=3, max=1000))
+    patient_at_risk = fields.Boolean(load_default=False)
+    whole_area = fields.Boolean(load_default=True)
+    location_id = fields.Integer(load_default=None, allow_none=True)
+    asset_id = fields.Integer(load_default=None, allow_none=True)
+    place_detail = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    priority = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 4))
+
+
+class PersonSchema(Schema):
+    id = fields.Integer()
+    name = fields.String(attribute="full_name")
+
+
+class TicketSchema(Schema):
+    number = fields.Integer()
+    version = fields.Integer()
+    status = fields.String()
+    priority = fields.Integer()
+    trade = fields.Function(lambda t: t.trade.code)
+    ward_id = fields.Integer()
+    ward = fields.Function(lambda t: t.ward.name)
+    place = fields.String()
+    description = fields.String()
+    patient_at_risk = fields.Boolean()
+    assignee = fields.Nested(PersonSchema, allow_none=True)
+    auto_assigned = fields.Boolean()
+    created_at = fields.DateTime()
+    assigned_at = fields.DateTime(allow_none=True)
+    acknowledged_at = fields.DateTime(allow_none=True)
+    attended_at = fields.DateTime(allow_none=True)
+    made_safe_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    acknowledge_due_at = fields.DateTime()
+    attend_due_at = fields.DateTime()
+    resolve_due_at = fields.DateTime()
+    acknowledge_breached = fields.Boolean()
+    attend_breached = fields.Boolean()
+    resolve_breached = fields.Boolean()
+    resolution_note = fields.String(allow_none=True)
+    labour_minutes = fields.Integer(allow_none=True)
+    parts_used = fields.String(allow_none=True)
+
+
+class TicketListArgsSchema(Schema):
+    status = fields.String(load_default="open", validate=validate.OneOf(
+        ["open", "new", "assigned", "acknowledged", "attended", "on_hold", "made_safe", "resolved", "closed",
+         "refused", "reopened", "cancelled"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class AssignSchema(Schema):
+    technician_id = fields.Integer(required=True)
+    version = fields.Integer(load_default=None, allow_none=True, metadata={"description": "the version you saw; required to reassign"})
+
+
+class TransitionSchema(Schema):
+    version = fields.Integer(load_default=None, allow_none=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    labour_minutes = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 10080))
+    parts_used = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    rating = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5))
+
+
+class CandidateSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    open_jobs = fields.Integer()
+
+
+class ErrorSchema(Schema):
+    error = fields.String()
+    message = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

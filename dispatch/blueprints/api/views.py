@@ -1,0 +1,97 @@
+"""JSON endpoints: the same services as the pages, authenticated by bearer token."""
+from __future__ import annotations
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from dispatch.blueprints.api.schemas import (
+    AssignSchema,
+    CandidateSchema,
+    TicketCreateSchema,
+    TicketListArgsSchema,
+    TicketSchema,
+    TransitionSchema,
+)
+from dispatch.errors import ValidationError
+from dispatch.services import access
+from dispatch.services.assignment import assign_ticket, candidates_for
+from dispatch.services.tickets import TRANSITIONS, report_fault, transition
+from dispatch.services.tokens import user_for_token
+from models import OPEN_STATUSES, Ticket, Trade, db
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Tickets, assignment and transitions")
+
+
+@blp.before_request
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    user = user_for_token(raw.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        abort(401, message="A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+    g.api_user = user
+
+
+@blp.route("/tickets")
+class Tickets(MethodView):
+    @blp.arguments(TicketListArgsSchema, location="query")
+    @blp.response(200, TicketSchema(many=True))
+    def get(self, args):
+        """Tickets visible to the caller; open ones by default."""
+        statuses = OPEN_STATUSES if args["status"] == "open" else (args["status"],)
+        query = access.visible_tickets(g.api_user).where(Ticket.status.in_(statuses))
+        query = query.options(selectinload(Ticket.ward), selectinload(Ticket.trade), selectinload(Ticket.assignee))
+        return db.session.scalars(query.order_by(Ticket.created_at.desc()).limit(args["limit"])).all()
+
+    @blp.arguments(TicketCreateSchema)
+    @blp.response(201, TicketSchema)
+    def post(self, data):
+        """Report a fault. Priority is proposed unless the control room sets it."""
+        trade = db.session.scalar(select(Trade).where(Trade.code == data.pop("trade")))
+        if trade is None:
+            raise ValidationError("Unknown trade code.", field="trade")
+        return report_fault(g.api_user, trade_id=trade.id, channel="api", **data)
+
+
+@blp.route("/tickets/<int:number>")
+class TicketResource(MethodView):
+    @blp.response(200, TicketSchema)
+    def get(self, number: int):
+        return access.ticket_for(g.api_user, number)
+
+
+@blp.route("/tickets/<int:number>/candidates")
+class Candidates(MethodView):
+    @blp.response(200, CandidateSchema(many=True))
+    def get(self, number: int):
+        """Technicians who may take this ticket now (valid licence), least loaded first."""
+        access.require_role(g.api_user, access.CONTROL_ROOM)
+        ticket = access.ticket_for(g.api_user, number)
+        return [{"id": c.technician.id, "name": c.technician.full_name, "open_jobs": c.open_jobs}
+                for c in candidates_for(ticket)]
+
+
+@blp.route("/tickets/<int:number>/assign")
+class Assign(MethodView):
+    @blp.arguments(AssignSchema)
+    @blp.response(200, TicketSchema)
+    def post(self, data, number: int):
+        """Assign (or, with the version you saw, reassign) to a licensed technician."""
+        access.ticket_for(g.api_user, number)
+        return assign_ticket(number, data["technician_id"], g.api_user, expected_version=data["version"], channel="api")
+
+
+ACTION_PATHS = ",".join(f"'{a.replace('_', '-')}'" for a in TRANSITIONS)
+
+
+@blp.route(f"/tickets/<int:number>/<any({ACTION_PATHS}):action>")
+class Transition(MethodView):
+    @blp.arguments(TransitionSchema)
+    @blp.response(200, TicketSchema)
+    def post(self, data, number: int, action: str):
+        """Move the ticket on: acknowledge, refuse, attend, hold, resume, make-safe, resolve, confirm, reopen, cancel."""
+        return transition(number, action.replace("-", "_"), g.api_user, channel="api",
+                          expected_version=data.pop("version"), **data)

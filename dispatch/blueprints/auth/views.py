@@ -1,0 +1,62 @@
+"""Login, logout, and each role's home page."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from dispatch.blueprints.auth.forms import LoginForm
+from models import User, db
+
+bp = Blueprint("auth", __name__)
+
+HOME_BY_ROLE = {
+    "nurse": "report.new",
+    "dispatcher": "board.index",
+    "supervisor": "board.index",
+    "technician": "technician.jobs",
+    "manager": "reports.compliance",
+    "admin": "board.index",
+}
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths, so a crafted link cannot bounce a nurse to another site after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/")
+@login_required
+def home():
+    return redirect(url_for(HOME_BY_ROLE.get(current_user.role, "auth.login")))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
+        if user is None or not user.active or not user.check_password(form.password.data):
+            flash(_("Wrong username or password."), "error")
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,16 @@
+"""Control-room forms: assign or reassign, and change priority."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class AssignForm(FlaskForm):
+    technician_id = IntegerField(_l("Technician"), validators=[DataRequired(message=_l("Choose a technician."))])
+    version = HiddenField()
+
+
+class PriorityForm(FlaskForm):
+    priority = SelectField(_l("Priority"), coerce=int, choices=[(1, "P1"), (2, "P2"), (3, "P3"), (4, "P4")])
+    note = StringField(_l("Reason"), validators=[DataRequired(message=_l("Give a reason.")), Length(max=200)])
+    version = HiddenField()

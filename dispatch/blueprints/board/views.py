@@ -1,0 +1,78 @@
+"""The dispatcher's live board: open jobs by time left, assign and reassign, refreshing itself."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from dispatch.auth import roles_required
+from dispatch.blueprints.auth.views import _safe_next
+from dispatch.blueprints.board.forms import AssignForm, PriorityForm
+from dispatch.blueprints.tickets.forms import ActionForm
+from dispatch.clock import now
+from dispatch.errors import DispatchError
+from dispatch.services import access
+from dispatch.services.assignment import assign_ticket
+from dispatch.services.board import open_board
+from dispatch.services.tickets import reprioritise
+
+bp = Blueprint("board", __name__, url_prefix="/board")
+
+
+def _board_context() -> dict:
+    moment = now()
+    return {
+        "board": open_board(moment),
+        "moment": moment,
+        "assign_form": AssignForm(),
+        "action_form": ActionForm(),
+        "refresh_seconds": current_app.config["BOARD_REFRESH_SECONDS"],
+    }
+
+
+@bp.route("/")
+@roles_required(*access.CONTROL_ROOM)
+def index():
+    return render_template("board/index.html", **_board_context())
+
+
+@bp.route("/rows")
+@roles_required(*access.CONTROL_ROOM)
+def rows():
+    """The board's body alone, fetched by board.js so the screen refreshes without a reload."""
+    return render_template("board/_rows.html", **_board_context())
+
+
+@bp.route("/<int:ticket_id>/assign", methods=["POST"])
+@roles_required(*access.CONTROL_ROOM)
+def assign(ticket_id: int):
+    form = AssignForm()
+    back = _safe_next(request.form.get("next")) or url_for("board.index")
+    if not form.validate_on_submit():
+        flash(_("Choose a technician."), "error")
+        return redirect(back)
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    try:
+        ticket = assign_ticket(ticket_id, form.technician_id.data, current_user, expected_version=version)
+    except DispatchError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Ticket %(number)s assigned to %(name)s.", number=ticket.number, name=ticket.assignee.full_name), "success")
+    return redirect(back)
+
+
+@bp.route("/<int:ticket_id>/priority", methods=["POST"])
+@roles_required(*access.CONTROL_ROOM)
+def priority(ticket_id: int):
+    form = PriorityForm()
+    if form.validate_on_submit():
+        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        try:
+            reprioritise(ticket_id, form.priority.data, current_user, reason=form.note.data, expected_version=version)
+        except DispatchError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Priority changed; due times recomputed."), "success")
+    else:
+        flash(_("Give a priority and a reason."), "error")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))

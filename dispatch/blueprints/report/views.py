@@ -1,0 +1,105 @@
+"""Ward pages: report a fault (also from an asset's QR label) and follow the ward's tickets."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from dispatch.auth import roles_required
+from dispatch.blueprints.report.forms import ReportForm, WardActionForm
+from dispatch.clock import now
+from dispatch.errors import DispatchError
+from dispatch.services import access
+from dispatch.services.tickets import report_fault
+from models import OPEN_STATUSES, Asset, Location, Ticket, Trade, Ward, db
+
+bp = Blueprint("report", __name__)
+
+
+def _fill_choices(form: ReportForm, ward: Ward | None) -> None:
+    trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)).all()
+    form.trade_id.choices = [(t.id, t.name) for t in trades]
+    if current_user.role == "nurse":
+        wards = [current_user.ward] if current_user.ward else []
+    else:
+        wards = db.session.scalars(select(Ward).order_by(Ward.name)).all()
+    form.ward_id.choices = [(w.id, w.name) for w in wards]
+    locations = db.session.scalars(select(Location).where(Location.ward_id == ward.id).order_by(Location.name)).all() if ward else []
+    form.location_id.choices = [(0, "—")] + [(loc.id, loc.name) for loc in locations]
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@roles_required(*access.REPORTERS)
+def new():
+    form = ReportForm()
+    asset = None
+    code = request.args.get("asset") or form.asset_code.data
+    if code:
+        asset = db.session.scalar(select(Asset).where(Asset.qr_code == code))
+        if asset is None:
+            flash(_("That label is not known; report the fault without it."), "warning")
+    ward = asset.ward if asset else current_user.ward
+    if current_user.role != "nurse" and form.ward_id.data and request.method == "POST":
+        ward = db.session.get(Ward, form.ward_id.data) or ward
+    _fill_choices(form, ward)
+    if request.method == "GET":
+        if ward is not None:
+            form.ward_id.data = ward.id
+        if asset is not None:
+            form.asset_code.data = asset.qr_code
+            form.location_id.data = asset.location_id or 0
+            if asset.trade_id:
+                form.trade_id.data = asset.trade_id
+    if form.validate_on_submit():
+        try:
+            ticket = report_fault(
+                current_user,
+                ward_id=form.ward_id.data,
+                trade_id=form.trade_id.data,
+                description=form.description.data,
+                patient_at_risk=form.patient_at_risk.data,
+                whole_area=form.whole_area.data != "0",
+                location_id=form.location_id.data or None,
+                asset_id=asset.id if asset else None,
+                place_detail=form.place_detail.data,
+            )
+        except DispatchError as error:
+            _show_error(form, error)
+        else:
+            return redirect(url_for("tickets.detail", ticket_id=ticket.id, filed=1))
+    return render_template("report/new.html", form=form, asset=asset, ward=ward)
+
+
+def _show_error(form, error: DispatchError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/a/<code>")
+@roles_required(*access.REPORTERS)
+def asset_label(code: str):
+    """Where an asset's QR label points: the report form, filled in."""
+    return redirect(url_for("report.new", asset=code))
+
+
+@bp.route("/ward")
+@roles_required(*access.REPORTERS)
+def tickets():
+    """The ward's open tickets and those resolved in the last 30 days (awaiting confirmation first)."""
+    since = now() - timedelta(days=30)
+    query = access.visible_tickets(current_user).where(
+        or_(Ticket.status.in_(OPEN_STATUSES), Ticket.updated_at >= since)
+    )
+    if current_user.role != "nurse":
+        ward_id = request.args.get("ward_id", type=int)
+        query = query.where(Ticket.ward_id == ward_id) if ward_id else query.where(False)
+    rows = db.session.scalars(query.order_by(Ticket.created_at.desc()).limit(200)).all()
+    awaiting = [t for t in rows if t.status == "resolved"]
+    others = [t for t in rows if t.status != "resolved"]
+    return render_template("report/ward.html", awaiting=awaiting, others=others, action_form=WardActionForm())

@@ -1,0 +1,1 @@
+"""technician pages."""

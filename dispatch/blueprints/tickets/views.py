@@ -1,0 +1,87 @@
+"""The ticket page (its file and timeline) and the one endpoint every role uses to move a ticket on."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from dispatch.auth import roles_required
+from dispatch.blueprints.auth.views import _safe_next
+from dispatch.blueprints.tickets.forms import ActionForm, CommentForm
+from dispatch.errors import DispatchError, NotFoundError
+from dispatch.services import access
+from dispatch.services.assignment import candidates_for
+from dispatch.services.tickets import ACTION_LABELS, TRANSITIONS, add_comment, transition
+from models import ROLES
+
+bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+
+
+def available_actions(user, ticket) -> list[str]:
+    """Actions this user could take on this ticket now (the service still checks each one)."""
+    actions = []
+    for action, (sources, _target) in TRANSITIONS.items():
+        if ticket.status not in sources:
+            continue
+        if action in {"confirm", "reopen"} and not access.may_confirm(user, ticket):
+            continue
+        if action == "cancel" and user.role not in access.CONTROL_ROOM and not (user.role == "nurse" and ticket.status == "new"):
+            continue
+        if action not in {"confirm", "reopen", "cancel"} and not access.may_work(user, ticket):
+            continue
+        actions.append(action)
+    return actions
+
+
+@bp.route("/<int:ticket_id>")
+@login_required
+def detail(ticket_id: int):
+    try:
+        ticket = access.ticket_for(current_user, ticket_id)
+    except NotFoundError:
+        abort(404)
+    candidates = candidates_for(ticket) if current_user.role in access.CONTROL_ROOM and ticket.is_open else []
+    return render_template(
+        "tickets/detail.html", ticket=ticket, actions=available_actions(current_user, ticket),
+        action_form=ActionForm(), comment_form=CommentForm(), candidates=candidates,
+        just_filed=request.args.get("filed") == "1",
+    )
+
+
+@bp.route("/<int:ticket_id>/<action>", methods=["POST"])
+@roles_required(*ROLES)
+def act(ticket_id: int, action: str):
+    if action not in TRANSITIONS:
+        abort(404)
+    form = ActionForm()
+    back = _safe_next(form.next.data) or url_for("tickets.detail", ticket_id=ticket_id)
+    if not form.validate():
+        for field, errors in form.errors.items():
+            flash(f"{getattr(form, field).label.text}: {' '.join(errors)}", "error")
+        return redirect(back)
+    try:
+        transition(
+            ticket_id, action, current_user,
+            expected_version=int(form.version.data) if (form.version.data or "").isdigit() else None,
+            note=form.note.data, labour_minutes=form.labour_minutes.data, parts_used=form.parts_used.data,
+            rating=int(form.rating.data) if form.rating.data else None,
+        )
+    except DispatchError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Ticket %(number)s %(action)s.", number=ticket_id, action=ACTION_LABELS[action]), "success")
+    return redirect(back)
+
+
+@bp.route("/<int:ticket_id>/comment", methods=["POST"])
+@login_required
+def comment(ticket_id: int):
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            add_comment(ticket_id, current_user, form.note.data)
+        except DispatchError as error:
+            flash(error.message, "error")
+    else:
+        flash(_("Write a comment first."), "error")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))

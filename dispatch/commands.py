@@ -1,0 +1,132 @@
+"""`flask` commands: users and tokens, demo data, and the worker and scheduler processes."""
+from __future__ import annotations
+
+import logging
+import signal
+import time
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from models import ROLES, Ticket, User, Ward, db
+
+
+def register(app: Flask) -> None:
+    for command in (create_user, create_token, revoke_token, seed_demo, run_worker, run_scheduler):
+        app.cli.add_command(command)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", "full_name", required=True, help="Full name as people know them.")
+@click.option("--ward", "ward_name", help="Nurses: the ward they report for.")
+@click.option("--phone", help="Technicians: mobile number in E.164, e.g. +8613800138000.")
+@click.password_option()
+def create_user(username, role, full_name, ward_name, phone, password):
+    """Create a user account."""
+    from dispatch.services.staff import create_user as create
+
+    ward_id = None
+    if ward_name:
+        ward = db.session.scalar(select(Ward).where(Ward.name == ward_name))
+        if ward is None:
+            raise click.BadParameter(f"no ward named {ward_name!r}", param_hint="--ward")
+        ward_id = ward.id
+    try:
+        user = create(username=username, full_name=full_name, role=role, password=password, ward_id=ward_id, phone=phone)
+    except Exception as error:  # a DispatchError names the field
+        raise click.ClickException(str(error)) from error
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", default="api", help="What the token is for.")
+def create_token(username, name):
+    """Create an API token for a user. The token is printed once."""
+    from dispatch.services.tokens import create_token as create
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    click.echo(create(user.id, name))
+
+
+@click.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token(token_id):
+    """Revoke an API token by its id."""
+    from dispatch.services.tokens import revoke_token as revoke
+
+    revoke(token_id)
+    click.echo(f"revoked token {token_id}")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has tickets or users.")
+@click.option("--days", default=90, show_default=True, help="Days of history to generate.")
+def seed_demo(if_empty, days):
+    """Build a believable demo hospital with staff, licences and three months of history."""
+    from dispatch.seed import seed_demo_hospital
+
+    if if_empty and (db.session.scalar(select(func.count(User.id))) or db.session.scalar(select(func.count(Ticket.id)))):
+        click.echo("database already has data; demo not seeded")
+        return
+    summary = seed_demo_hospital(days=days)
+    click.echo(summary)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
+def run_worker(burst):
+    """Run an RQ worker for the dispatch queue (JSON-serialised jobs)."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    from dispatch.queue import get_queue, redis_connection
+    from workers.context import use_app
+
+    use_app(current_app._get_current_object())
+    connection = redis_connection()
+    queue = get_queue(connection)
+    # Release the parent's pooled connections before forking jobs.
+    db.session.remove()
+    db.engine.dispose()
+    Worker([queue], connection=connection, serializer=JSONSerializer).work(burst=burst, with_scheduler=False)
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Do one round and stop.")
+def run_scheduler(once):
+    """Run the scheduler: breach flags, heartbeats (and later, escalation steps) every second."""
+    from dispatch.clock import now
+    from dispatch.services.scheduler import Rounds
+
+    log = logging.getLogger("dispatch.scheduler")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
+    interval = current_app.config["SCHEDULER_INTERVAL_SECONDS"]
+    stopping = {"now": False}
+
+    def stop(signum, frame):
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    rounds = Rounds()
+    log.info("scheduler started, every %.1f s", interval)
+    while not stopping["now"]:
+        started = time.monotonic()
+        try:
+            rounds.tick(now())
+        except Exception:
+            # One failed round (database restarting, say) must not end the process.
+            log.exception("scheduler round failed")
+            db.session.rollback()
+        finally:
+            db.session.remove()
+        if once:
+            break
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    log.info("scheduler stopped")

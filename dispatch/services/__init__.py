@@ -1,0 +1,1 @@
+"""The rules. Views, CLI commands, SMS replies and jobs all come through here."""

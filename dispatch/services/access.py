@@ -1,0 +1,64 @@
+"""Who may see and do what. Every path (page, API, SMS) asks here, so a guessed id gets nowhere."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, select
+
+from dispatch.errors import NotFoundError, PermissionDeniedError
+from models import Ticket, User, db
+
+CONTROL_ROOM = ("dispatcher", "supervisor", "admin")
+SEES_ALL = ("dispatcher", "supervisor", "manager", "admin")
+REPORTERS = ("nurse", "dispatcher", "supervisor", "admin")
+REVIEWERS = ("manager", "admin")
+
+
+def visible_tickets(user: User, query: Select | None = None) -> Select:
+    """Limit a ticket query to what this user may see."""
+    query = query if query is not None else select(Ticket)
+    if user.role in SEES_ALL:
+        return query
+    if user.role == "nurse":
+        return query.where(Ticket.ward_id == (user.ward_id or -1))
+    if user.role == "technician":
+        return query.where(Ticket.assignee_id == user.id)
+    return query.where(False)
+
+
+def can_view(user: User, ticket: Ticket) -> bool:
+    if user.role in SEES_ALL:
+        return True
+    if user.role == "nurse":
+        return user.ward_id is not None and ticket.ward_id == user.ward_id
+    if user.role == "technician":
+        return ticket.assignee_id == user.id
+    return False
+
+
+def ticket_for(user: User, ticket_id: int) -> Ticket:
+    """The ticket if this user may see it; otherwise 'not found', so ids of other wards leak nothing."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None or not can_view(user, ticket):
+        raise NotFoundError(_("Ticket %(number)s not found.", number=ticket_id))
+    return ticket
+
+
+def require_role(user: User, roles: tuple[str, ...]) -> None:
+    if user.role not in roles:
+        raise PermissionDeniedError(_("Your role may not do this."))
+
+
+def may_report_for(user: User, ward_id: int) -> bool:
+    if user.role == "nurse":
+        return user.ward_id == ward_id
+    return user.role in REPORTERS
+
+
+def may_work(user: User, ticket: Ticket) -> bool:
+    """The assigned technician, or the control room recording it on their behalf (a phone call)."""
+    return (user.role == "technician" and ticket.assignee_id == user.id) or user.role in CONTROL_ROOM
+
+
+def may_confirm(user: User, ticket: Ticket) -> bool:
+    """The ward that reported it, or the control room on the ward's word."""
+    return (user.role == "nurse" and user.ward_id == ticket.ward_id) or user.role in CONTROL_ROOM

@@ -1,0 +1,71 @@
+"""What the control room sees: open tickets by time left, and who could take each."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from dispatch.services import licences, sla
+from models import OPEN_STATUSES, Heartbeat, Ticket, Trade, User, db
+
+FAR_FUTURE = datetime.max.replace(tzinfo=None)
+
+
+@dataclass
+class BoardRow:
+    ticket: Ticket
+    due_label: str | None
+    due_at: datetime | None
+    seconds_left: float | None
+    breaches: dict[str, bool]
+
+
+@dataclass
+class Board:
+    rows: list[BoardRow]
+    candidates: dict[int, list[tuple[User, int]]] = field(default_factory=dict)
+    heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
+
+
+def _sort_key(row: BoardRow):
+    # Running targets first, soonest (or most overdue) at the top; then the higher priority.
+    return (row.seconds_left is None, row.seconds_left if row.seconds_left is not None else 0, row.ticket.priority)
+
+
+def open_board(now: datetime) -> Board:
+    tickets = db.session.scalars(
+        select(Ticket)
+        .where(Ticket.status.in_(OPEN_STATUSES))
+        .options(
+            selectinload(Ticket.ward), selectinload(Ticket.trade), selectinload(Ticket.assignee),
+            selectinload(Ticket.location),
+        )
+    ).all()
+    rows = []
+    for ticket in tickets:
+        due = sla.next_due(ticket)
+        rows.append(
+            BoardRow(
+                ticket=ticket,
+                due_label=due[0] if due else None,
+                due_at=due[1] if due else None,
+                seconds_left=(due[1] - now).total_seconds() if due else None,
+                breaches=sla.live_breaches(ticket, now),
+            )
+        )
+    rows.sort(key=_sort_key)
+    # Eligibility is per trade, so ask once per trade rather than once per row.
+    candidates: dict[int, list[tuple[User, int]]] = {}
+    trades = {row.ticket.trade_id: row.ticket.trade for row in rows}
+    for trade_id, trade in trades.items():
+        people = licences.eligible_technicians(trade, now)
+        load = licences.open_load([p.id for p in people])
+        candidates[trade_id] = sorted(((p, load.get(p.id, 0)) for p in people), key=lambda c: (c[1], c[0].full_name))
+    heartbeats = {hb.name: hb for hb in db.session.scalars(select(Heartbeat))}
+    return Board(rows=rows, candidates=candidates, heartbeats=heartbeats)
+
+
+def all_trades() -> list[Trade]:
+    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))

@@ -1,0 +1,67 @@
+"""Staff records: accounts, phone numbers and licences."""
+from __future__ import annotations
+
+from datetime import date
+
+import phonenumbers
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from dispatch.errors import ValidationError
+from dispatch.services.unit_of_work import write_transaction
+from models import ROLES, Licence, LicenceType, User, Ward
+
+
+def normalise_phone(raw: str | None, default_region: str = "CN") -> str | None:
+    """A valid number in E.164 (+8613800138000), or ValidationError naming the phone field."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        number = phonenumbers.parse(raw.strip(), default_region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(_("Not a phone number."), field="phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("Not a valid phone number."), field="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def create_user(*, username: str, full_name: str, role: str, password: str, ward_id: int | None = None,
+                phone: str | None = None, locale: str | None = None) -> User:
+    if role not in ROLES:
+        raise ValidationError(_("Unknown role."), field="role")
+    username = (username or "").strip()
+    if not username or len(username) > 80:
+        raise ValidationError(_("A username of 1 to 80 characters is required."), field="username")
+    if len(password or "") < 8:
+        raise ValidationError(_("The password needs at least 8 characters."), field="password")
+    if role == "nurse" and ward_id is None:
+        raise ValidationError(_("A nurse belongs to a ward."), field="ward")
+    if role == "technician" and not phone:
+        raise ValidationError(_("A technician needs a mobile number for jobs by SMS."), field="phone")
+    phone = normalise_phone(phone)
+    with write_transaction() as session:
+        if session.scalar(select(User).where(User.username == username)):
+            raise ValidationError(_("That username is taken."), field="username")
+        if ward_id is not None and session.get(Ward, ward_id) is None:
+            raise ValidationError(_("No such ward."), field="ward")
+        user = User(username=username, full_name=full_name.strip(), role=role, ward_id=ward_id, phone=phone,
+                    locale=locale, active=True)
+        user.set_password(password)
+        session.add(user)
+    return user
+
+
+def add_licence(technician_id: int, licence_type_id: int, *, number: str, issuer: str, issued_on: date,
+                expires_on: date) -> Licence:
+    if expires_on < issued_on:
+        raise ValidationError(_("A licence cannot expire before it is issued."), field="expires_on")
+    with write_transaction() as session:
+        technician = session.get(User, technician_id)
+        if technician is None or technician.role != "technician":
+            raise ValidationError(_("Licences belong to technicians."), field="technician_id")
+        if session.get(LicenceType, licence_type_id) is None:
+            raise ValidationError(_("Unknown licence type."), field="licence_type_id")
+        licence = Licence(technician_id=technician_id, licence_type_id=licence_type_id, number=number.strip(),
+                          issuer=issuer.strip(), issued_on=issued_on, expires_on=expires_on)
+        session.add(licence)
+    return licence

@@ -1,0 +1,307 @@
+"""Reporting a fault and moving a ticket through its life. One state machine for every path."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from dispatch.clock import now as clock_now
+from dispatch.errors import ConflictError, IllegalTransitionError, NotFoundError, PermissionDeniedError, ValidationError
+from dispatch.services import access, sla
+from dispatch.services.unit_of_work import write_transaction
+from models import OPEN_STATUSES, Asset, Location, Ticket, TicketEvent, Trade, User, Ward, db
+
+STATUS_LABELS = {
+    "new": _l("New"),
+    "assigned": _l("Assigned"),
+    "acknowledged": _l("Acknowledged"),
+    "attended": _l("On site"),
+    "on_hold": _l("On hold"),
+    "made_safe": _l("Made safe"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+    "refused": _l("Refused"),
+    "reopened": _l("Reopened"),
+    "cancelled": _l("Cancelled"),
+}
+
+ACTION_LABELS = {
+    "acknowledge": _l("acknowledged"),
+    "refuse": _l("refused"),
+    "attend": _l("marked on site"),
+    "hold": _l("put on hold"),
+    "resume": _l("resumed"),
+    "make_safe": _l("made safe"),
+    "resolve": _l("resolved"),
+    "confirm": _l("confirmed"),
+    "reopen": _l("reopened"),
+    "cancel": _l("cancelled"),
+}
+
+# action -> (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "acknowledge": (frozenset({"assigned"}), "acknowledged"),
+    "refuse": (frozenset({"assigned", "acknowledged"}), "refused"),
+    # Arriving without acknowledging first counts as acknowledging too.
+    "attend": (frozenset({"assigned", "acknowledged"}), "attended"),
+    "hold": (frozenset({"attended", "made_safe"}), "on_hold"),
+    "resume": (frozenset({"on_hold"}), "attended"),
+    "make_safe": (frozenset({"attended", "on_hold"}), "made_safe"),
+    "resolve": (frozenset({"attended", "made_safe", "on_hold"}), "resolved"),
+    "confirm": (frozenset({"resolved"}), "closed"),
+    "reopen": (frozenset({"resolved", "closed"}), "reopened"),
+    "cancel": (frozenset(OPEN_STATUSES), "cancelled"),
+}
+WORK_ACTIONS = frozenset({"acknowledge", "refuse", "attend", "hold", "resume", "make_safe", "resolve"})
+WARD_ACTIONS = frozenset({"confirm", "reopen"})
+
+MAX_DESCRIPTION = 1000
+MAX_NOTE = 1000
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+def _clean_text(value: str | None, field: str, required: bool, limit: int = MAX_NOTE) -> str | None:
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationError(_("This field is required."), field=field)
+    if len(text) > limit:
+        raise ValidationError(_("At most %(n)d characters.", n=limit), field=field)
+    return text or None
+
+
+def _event(ticket: Ticket, kind: str, actor_id: int | None, at: datetime, channel: str, **fields) -> TicketEvent:
+    event = TicketEvent(ticket=ticket, kind=kind, actor_id=actor_id, at=at, channel=channel, **fields)
+    db.session.add(event)
+    return event
+
+
+def report_fault(
+    reporter: User,
+    *,
+    ward_id: int,
+    trade_id: int,
+    description: str,
+    patient_at_risk: bool = False,
+    whole_area: bool = True,
+    location_id: int | None = None,
+    asset_id: int | None = None,
+    place_detail: str | None = None,
+    priority: int | None = None,
+    channel: str = "web",
+) -> Ticket:
+    """File a fault. Priority is proposed from trade, ward and answers; the control room may set it."""
+    now = clock_now()
+    with write_transaction() as session:
+        reporter = session.get(User, reporter.id)
+        ward = session.get(Ward, ward_id)
+        if ward is None:
+            raise ValidationError(_("Choose a ward."), field="ward_id")
+        if not access.may_report_for(reporter, ward.id):
+            raise PermissionDeniedError(_("You may report faults only for your own ward."))
+        trade = session.get(Trade, trade_id)
+        if trade is None:
+            raise ValidationError(_("Choose what has failed."), field="trade_id")
+        description = _clean_text(description, "description", required=True, limit=MAX_DESCRIPTION)
+        if len(description) < 3:
+            raise ValidationError(_("Say in a few words what is wrong."), field="description")
+        asset = session.get(Asset, asset_id) if asset_id else None
+        if asset_id and (asset is None or asset.ward_id != ward.id):
+            raise ValidationError(_("That asset is not in this ward."), field="asset_id")
+        if asset is not None and location_id is None:
+            location_id = asset.location_id
+        location = session.get(Location, location_id) if location_id else None
+        if location_id and (location is None or location.ward_id != ward.id):
+            raise ValidationError(_("That room is not in this ward."), field="location_id")
+        proposed = sla.propose_priority(trade, ward, patient_at_risk, whole_area)
+        if priority is not None and priority != proposed:
+            if reporter.role not in access.CONTROL_ROOM:
+                raise PermissionDeniedError(_("Only the control room can set the priority."))
+            if priority not in (1, 2, 3, 4):
+                raise ValidationError(_("Priority must be 1 to 4."), field="priority")
+        chosen = priority or proposed
+        ticket = Ticket(
+            ward=ward, location=location, asset=asset, trade=trade, priority=chosen,
+            place_detail=_clean_text(place_detail, "place_detail", required=False, limit=120),
+            patient_at_risk=bool(patient_at_risk), whole_area=bool(whole_area), description=description,
+            reporter_id=reporter.id, status="new", created_at=now, updated_at=now, held_seconds=0,
+        )
+        sla.fix_due_times(ticket, sla.targets_for(trade.id, chosen))
+        session.add(ticket)
+        _event(ticket, "reported", reporter.id, now, channel, to_status="new", note=description,
+               data={"priority": chosen, "proposed_priority": proposed})
+    return ticket
+
+
+def _load_for_change(session, ticket_id: int, expected_version: int | None) -> Ticket:
+    # FOR UPDATE serialises writers on PostgreSQL; SQLite is already serialised by BEGIN IMMEDIATE.
+    ticket = session.scalars(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).one_or_none()
+    if ticket is None:
+        raise NotFoundError(_("Ticket %(number)s not found.", number=ticket_id))
+    if expected_version is not None and ticket.version != expected_version:
+        raise ConflictError(
+            _("Ticket %(number)s was changed meanwhile (now %(status)s). Nothing was overwritten; look again.",
+              number=ticket.number, status=status_label(ticket.status))
+        )
+    return ticket
+
+
+def _check_actor(actor: User, ticket: Ticket, action: str) -> None:
+    if not access.can_view(actor, ticket):
+        raise NotFoundError(_("Ticket %(number)s not found.", number=ticket.id))
+    if action in WORK_ACTIONS and not access.may_work(actor, ticket):
+        raise PermissionDeniedError(_("Ticket %(number)s is not assigned to you.", number=ticket.number))
+    if action in WARD_ACTIONS and not access.may_confirm(actor, ticket):
+        raise PermissionDeniedError(_("Only the reporting ward can confirm or reopen."))
+    if action == "cancel":
+        reporter_withdrawing = actor.role == "nurse" and ticket.status == "new"
+        if actor.role not in access.CONTROL_ROOM and not reporter_withdrawing:
+            raise PermissionDeniedError(_("Only the control room can cancel a ticket once it is assigned."))
+
+
+def transition(
+    ticket_id: int,
+    action: str,
+    actor: User,
+    *,
+    channel: str = "web",
+    expected_version: int | None = None,
+    note: str | None = None,
+    labour_minutes: int | None = None,
+    parts_used: str | None = None,
+    rating: int | None = None,
+) -> Ticket:
+    """Apply one state-machine action, or raise with a message that says why not."""
+    if action not in TRANSITIONS:
+        raise ValidationError(_("Unknown action."), field="action")
+    sources, target = TRANSITIONS[action]
+    now = clock_now()
+    with write_transaction() as session:
+        actor = session.get(User, actor.id)
+        ticket = _load_for_change(session, ticket_id, expected_version)
+        _check_actor(actor, ticket, action)
+        if ticket.status not in sources:
+            raise IllegalTransitionError(
+                _("Ticket %(number)s is %(status)s; it cannot be %(action)s.", number=ticket.number,
+                  status=status_label(ticket.status), action=ACTION_LABELS[action])
+            )
+        needs_note = action in {"refuse", "hold", "make_safe", "resolve", "reopen", "cancel"}
+        note = _clean_text(note, "note", required=needs_note)
+        data: dict = {}
+        previous = ticket.status
+        _apply(ticket, action, now, note, data, labour_minutes=labour_minutes, parts_used=parts_used, rating=rating)
+        ticket.status = target if not (action == "resume" and ticket.made_safe_at) else "made_safe"
+        ticket.updated_at = now
+        sla.record_breaches(ticket, now, actor.id, channel)
+        _event(ticket, action, actor.id, now, channel, from_status=previous, to_status=ticket.status,
+               note=note, data=data or None)
+    return ticket
+
+
+def _apply(ticket: Ticket, action: str, now: datetime, note: str | None, data: dict, **details) -> None:
+    """The side effects of each action on the ticket's times and fields."""
+    if action == "acknowledge":
+        ticket.acknowledged_at = ticket.acknowledged_at or now
+    elif action == "refuse":
+        data["technician_id"] = ticket.assignee_id
+        ticket.assignee_id = None
+        ticket.refusal_count += 1
+    elif action == "attend":
+        ticket.acknowledged_at = ticket.acknowledged_at or now
+        ticket.attended_at = ticket.attended_at or now
+    elif action == "hold":
+        ticket.on_hold_since = now
+        ticket.hold_reason = note
+    elif action == "resume":
+        _end_hold(ticket, now, data)
+    elif action == "make_safe":
+        _end_hold(ticket, now, data)
+        ticket.made_safe_at = now
+        ticket.resolution_note = note
+    elif action == "resolve":
+        _end_hold(ticket, now, data)
+        ticket.resolved_at = now
+        ticket.resolution_note = note
+        labour = details.get("labour_minutes")
+        if labour is not None:
+            if not isinstance(labour, int) or labour < 0 or labour > 7 * 24 * 60:
+                raise ValidationError(_("Labour minutes must be between 0 and 10080."), field="labour_minutes")
+            ticket.labour_minutes = (ticket.labour_minutes or 0) + labour
+            data["labour_minutes"] = labour
+        parts = _clean_text(details.get("parts_used"), "parts_used", required=False, limit=500)
+        if parts:
+            ticket.parts_used = parts if not ticket.parts_used else f"{ticket.parts_used}; {parts}"
+            data["parts_used"] = parts
+    elif action == "confirm":
+        rating = details.get("rating")
+        if rating is not None and rating not in (1, 2, 3, 4, 5):
+            raise ValidationError(_("Rating must be 1 to 5."), field="rating")
+        ticket.closed_at = now
+        ticket.rating = rating
+        ticket.feedback = note
+        data["rating"] = rating
+    elif action == "reopen":
+        ticket.reopen_count += 1
+        ticket.resolved_at = None
+        ticket.made_safe_at = None
+        ticket.closed_at = None
+        data["technician_id"] = ticket.assignee_id
+        ticket.assignee_id = None
+    elif action == "cancel":
+        _end_hold(ticket, now, data)
+        ticket.cancelled_at = now
+        ticket.cancel_reason = note
+
+
+def _end_hold(ticket: Ticket, now: datetime, data: dict) -> None:
+    """Close a hold: the paused time is added to the resolve due time (the clock stood still)."""
+    if ticket.on_hold_since is None:
+        return
+    paused = int((now - ticket.on_hold_since).total_seconds())
+    ticket.held_seconds += paused
+    ticket.resolve_due_at += timedelta(seconds=paused)
+    data["paused_seconds"] = paused
+    ticket.on_hold_since = None
+    ticket.hold_reason = None
+
+
+def reprioritise(ticket_id: int, priority: int, actor: User, *, reason: str, channel: str = "web",
+                 expected_version: int | None = None) -> Ticket:
+    """Change priority; due times are recomputed from creation with the targets in force now."""
+    if priority not in (1, 2, 3, 4):
+        raise ValidationError(_("Priority must be 1 to 4."), field="priority")
+    now = clock_now()
+    with write_transaction() as session:
+        actor = session.get(User, actor.id)
+        access.require_role(actor, access.CONTROL_ROOM)
+        ticket = _load_for_change(session, ticket_id, expected_version)
+        if not ticket.is_open:
+            raise IllegalTransitionError(_("Only open tickets can be re-prioritised."))
+        reason = _clean_text(reason, "note", required=True)
+        old = ticket.priority
+        if old == priority:
+            return ticket
+        ticket.priority = priority
+        sla.fix_due_times(ticket, sla.targets_for(ticket.trade_id, priority))
+        # Breach flags follow the new due times.
+        for name, is_late in sla.live_breaches(ticket, now).items():
+            setattr(ticket, f"{name}_breached", is_late)
+        ticket.updated_at = now
+        _event(ticket, "reprioritised", actor.id, now, channel, note=reason, data={"from": old, "to": priority})
+    return ticket
+
+
+def add_comment(ticket_id: int, actor: User, note: str, channel: str = "web") -> TicketEvent:
+    now = clock_now()
+    with write_transaction() as session:
+        actor = session.get(User, actor.id)
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None or not access.can_view(actor, ticket):
+            raise NotFoundError(_("Ticket %(number)s not found.", number=ticket_id))
+        note = _clean_text(note, "note", required=True)
+        event = _event(ticket, "comment", actor.id, now, channel, note=note)
+    return event

@@ -1,0 +1,79 @@
+"""Jinja filters and globals: times in hospital time, durations, labels."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from dispatch.clock import now
+from dispatch.services import sla
+from dispatch.services.tickets import STATUS_LABELS
+
+PRIORITY_LABELS = {1: _l("P1 emergency"), 2: _l("P2 urgent"), 3: _l("P3 routine"), 4: _l("P4 planned")}
+ROLE_LABELS = {
+    "nurse": _l("Nurse"), "dispatcher": _l("Dispatcher"), "technician": _l("Technician"),
+    "supervisor": _l("Supervisor"), "manager": _l("Manager"), "admin": _l("Administrator"),
+}
+EVENT_LABELS = {
+    "reported": _l("Reported"), "assigned": _l("Assigned"), "reassigned": _l("Reassigned"),
+    "acknowledge": _l("Acknowledged"), "refuse": _l("Refused"), "attend": _l("On site"),
+    "hold": _l("On hold"), "resume": _l("Resumed"), "make_safe": _l("Made safe"), "resolve": _l("Resolved"),
+    "confirm": _l("Confirmed by ward"), "reopen": _l("Reopened"), "cancel": _l("Cancelled"),
+    "breach": _l("Target missed"), "reprioritised": _l("Priority changed"), "comment": _l("Comment"),
+}
+TARGET_LABELS = {"acknowledge": _l("acknowledge"), "attend": _l("attend"), "resolve": _l("resolve")}
+CRITICALITY_LABELS = {
+    "icu": _l("ICU"), "theatre": _l("Theatre"), "ed": _l("Emergency department"),
+    "isolation": _l("Isolation"), "general": _l("General"),
+}
+
+
+def local_time(value: datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    if fmt == "time":
+        return format_datetime(value, "HH:mm")
+    if fmt == "iso":
+        return value.isoformat()
+    return format_datetime(value, "d MMM HH:mm")
+
+
+def duration(seconds: float | None) -> str:
+    """'3 min', '2 h 05 min', '4 d 3 h' — short enough for a board column."""
+    if seconds is None:
+        return ""
+    seconds = int(abs(seconds))
+    if seconds < 3600:
+        return _("%(m)d min", m=max(seconds // 60, 0)) if seconds >= 60 else _("%(s)d s", s=seconds)
+    if seconds < 86400:
+        return _("%(h)d h %(m)02d min", h=seconds // 3600, m=(seconds % 3600) // 60)
+    return _("%(d)d d %(h)d h", d=seconds // 86400, h=(seconds % 86400) // 3600)
+
+
+def minutes_label(minutes: int) -> str:
+    return duration(minutes * 60)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["minutes"] = minutes_label
+    app.jinja_env.globals.update(
+        now=now,
+        get_locale=get_locale,
+        STATUS_LABELS=STATUS_LABELS,
+        PRIORITY_LABELS=PRIORITY_LABELS,
+        ROLE_LABELS=ROLE_LABELS,
+        EVENT_LABELS=EVENT_LABELS,
+        TARGET_LABELS=TARGET_LABELS,
+        CRITICALITY_LABELS=CRITICALITY_LABELS,
+        next_due=sla.next_due,
+        live_breaches=sla.live_breaches,
+    )
+
+    @app.context_processor
+    def hospital():
+        return {"hospital_name": app.config["HOSPITAL_NAME"]}

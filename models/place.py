@@ -1,0 +1,78 @@
+"""Where faults happen: sites, buildings, wards, locations inside wards, and assets."""
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import db
+
+# Criticality drives priority: faults in these places threaten patients at once.
+WARD_CRITICALITIES = ("icu", "theatre", "ed", "isolation", "general")
+CRITICAL_WARDS = frozenset({"icu", "theatre", "ed", "isolation"})
+
+
+class Site(db.Model):
+    __tablename__ = "site"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    buildings: Mapped[list[Building]] = relationship(back_populates="site", order_by="Building.name")
+
+
+class Building(db.Model):
+    __tablename__ = "building"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    site: Mapped[Site] = relationship(back_populates="buildings")
+    wards: Mapped[list[Ward]] = relationship(back_populates="building", order_by="Ward.name")
+
+
+class Ward(db.Model):
+    __tablename__ = "ward"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    floor: Mapped[str | None] = mapped_column(String(20))
+    criticality: Mapped[str] = mapped_column(String(20), default="general")
+    phone_extension: Mapped[str | None] = mapped_column(String(20))
+    building: Mapped[Building] = relationship(back_populates="wards")
+    locations: Mapped[list[Location]] = relationship(back_populates="ward", order_by="Location.name")
+
+    @property
+    def is_critical(self) -> bool:
+        return self.criticality in CRITICAL_WARDS
+
+
+class Location(db.Model):
+    """A room, bay or bed space inside a ward."""
+
+    __tablename__ = "location"
+    __table_args__ = (UniqueConstraint("ward_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    ward: Mapped[Ward] = relationship(back_populates="locations")
+
+
+def _qr_code() -> str:
+    return secrets.token_urlsafe(9)
+
+
+class Asset(db.Model):
+    """A maintained thing with a QR label: a ventilator outlet panel, a lift car, an AC unit."""
+
+    __tablename__ = "asset"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tag: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"), index=True)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    trade_id: Mapped[int | None] = mapped_column(ForeignKey("trade.id"))
+    # The label carries this code, not the id, so labels cannot be enumerated.
+    qr_code: Mapped[str] = mapped_column(String(32), unique=True, default=_qr_code)
+    ward: Mapped[Ward] = relationship()
+    location: Mapped[Location | None] = relationship()
+    trade: Mapped["Trade | None"] = relationship()  # noqa: F821

@@ -1,0 +1,106 @@
+"""People and what they may do: users with roles, trades, licence types and licences, API tokens."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models.base import UTCDateTime, db
+
+ROLES = ("nurse", "dispatcher", "technician", "supervisor", "manager", "admin")
+
+# Which licence types entitle a technician to work a trade (any one of them suffices).
+trade_licence_type = Table(
+    "trade_licence_type",
+    db.metadata,
+    Column("trade_id", Integer, ForeignKey("trade.id", ondelete="CASCADE"), primary_key=True),
+    Column("licence_type_id", Integer, ForeignKey("licence_type.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Trade(db.Model):
+    """power, water, medical gas, lift, air conditioning, other."""
+
+    __tablename__ = "trade"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # Priority for a fault that takes out the whole service in a general area (P1..P3).
+    base_priority: Mapped[int] = mapped_column(Integer, default=3)
+    # Medical gas alarms are always emergencies, whatever the ward.
+    always_emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    licence_types: Mapped[list[LicenceType]] = relationship(secondary=trade_licence_type, order_by="LicenceType.name")
+
+
+class LicenceType(db.Model):
+    __tablename__ = "licence_type"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    trades: Mapped[list[Trade]] = relationship(secondary=trade_licence_type, viewonly=True)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    # A nurse reports for one ward and sees only that ward's tickets.
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("ward.id"))
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    ward: Mapped["Ward | None"] = relationship()  # noqa: F821
+    licences: Mapped[list[Licence]] = relationship(back_populates="technician", order_by="Licence.expires_on")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class Licence(db.Model):
+    """A technician's certificate; valid from its issue day through its expiry day, in hospital time."""
+
+    __tablename__ = "licence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    licence_type_id: Mapped[int] = mapped_column(ForeignKey("licence_type.id"), index=True)
+    number: Mapped[str] = mapped_column(String(60))
+    issuer: Mapped[str] = mapped_column(String(160))
+    issued_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date, index=True)
+    technician: Mapped[User] = relationship(back_populates="licences")
+    licence_type: Mapped[LicenceType] = relationship()
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API; only its SHA-256 is kept."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,181 @@
+"""Tickets (one reported fault each), their append-only history, and the service targets they are held to."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import UTCDateTime, db
+
+STATUSES = (
+    "new",
+    "assigned",
+    "acknowledged",
+    "attended",
+    "on_hold",
+    "made_safe",
+    "resolved",
+    "closed",
+    "refused",
+    "reopened",
+    "cancelled",
+)
+# Open = the ward is still waiting for logistics; resolved waits on the ward, not on us.
+OPEN_STATUSES = ("new", "assigned", "acknowledged", "attended", "on_hold", "made_safe", "refused", "reopened")
+UNASSIGNED_STATUSES = ("new", "refused", "reopened")
+PRIORITIES = (1, 2, 3, 4)
+
+
+class ServiceTarget(db.Model):
+    """Minutes to acknowledge, attend and resolve (or make safe), per priority and optionally per trade."""
+
+    __tablename__ = "service_target"
+    __table_args__ = (
+        UniqueConstraint("trade_id", "priority"),
+        CheckConstraint("priority BETWEEN 1 AND 4", name="priority_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # NULL trade = the hospital-wide default for that priority.
+    trade_id: Mapped[int | None] = mapped_column(ForeignKey("trade.id"))
+    priority: Mapped[int] = mapped_column(Integer)
+    acknowledge_minutes: Mapped[int] = mapped_column(Integer)
+    attend_minutes: Mapped[int] = mapped_column(Integer)
+    resolve_minutes: Mapped[int] = mapped_column(Integer)
+    trade: Mapped["Trade | None"] = relationship()  # noqa: F821
+
+
+class Ticket(db.Model):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        CheckConstraint("priority BETWEEN 1 AND 4", name="priority_range"),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+        Index("ix_ticket_status_priority", "status", "priority"),
+        Index("ix_ticket_ward_created", "ward_id", "created_at"),
+        Index("ix_ticket_assignee_status", "assignee_id", "status"),
+        Index("ix_ticket_trade_created", "trade_id", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+    # The ticket number people quote on the phone is the id; numbering starts at 1001 (see migration).
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"), index=True)
+    place_detail: Mapped[str | None] = mapped_column(String(120))
+    trade_id: Mapped[int] = mapped_column(ForeignKey("trade.id"))
+    priority: Mapped[int] = mapped_column(Integer)
+    patient_at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    whole_area: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(Text)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    auto_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="new")
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    made_safe_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Targets in force when the ticket was created (or re-prioritised), kept with the ticket.
+    acknowledge_target_minutes: Mapped[int] = mapped_column(Integer)
+    attend_target_minutes: Mapped[int] = mapped_column(Integer)
+    resolve_target_minutes: Mapped[int] = mapped_column(Integer)
+    acknowledge_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attend_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolve_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # On hold pauses the resolve clock: the paused seconds push resolve_due_at back.
+    on_hold_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hold_reason: Mapped[str | None] = mapped_column(String(200))
+    held_seconds: Mapped[int] = mapped_column(Integer, default=0)
+
+    acknowledge_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    attend_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolve_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    parts_used: Mapped[str | None] = mapped_column(Text)
+    labour_minutes: Mapped[int | None] = mapped_column(Integer)
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    refusal_count: Mapped[int] = mapped_column(Integer, default=0)
+    reassign_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    feedback: Mapped[str | None] = mapped_column(Text)
+
+    ward: Mapped["Ward"] = relationship()  # noqa: F821
+    location: Mapped["Location | None"] = relationship()  # noqa: F821
+    asset: Mapped["Asset | None"] = relationship()  # noqa: F821
+    trade: Mapped["Trade"] = relationship()  # noqa: F821
+    reporter: Mapped["User | None"] = relationship(foreign_keys=[reporter_id])  # noqa: F821
+    assignee: Mapped["User | None"] = relationship(foreign_keys=[assignee_id])  # noqa: F821
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", passive_deletes="all"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def number(self) -> int:
+        return self.id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def place(self) -> str:
+        parts = [self.ward.name if self.ward else ""]
+        if self.location:
+            parts.append(self.location.name)
+        if self.place_detail:
+            parts.append(self.place_detail)
+        return " · ".join(p for p in parts if p)
+
+
+class TicketEvent(db.Model):
+    """One line in a ticket's file: who did what, when. Never updated, never deleted."""
+
+    __tablename__ = "ticket_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    # Via which path: web, api, sms, system.
+    channel: Mapped[str] = mapped_column(String(10), default="web")
+    data: Mapped[dict | None] = mapped_column(JSON)
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped["User | None"] = relationship()  # noqa: F821
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+@event.listens_for(Session, "before_flush")
+def _ticket_history_is_append_only(session: Session, flush_context, instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, TicketEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise AppendOnlyError("ticket history is append-only")

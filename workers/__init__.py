@@ -1,0 +1,1 @@
+"""RQ jobs and the app context they run in."""
