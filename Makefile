@@ -1,0 +1,28 @@
+# Two commands for a new user: `make run` and `make test`. Everything else is set up by them.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+
+.PHONY: run test test-sqlite test-postgresql bench venv clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+run: venv  ## the service: web, worker, scheduler (and Redis / fake Twilio when needed)
+	@scripts/run.sh
+
+test: venv  ## the whole suite, on SQLite and on PostgreSQL, with real Redis and a real browser
+	@scripts/test.sh
+
+test-sqlite: venv
+	@scripts/test.sh sqlite
+
+test-postgresql: venv
+	@scripts/test.sh postgresql
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make run`: migrate, seed the demo hospital when the database is empty, then run the web app,
+# an RQ worker and the scheduler together (and a Redis of our own when none is running).
+# Ctrl-C stops everything this started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+export PATH="$PWD/$VENV/bin:$PATH"
+export FLASK_APP="dispatch:create_app"
+export PORT=${PORT:-5000}
+export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
+mkdir -p instance
+
+started=()
+stop_all() { for pid in "${started[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done; }
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+redis=$(python scripts/redis_url.py) || exit 1
+if [ "$redis" = start ]; then
+  port=${DISPATCH_REDIS_PORT:-6380}
+  binary=$(python scripts/redis_url.py --binary)
+  mkdir -p instance/redis
+  # appendonly + noeviction: queued jobs survive a restart and are never evicted.
+  "$binary" --port "$port" --bind 127.0.0.1 --dir "$PWD/instance/redis" --appendonly yes --save "" \
+    --maxmemory-policy noeviction --logfile "$PWD/instance/redis/redis.log" &
+  started+=($!)
+  redis="redis://127.0.0.1:$port/0"
+  python scripts/redis_url.py --wait "$redis" \
+    || { echo "Could not start the bundled redis-server (see instance/redis/redis.log); set REDIS_URL to a running Redis." >&2; exit 1; }
+  echo "Redis: none was running, so the bundled redis-server runs on port $port (data in instance/redis)."
+fi
+export REDIS_URL=$redis
+
+flask db upgrade
+flask seed-demo --if-empty
+
+processes=(web worker scheduler)
+cat <<MSG
+
+  Dispatch is starting at  $PUBLIC_URL
+  Demo logins (password demo1234):
+    dispatcher      the control-room board
+    nurse.icu       report a fault from the ICU (other wards: nurse.ed, nurse.ward3, ...)
+    wang.electric   a technician's jobs
+    manager         compliance reports
+    admin           everything
+  Ctrl-C stops it all.
+
+MSG
+honcho -f Procfile start "${processes[@]}"

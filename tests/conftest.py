@@ -1,0 +1,191 @@
+"""Explicit fixtures: a migrated database (SQLite or PostgreSQL), the app with a frozen clock,
+logged-in clients, real Redis, and a small hospital to work in."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from dispatch import create_app
+from dispatch.clock import FrozenClock
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# 10:00 on a Tuesday in Shanghai.
+START = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+PASSWORD = "correct-horse-1"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", default=os.environ.get("TEST_DB", "sqlite"), choices=("sqlite", "postgresql"),
+                     help="database the suite runs against")
+
+
+def pytest_report_header(config):
+    return f"database: {config.getoption('--db')}; redis: {TEST_REDIS_URL}"
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade()
+        from models import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_backend(pytestconfig) -> str:
+    return pytestconfig.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def migrated_database(db_backend, tmp_path_factory):
+    """Migrate once per session: a template file for SQLite, a fresh database for PostgreSQL."""
+    if db_backend == "sqlite":
+        template = tmp_path_factory.mktemp("db") / "template.sqlite3"
+        _migrate(f"sqlite:///{template}")
+        yield template
+        return
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"dispatch_test_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    _migrate(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(db_backend, migrated_database, tmp_path) -> str:
+    """A clean, migrated database for one test."""
+    if db_backend == "sqlite":
+        path = tmp_path / "dispatch.sqlite3"
+        shutil.copyfile(migrated_database, path)
+        return f"sqlite:///{path}"
+    engine = create_engine(migrated_database)
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        conn.execute(text("ALTER SEQUENCE ticket_id_seq RESTART WITH 1001"))
+    engine.dispose()
+    return migrated_database
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def app(database_url, clock, tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CLOCK": clock,
+        "REDIS_URL": TEST_REDIS_URL,
+        "RQ_QUEUE": "dispatch-test",
+        "HOSPITAL_TIMEZONE": "Asia/Shanghai",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    })
+    yield app
+    from models import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    from models import db as database
+
+    with app.app_context():
+        yield database
+        database.session.remove()
+
+
+@pytest.fixture
+def hospital(db):
+    from tests.factories import build_hospital
+
+    return build_hospital()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'id="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Browser:
+    """A logged-in test client that carries the CSRF token like a real form would."""
+
+    def __init__(self, client, username: str) -> None:
+        self.client = client
+        page = client.get("/login").get_data(as_text=True)
+        response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(page)})
+        assert response.status_code == 302, f"login failed for {username}"
+        self.token = csrf_token(client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True))
+
+    def get(self, path: str, **kw):
+        return self.client.get(path, **kw)
+
+    def post(self, path: str, data: dict | None = None, **kw):
+        payload = {"csrf_token": self.token, **(data or {})}
+        return self.client.post(path, data=payload, **kw)
+
+
+@pytest.fixture
+def login_as(app, hospital):
+    def login(username: str) -> Browser:
+        return Browser(app.test_client(), username)
+
+    return login
+
+
+@pytest.fixture
+def api_token(app, hospital):
+    """A function giving a bearer header for a user."""
+    from dispatch.services.tokens import create_token
+    from models import User, db
+
+    def token_for(username: str) -> dict[str, str]:
+        user = db.session.query(User).filter_by(username=username).one()
+        return {"Authorization": f"Bearer {create_token(user.id, 'test')}"}
+
+    return token_for
+
+
+@pytest.fixture
+def redis_conn():
+    from redis import Redis
+
+    connection = Redis.from_url(TEST_REDIS_URL)
+    try:
+        connection.ping()
+    except Exception as error:  # never skip: make test provides Redis
+        pytest.fail(f"Redis is not reachable at {TEST_REDIS_URL}: {error}")
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()
