@@ -96,7 +96,8 @@ class FakeTwilioState:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(f"fake Twilio: condition not met within {timeout}s")
-                self._changed.wait(remaining)
+                # Changes wake us at once; the short cap also catches time-based predicates.
+                self._changed.wait(min(remaining, 0.05))
 
     # -- background threads --------------------------------------------------
 
@@ -356,7 +357,8 @@ class FakeTwilioState:
                 entry["messages" if isinstance(item, MessageRecord) else "calls"] += 1
                 if item.seq > entry["last_seq"]:
                     entry["last_seq"], entry["last_at"] = item.seq, item.date_created
-                    entry["last_text"] = item.body if isinstance(item, MessageRecord) else "Call"
+                    entry["last_text"] = (item.body if isinstance(item, MessageRecord)
+                                          else f"Call ({item.status})")
             return sorted(summary.values(), key=lambda e: e["last_seq"], reverse=True)
 
     def last_sender_to(self, phone: str) -> str | None:

@@ -10,6 +10,7 @@ product that is down must not crash the fake.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -44,7 +45,7 @@ class WebhookResult:
         if self.error is not None:
             return f"Could not reach {self.url}: {self.error} (Twilio would log error 11200)."
         if not self.ok:
-            snippet = " ".join(self.text.split())[:200]
+            snippet = " ".join(re.sub(r"<[^>]*>", " ", self.text).split())[:200]
             extra = f" Body: {snippet}" if snippet else ""
             return (f"{self.url} answered HTTP {self.status_code}"
                     f" (Twilio would log error 11200).{extra}")
@@ -87,6 +88,9 @@ def send_webhook(state: FakeTwilioState, kind: str, url: str, params: dict[str, 
                 response = session.post(target, data=params, headers=headers,
                                         timeout=timeout, allow_redirects=False)
         result.status_code = response.status_code
+        if "charset" not in response.headers.get("Content-Type", "").lower():
+            # requests would guess ISO-8859-1 for text/*; Twilio reads TwiML as UTF-8.
+            response.encoding = "utf-8"
         result.text = response.text
         result.content_type = response.headers.get("Content-Type", "")
         entry.status_code = response.status_code
