@@ -556,3 +556,26 @@ def test_command_line_config_precedence():
                       "SMS_WEBHOOK_URL": "http://127.0.0.1:5000/sms/inbound"}
     with pytest.raises(ValueError):
         create_fake_twilio_app({"ACCOUNT_SID": "AC123"})
+
+
+def test_python_dash_m_serves_the_fake(tmp_path):
+    """``python -m dispatch.fake_twilio`` (what ``make run`` starts) really serves the API."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), FAKE_TWILIO_AUTH_TOKEN="env-token",
+               FAKE_TWILIO_ACCOUNT_SID=ACCOUNT_SID)
+    proc = subprocess.Popen([sys.executable, "-m", "dispatch.fake_twilio", "--port", "0"],
+                            cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        first_line = proc.stderr.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", first_line).group(0)
+        sdk = Client(ACCOUNT_SID, "env-token")
+        sdk.api.base_url = url
+        assert sdk.messages.create(to=TECH, from_=PRODUCT, body="hi").status == "queued"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)

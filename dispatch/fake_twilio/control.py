@@ -102,7 +102,7 @@ def numbers() -> Response | tuple[Response, int]:
 @bp.route("/config", methods=["GET", "POST"])
 def config() -> Response | tuple[Response, int]:
     if request.method == "GET":
-        return jsonify(fake_state().config.as_dict())
+        return jsonify(fake_state().settings())
     try:
         return jsonify(fake_state().configure(**_json()))
     except (KeyError, TypeError, ValueError) as exc:

@@ -87,7 +87,7 @@ def _render_thread(number: str) -> str:
 def index() -> str:
     state = fake_state()
     return render_template("fake_twilio/index.html", phones=state.phones(),
-                           version=state.version, config=state.config.as_dict(), error=None)
+                           version=state.version, config=state.settings(), error=None)
 
 
 @bp.get("/phone.json")
@@ -107,7 +107,7 @@ def new_phone() -> Response | tuple[str, int]:
         state = fake_state()
         error = "Give a number in E.164 form (like +447700900123) and a message."
         return render_template("fake_twilio/index.html", phones=state.phones(),
-                               version=state.version, config=state.config.as_dict(),
+                               version=state.version, config=state.settings(),
                                error=error), 400
     send_inbound_sms(fake_state(), number, body[:MAX_REPLY])
     return redirect(url_for(".thread", number=number), code=303)

@@ -81,6 +81,11 @@ class FakeTwilioState:
             self._touch()
             return self.config.as_dict()
 
+    def settings(self) -> dict[str, Any]:
+        """A copy of the whole current configuration."""
+        with self._lock:
+            return self.config.as_dict()
+
     def setting(self, key: str) -> Any:
         with self._lock:
             return getattr(self.config, key)
