@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import xml.etree.ElementTree as ET
 from urllib.parse import urljoin
 
 from .callbacks import call_params, send_call_status_callback
@@ -24,7 +25,6 @@ log = logging.getLogger("dispatch.fake_twilio")
 
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
 MAX_REDIRECTS = 5
-FINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 
 
 def start_call(state: FakeTwilioState, sid: str) -> threading.Thread:
@@ -143,7 +143,7 @@ def run_document(state: FakeTwilioState, sid: str, text: str, document_url: str 
     complete_call(state, sid)
 
 
-def _pending_gather(verb, document_url: str | None) -> PendingGather:
+def _pending_gather(verb: ET.Element, document_url: str | None) -> PendingGather:
     num_digits = verb.get("numDigits")
     return PendingGather(
         # Without an action Twilio posts the digits back to the current document.
