@@ -47,6 +47,18 @@ class Config:
     BOARD_REFRESH_SECONDS = int(os.environ.get("BOARD_REFRESH_SECONDS", "10"))
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "1"))
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # Twilio. Without an account SID, `make run` starts the project's local fake of Twilio.
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "AC" + "fa4e".ljust(32, "0"))
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "fake-auth-token")
+    # During an auth-token rotation, webhooks signed with the previous token are accepted too.
+    TWILIO_AUTH_TOKEN_SECONDARY = os.environ.get("TWILIO_AUTH_TOKEN_SECONDARY")
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "+15005550006")
+    TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID")
+    TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL")  # e.g. the local fake, http://127.0.0.1:8026
+    TWILIO_HTTP_TIMEOUT = float(os.environ.get("TWILIO_HTTP_TIMEOUT", "10"))
+    # The URL Twilio uses to reach us (behind a proxy it differs from what Flask sees); signatures cover it.
+    TWILIO_WEBHOOK_BASE_URL = os.environ.get("TWILIO_WEBHOOK_BASE_URL")
+    SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # flask-smorest / OpenAPI

@@ -1,6 +1,7 @@
 """The data model. Importing this package registers every table on db.metadata."""
 from models.base import Base, UTCDateTime, db
 from models.heartbeat import Heartbeat
+from models.outbox import FINAL_STATES, MESSAGE_STATES, STATE_RANK, InboundMessage, OutboundMessage
 from models.place import CRITICAL_WARDS, WARD_CRITICALITIES, Asset, Building, Location, Site, Ward
 from models.staff import ROLES, ApiToken, Licence, LicenceType, Trade, User, trade_licence_type
 from models.ticket import (
@@ -14,7 +15,8 @@ from models.ticket import (
 )
 
 __all__ = [
-    "Base", "UTCDateTime", "db", "Heartbeat", "CRITICAL_WARDS", "WARD_CRITICALITIES", "Asset", "Building",
+    "Base", "UTCDateTime", "db", "Heartbeat", "FINAL_STATES", "MESSAGE_STATES", "STATE_RANK",
+    "InboundMessage", "OutboundMessage", "CRITICAL_WARDS", "WARD_CRITICALITIES", "Asset", "Building",
     "Location", "Site", "Ward", "ROLES", "ApiToken", "Licence", "LicenceType", "Trade", "User",
     "trade_licence_type", "OPEN_STATUSES", "PRIORITIES", "STATUSES", "UNASSIGNED_STATUSES",
     "ServiceTarget", "Ticket", "TicketEvent",

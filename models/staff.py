@@ -56,6 +56,8 @@ class User(UserMixin, db.Model):
     ward_id: Mapped[int | None] = mapped_column(ForeignKey("ward.id"))
     phone: Mapped[str | None] = mapped_column(String(20))  # E.164
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Replied STOP: Twilio will refuse to deliver until START, so the board must say so.
+    sms_opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     locale: Mapped[str | None] = mapped_column(String(10))
     ward: Mapped["Ward | None"] = relationship()  # noqa: F821
     licences: Mapped[list[Licence]] = relationship(back_populates="technician", order_by="Licence.expires_on")

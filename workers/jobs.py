@@ -11,3 +11,11 @@ def heartbeat() -> str:
     with job_app().app_context():
         beat("worker")
     return "ok"
+
+
+def send_sms(message_id: int) -> str:
+    """Send one outbox row. Safe to run twice: the row is claimed before anything is sent."""
+    from dispatch.services.notify import send_outbox_message
+
+    with job_app().app_context():
+        return send_outbox_message(message_id)

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import ConflictError, IllegalTransitionError, ValidationError
-from dispatch.services import access, licences
+from dispatch.services import access, licences, notify
+from dispatch.sms import text as sms_text
 from dispatch.services.tickets import _event, _load_for_change, status_label
 from dispatch.services.unit_of_work import write_transaction
 from models import UNASSIGNED_STATUSES, Ticket, User
@@ -74,6 +75,11 @@ def assign_ticket(
         ticket.updated_at = now
         if reassigning:
             ticket.reassign_count += 1
+            previous = session.get(User, previous_assignee)
+            notify.owe_sms(session, recipient=previous, body=sms_text.reassigned_away(ticket), kind="reassigned_away",
+                           ticket=ticket)
+        notify.owe_sms(session, recipient=technician, body=sms_text.assignment(ticket),
+                       kind="reassignment" if reassigning else "assignment", ticket=ticket)
         _event(ticket, "reassigned" if reassigning else "assigned", actor_id, now, "system" if automatic else channel,
                from_status=previous_status, to_status="assigned",
                note=technician.full_name,

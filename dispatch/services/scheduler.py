@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from dispatch.services import heartbeats, sla
+from dispatch.services import heartbeats, notify, sla
 
 log = logging.getLogger(__name__)
 WORKER_PING_EVERY = timedelta(seconds=30)
@@ -18,6 +18,7 @@ class Rounds:
 
     def tick(self, now: datetime) -> None:
         sla.sweep_breaches(now)
+        notify.sweep(now)
         heartbeats.beat("scheduler")
         if self.last_worker_ping is None or now - self.last_worker_ping >= WORKER_PING_EVERY:
             self._ping_worker()

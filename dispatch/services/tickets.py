@@ -189,6 +189,11 @@ def transition(
                 _("Ticket %(number)s is %(status)s; it cannot be %(action)s.", number=ticket.number,
                   status=status_label(ticket.status), action=ACTION_LABELS[action])
             )
+        if action in {"acknowledge", "attend"} and ticket.assignee_id:
+            # Never beyond one's licence: taking on or starting the job needs it valid now (SMS too).
+            from dispatch.services.licences import ensure_licensed
+
+            ensure_licensed(session.get(User, ticket.assignee_id), ticket.trade, now)
         needs_note = action in {"refuse", "hold", "make_safe", "resolve", "reopen", "cancel"}
         note = _clean_text(note, "note", required=needs_note)
         data: dict = {}
@@ -199,7 +204,24 @@ def transition(
         sla.record_breaches(ticket, now, actor.id, channel)
         _event(ticket, action, actor.id, now, channel, from_status=previous, to_status=ticket.status,
                note=note, data=data or None)
+        _notify(session, ticket, action, actor, note, data)
     return ticket
+
+
+def _notify(session, ticket: Ticket, action: str, actor: User, note: str | None, data: dict) -> None:
+    """The SMS a transition owes, written in the same transaction."""
+    from dispatch.services import notify
+    from dispatch.sms import text as sms_text
+
+    if action == "refuse":
+        refuser = session.get(User, data["technician_id"])
+        for supervisor in session.scalars(select(User).where(User.role == "supervisor", User.active.is_(True),
+                                                             User.phone.is_not(None))):
+            notify.owe_sms(session, recipient=supervisor, kind="refusal", ticket=ticket,
+                           body=sms_text.refused(ticket, refuser.full_name if refuser else "?", note))
+    elif action == "cancel" and ticket.assignee_id and ticket.assignee_id != actor.id:
+        notify.owe_sms(session, recipient=session.get(User, ticket.assignee_id), kind="cancellation", ticket=ticket,
+                       body=sms_text.cancelled(ticket, note))
 
 
 def _apply(ticket: Ticket, action: str, now: datetime, note: str | None, data: dict, **details) -> None:

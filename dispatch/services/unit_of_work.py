@@ -1,7 +1,7 @@
 """Write transactions: take the write lock first, commit before anyone is told, map lost races to conflicts."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
@@ -29,8 +29,24 @@ def write_transaction() -> Iterator[Session]:
         yield session
         session.commit()
     except StaleDataError as exc:
+        session.info.pop(AFTER_COMMIT, None)
         session.rollback()
         raise ConflictError("Someone else changed this ticket at the same moment. Reload and try again.") from exc
     except BaseException:
+        session.info.pop(AFTER_COMMIT, None)
         session.rollback()
         raise
+    _run_after_commit(session)
+
+
+AFTER_COMMIT = "dispatch.after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once this transaction has committed (enqueueing work, say); never before."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(AFTER_COMMIT, []):
+        callback()

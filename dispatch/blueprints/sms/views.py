@@ -1,0 +1,62 @@
+"""Twilio webhooks: inbound SMS and delivery reports. Only requests Twilio signed get in."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, Response, abort, current_app, request
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from dispatch.services import notify
+from dispatch.services.sms_replies import handle_inbound
+
+bp = Blueprint("sms", __name__, url_prefix="/sms")
+
+
+def _signed_url() -> str:
+    """The URL Twilio signed: the public one when behind a proxy, else what we were asked for."""
+    base = current_app.config.get("TWILIO_WEBHOOK_BASE_URL")
+    if base:
+        return base.rstrip("/") + request.full_path.rstrip("?")
+    return request.url
+
+
+def twilio_signed(view):
+    """403 unless X-Twilio-Signature matches (current token, or the previous one during a rotation)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        signature = request.headers.get("X-Twilio-Signature", "")
+        tokens = [current_app.config["TWILIO_AUTH_TOKEN"], current_app.config.get("TWILIO_AUTH_TOKEN_SECONDARY")]
+        url, params = _signed_url(), request.form.to_dict()
+        if not signature or not any(t and RequestValidator(t).validate(url, params, signature) for t in tokens):
+            current_app.logger.warning("rejected unsigned or forged Twilio webhook to %s", request.path)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.route("/inbound", methods=["POST"])
+@twilio_signed
+def inbound():
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    sender = form.get("From")
+    if not sid or not sender:
+        return Response("MessageSid and From are required", status=400, mimetype="text/plain")
+    reply = handle_inbound(sid, sender, form.get("To"), form.get("Body", ""))
+    twiml = MessagingResponse()
+    if reply:
+        twiml.message(reply)
+    return Response(str(twiml), mimetype="application/xml")
+
+
+@bp.route("/status/<int:message_id>", methods=["POST"])
+@twilio_signed
+def status_callback(message_id: int):
+    form = request.form
+    code = form.get("ErrorCode")
+    notify.apply_status(message_id, form.get("MessageStatus") or form.get("SmsStatus") or "",
+                        int(code) if code and code.isdigit() else None, form.get("MessageSid"))
+    return Response(status=204)

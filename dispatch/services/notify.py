@@ -1,0 +1,268 @@
+"""The SMS outbox: owe a message in the same transaction as the change, send it exactly once,
+follow its delivery, and sweep up whatever Redis or a dead worker dropped."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import requests
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioRestException
+
+from dispatch.clock import now as clock_now
+from dispatch.sms import segments
+from dispatch.sms import twilio_client
+from dispatch.services.unit_of_work import after_commit, write_transaction
+from models import STATE_RANK, OutboundMessage, Ticket, TicketEvent, User, db
+
+log = logging.getLogger(__name__)
+
+# A row 'sending' for longer than this lost its worker (killed, or the process died): reconcile it.
+STUCK_AFTER = timedelta(seconds=60)
+# A row 'pending' whose job was enqueued this long ago and never ran: enqueue it again.
+REENQUEUE_AFTER = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(seconds=60)
+
+
+def owe_sms(session: Session, *, recipient: User | None, body: str, kind: str, ticket: Ticket | None = None,
+            to_number: str | None = None) -> OutboundMessage:
+    """Record an SMS the system owes, inside the caller's transaction; it is enqueued after commit.
+
+    A recipient who cannot receive SMS (no number, replied STOP) gets a row that is failed at
+    once, so the ticket and the board say plainly that this person was not told.
+    """
+    moment = clock_now()
+    if ticket is not None and ticket.id is None:
+        session.flush()  # a ticket filed in this same transaction needs its number first
+    number = to_number or (recipient.phone if recipient else None)
+    message = OutboundMessage(
+        ticket_id=ticket.id if ticket is not None else None, recipient=recipient, to_number=number, body=body,
+        kind=kind, state="pending", attempts=0, segments=segments.count(body), created_at=moment, updated_at=moment,
+    )
+    session.add(message)
+    problem = None
+    if not number:
+        problem = _("no mobile number on record")
+    elif recipient is not None and recipient.sms_opted_out:
+        problem = _("replied STOP: cannot receive SMS until they send START")
+    if problem:
+        message.state, message.last_error = "failed", problem
+        if ticket is not None:
+            _record_failure_event(session, ticket.id, message, problem, moment)
+        return message
+    session.flush()
+    message_id = message.id
+    after_commit(session, lambda: enqueue(message_id))
+    return message
+
+
+def enqueue(message_id: int) -> bool:
+    """Hand a row to RQ. If Redis is down the row stays pending and the sweep enqueues it later."""
+    from dispatch.queue import get_queue
+
+    try:
+        get_queue().enqueue("workers.jobs.send_sms", message_id, job_timeout=60, result_ttl=300, failure_ttl=86400)
+    except Exception:
+        log.warning("could not enqueue SMS %s; the sweep will retry", message_id, exc_info=True)
+        return False
+    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "pending")
+                       .values(enqueued_at=clock_now()))
+    db.session.commit()
+    return True
+
+
+def status_callback_url(message_id: int) -> str:
+    base = current_app.config.get("TWILIO_WEBHOOK_BASE_URL") or current_app.config["PUBLIC_URL"]
+    return base.rstrip("/") + url_for("sms.status_callback", message_id=message_id, _external=False)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** max(0, attempts - 1)))
+
+
+def send_outbox_message(message_id: int) -> str:
+    """Send one outbox row through Twilio, at most once. Returns what happened (for the job log)."""
+    moment = clock_now()
+    # Claim first: of two jobs for the same row, only one gets past this conditional update.
+    claimed = db.session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id, OutboundMessage.state == "pending",
+               or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= moment))
+        .values(state="sending", claimed_at=moment, updated_at=moment, attempts=OutboundMessage.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return "not-claimed"
+    message = db.session.get(OutboundMessage, message_id)
+    conf = twilio_client.settings()
+    sender = {"messaging_service_sid": conf.messaging_service_sid} if conf.messaging_service_sid else {"from_": conf.from_number}
+    try:
+        created = twilio_client.client().messages.create(
+            to=message.to_number, body=message.body, status_callback=status_callback_url(message.id), **sender)
+    except TwilioRestException as error:
+        return _after_rest_error(message_id, error)
+    except (requests.ConnectionError, requests.Timeout) as error:
+        return _after_network_error(message_id, error)
+    # Store the SID at once; 'sent' only if no callback has already moved the row further on.
+    moment = clock_now()
+    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
+                       .values(twilio_sid=created.sid, sent_at=moment, updated_at=moment, last_error=None, last_error_code=None))
+    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "sending")
+                       .values(state="sent"))
+    db.session.commit()
+    return "sent"
+
+
+def _after_rest_error(message_id: int, error: TwilioRestException) -> str:
+    message = db.session.get(OutboundMessage, message_id)
+    description = twilio_client.describe_error(error.code, f"HTTP {error.status}")
+    if twilio_client.is_permanent(error.status, error.code) or message.attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
+        _fail(message, error.code, description)
+        return "failed"
+    _retry_later(message, error.code, description)
+    return "retry"
+
+
+def _after_network_error(message_id: int, error: Exception) -> str:
+    message = db.session.get(OutboundMessage, message_id)
+    if isinstance(error, requests.ConnectTimeout) or (
+        isinstance(error, requests.ConnectionError) and not isinstance(error, requests.ReadTimeout)
+        and "NewConnectionError" in repr(error)
+    ):
+        # The request never left: safe to send again.
+        _retry_later(message, None, f"network: {type(error).__name__}")
+        return "retry"
+    # The request may have reached Twilio: leave it 'sending' so reconciliation looks before resending.
+    message.last_error = f"no answer from Twilio ({type(error).__name__}); will check before resending"
+    message.updated_at = clock_now()
+    db.session.commit()
+    return "unknown"
+
+
+def _retry_later(message: OutboundMessage, code: int | None, description: str) -> None:
+    moment = clock_now()
+    message.state = "pending"
+    message.last_error_code, message.last_error = code, description[:300]
+    message.next_attempt_at = moment + _backoff(message.attempts)
+    message.enqueued_at = None
+    message.updated_at = moment
+    db.session.commit()
+
+
+def _fail(message: OutboundMessage, code: int | None, description: str) -> None:
+    moment = clock_now()
+    message.state = "failed"
+    message.last_error_code, message.last_error = code, description[:300]
+    message.updated_at = moment
+    if message.ticket_id:
+        _record_failure_event(db.session, message.ticket_id, message, description, moment)
+    db.session.commit()
+
+
+def _record_failure_event(session: Session, ticket_id: int, message: OutboundMessage, description: str,
+                          moment: datetime) -> None:
+    """The ticket's history says who was not reached and why; the board lists it for the dispatcher."""
+    name = message.recipient.full_name if message.recipient else (message.to_number or "?")
+    session.add(TicketEvent(ticket_id=ticket_id, at=moment, kind="sms_failed", channel="system",
+                            note=_("SMS to %(name)s failed: %(why)s", name=name, why=description),
+                            data={"message_id": message.id, "code": message.last_error_code}))
+
+
+def apply_status(message_id: int, twilio_status: str, error_code: int | None, sid: str | None) -> bool:
+    """A delivery report from Twilio. Never moves a message backwards. Returns whether it changed."""
+    state = {"accepted": "sent", "queued": "sent", "sending": "sent", "sent": "sent", "delivered": "delivered",
+             "undelivered": "undelivered", "failed": "failed", "read": "delivered"}.get((twilio_status or "").lower())
+    if state is None:
+        return False
+    moment = clock_now()
+    with write_transaction() as session:
+        message = session.scalars(select(OutboundMessage).where(OutboundMessage.id == message_id).with_for_update()).one_or_none()
+        if message is None or (sid and message.twilio_sid and sid != message.twilio_sid):
+            return False
+        if STATE_RANK[state] <= STATE_RANK[message.state]:
+            return False
+        message.state = state
+        message.twilio_sid = message.twilio_sid or sid
+        message.updated_at = moment
+        if state == "delivered":
+            message.delivered_at = moment
+        if state in ("failed", "undelivered"):
+            message.last_error_code = error_code
+            message.last_error = twilio_client.describe_error(error_code, state)[:300]
+            if message.ticket_id:
+                _record_failure_event(session, message.ticket_id, message, message.last_error, moment)
+    return True
+
+
+def sweep(now: datetime) -> dict[str, int]:
+    """Scheduler round: re-enqueue pending rows whose job was lost, reconcile rows stuck in 'sending'."""
+    due = db.session.scalars(
+        select(OutboundMessage.id).where(
+            OutboundMessage.state == "pending",
+            or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now),
+            or_(OutboundMessage.enqueued_at.is_(None), OutboundMessage.enqueued_at <= now - REENQUEUE_AFTER),
+        ).limit(500)
+    ).all()
+    db.session.commit()
+    enqueued = sum(1 for message_id in due if enqueue(message_id))
+    stuck = db.session.scalars(
+        select(OutboundMessage.id).where(and_(OutboundMessage.state == "sending", OutboundMessage.claimed_at <= now - STUCK_AFTER))
+        .limit(100)
+    ).all()
+    db.session.commit()
+    reconciled = sum(1 for message_id in stuck if reconcile(message_id) != "unchanged")
+    return {"enqueued": enqueued, "reconciled": reconciled}
+
+
+def reconcile(message_id: int) -> str:
+    """Find out from Twilio what became of a row whose worker vanished mid-send.
+
+    With a SID we fetch the message. Without one (the worker died between Twilio's answer and
+    our write), we look for a message to the same number with the same body sent since the claim;
+    only if there is none is the row sent again.
+    """
+    message = db.session.get(OutboundMessage, message_id)
+    if message is None or message.state != "sending":
+        return "unchanged"
+    twilio = twilio_client.client()
+    try:
+        if message.twilio_sid:
+            found = twilio.messages(message.twilio_sid).fetch()
+        else:
+            since = (message.claimed_at or message.created_at) - timedelta(minutes=1)
+            candidates = twilio.messages.list(to=message.to_number, date_sent_after=since, limit=50)
+            found = next((m for m in candidates if m.body == message.body), None)
+    except (TwilioRestException, requests.RequestException):
+        log.warning("reconciliation of SMS %s could not reach Twilio", message_id, exc_info=True)
+        return "unchanged"
+    moment = clock_now()
+    if found is None:
+        db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "sending")
+                           .values(state="pending", next_attempt_at=None, enqueued_at=None, updated_at=moment,
+                                   last_error="worker lost before Twilio accepted it; sending again"))
+        db.session.commit()
+        return "resend"
+    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "sending")
+                       .values(state="sent", twilio_sid=found.sid, sent_at=moment, updated_at=moment))
+    db.session.commit()
+    apply_status(message_id, found.status, found.error_code, found.sid)
+    return "adopted"
+
+
+def messages_for_ticket(ticket_id: int) -> list[OutboundMessage]:
+    return list(db.session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == ticket_id)
+                                   .order_by(OutboundMessage.id)))
+
+
+def failed_for_open_tickets(limit: int = 20) -> list[OutboundMessage]:
+    """Undelivered job messages the dispatcher must act on (phone the technician, or reassign)."""
+    from models import OPEN_STATUSES
+
+    return list(db.session.scalars(
+        select(OutboundMessage).join(Ticket, Ticket.id == OutboundMessage.ticket_id)
+        .where(OutboundMessage.state.in_(("failed", "undelivered")), Ticket.status.in_(OPEN_STATUSES))
+        .order_by(OutboundMessage.updated_at.desc()).limit(limit)
+    ))

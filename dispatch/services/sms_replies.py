@@ -1,0 +1,139 @@
+"""Technicians answering by SMS: each reply is recorded first, matched to the sender's job, applied
+through the same rules as the web, and answered in words."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from dispatch.clock import now as clock_now
+from dispatch.errors import DispatchError
+from dispatch.services import tickets as ticket_service
+from dispatch.services.staff import normalise_phone
+from dispatch.services.unit_of_work import write_transaction
+from dispatch.sms import segments
+from dispatch.sms.commands import Command, parse
+from models import OPEN_STATUSES, InboundMessage, Ticket, User, db
+
+ACTIONS = {"accept": "acknowledge", "refuse": "refuse", "site": "attend", "done": "resolve"}
+# Which of the sender's jobs a command without a number can mean.
+NUMBERLESS_STATUSES = {
+    "accept": ("assigned",),
+    "refuse": ("assigned", "acknowledged"),
+    "site": ("assigned", "acknowledged"),
+    "done": ("attended", "made_safe", "on_hold"),
+}
+
+
+def help_text() -> str:
+    return _("Dispatch replies: A 1042 accept, R 1042 reason refuse, S 1042 on site, D 1042 note done, "
+             "J my jobs. The number can be left out when you have one job.")
+
+
+def handle_inbound(sid: str, from_number: str, to_number: str | None, body: str) -> str | None:
+    """Record and act on one inbound SMS. Returns the reply text (None: send no reply).
+
+    A repeat of the same Twilio message (a webhook retry) is answered with the first reply and
+    changes nothing.
+    """
+    moment = clock_now()
+    try:
+        with write_transaction() as session:
+            record = InboundMessage(twilio_sid=sid[:40], from_number=from_number[:20], to_number=(to_number or "")[:20],
+                                    body=(body or "")[:2000], received_at=moment, outcome="received")
+            session.add(record)
+            session.flush()
+            record_id = record.id
+    except IntegrityError:
+        db.session.rollback()
+        earlier = db.session.scalar(select(InboundMessage).where(InboundMessage.twilio_sid == sid[:40]))
+        return earlier.reply if earlier else None
+
+    sender = _sender(from_number)
+    command = parse(body)
+    ticket_id = None
+    if sender is None:
+        outcome, reply = "unknown_sender", None
+    else:
+        outcome, reply, ticket_id = _apply(sender, command)
+    if reply is not None:
+        reply = segments.fit(reply, 2)
+    with write_transaction() as session:
+        record = session.get(InboundMessage, record_id)
+        record.sender_id = sender.id if sender else None
+        record.ticket_id = ticket_id
+        record.outcome = outcome
+        record.reply = reply
+    return reply
+
+
+def _sender(from_number: str) -> User | None:
+    try:
+        number = normalise_phone(from_number)
+    except DispatchError:
+        return None
+    if number is None:
+        return None
+    return db.session.scalar(select(User).where(User.phone == number, User.active.is_(True)))
+
+
+def _apply(sender: User, command: Command) -> tuple[str, str | None, int | None]:
+    """(outcome, reply, ticket id) for a known sender."""
+    if command.kind == "stop":
+        _set_opt_out(sender.id, True)
+        return "opted_out", None, None  # the carrier / Twilio confirms STOP itself
+    if command.kind == "start":
+        _set_opt_out(sender.id, False)
+        return "opted_in", _("You will receive Dispatch jobs by SMS again."), None
+    if command.kind == "jobs":
+        return "listed", _jobs_text(sender), None
+    if command.kind not in ACTIONS:
+        return "help", help_text(), None
+    ticket, problem = _target_ticket(sender, command)
+    if ticket is None:
+        return "not_matched", problem, None
+    try:
+        ticket_service.transition(ticket.id, ACTIONS[command.kind], sender, channel="sms", note=command.text or None)
+    except DispatchError as error:
+        return "rejected", error.message, ticket.id
+    confirmations = {
+        "accept": _("Accepted #%(n)d. Reply S %(n)d when on site.", n=ticket.number),
+        "refuse": _("Refused #%(n)d. It goes back to dispatch.", n=ticket.number),
+        "site": _("On site at #%(n)d recorded. Reply D %(n)d note when done.", n=ticket.number),
+        "done": _("#%(n)d resolved. Thank you.", n=ticket.number),
+    }
+    return "applied", confirmations[command.kind], ticket.id
+
+
+def _target_ticket(sender: User, command: Command) -> tuple[Ticket | None, str | None]:
+    if command.ticket_number is not None:
+        ticket = db.session.get(Ticket, command.ticket_number)
+        if ticket is None or ticket.assignee_id != sender.id:
+            return None, _("#%(n)d is not one of your jobs. Reply J for your jobs.", n=command.ticket_number)
+        return ticket, None
+    open_jobs = db.session.scalars(
+        select(Ticket).where(Ticket.assignee_id == sender.id, Ticket.status.in_(NUMBERLESS_STATUSES[command.kind]))
+        .order_by(Ticket.priority, Ticket.created_at)
+    ).all()
+    if len(open_jobs) == 1:
+        return open_jobs[0], None
+    if not open_jobs:
+        return None, _("You have no job waiting for that. Reply J for your jobs.")
+    numbers = ", ".join(f"#{t.number}" for t in open_jobs[:6])
+    return None, _("You have several jobs (%(numbers)s). Add the number, e.g. A %(n)d.", numbers=numbers, n=open_jobs[0].number)
+
+
+def _jobs_text(sender: User) -> str:
+    jobs = db.session.scalars(
+        select(Ticket).where(Ticket.assignee_id == sender.id, Ticket.status.in_(OPEN_STATUSES))
+        .order_by(Ticket.priority, Ticket.created_at).limit(8)
+    ).all()
+    if not jobs:
+        return _("You have no open jobs.")
+    lines = [f"#{t.number} P{t.priority} {t.trade.name} {t.ward.name} ({ticket_service.status_label(t.status)})" for t in jobs]
+    return "; ".join(lines)
+
+
+def _set_opt_out(user_id: int, opted_out: bool) -> None:
+    with write_transaction() as session:
+        session.get(User, user_id).sms_opted_out = opted_out

@@ -1,0 +1,42 @@
+"""How many SMS segments a text costs: GSM-7 when every character fits it, UCS-2 otherwise."""
+from __future__ import annotations
+
+# GSM 03.38 basic set and the extension table (each extension character costs two septets).
+GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def is_gsm(text: str) -> bool:
+    return all(ch in GSM_BASIC or ch in GSM_EXTENDED for ch in text)
+
+
+def units(text: str) -> tuple[str, int]:
+    """('gsm', septets) or ('ucs2', UTF-16 code units)."""
+    if is_gsm(text):
+        return "gsm", sum(2 if ch in GSM_EXTENDED else 1 for ch in text)
+    return "ucs2", len(text.encode("utf-16-le")) // 2
+
+
+def count(text: str) -> int:
+    encoding, n = units(text)
+    single, part = (160, 153) if encoding == "gsm" else (70, 67)
+    if n <= single:
+        return 1
+    return -(-n // part)
+
+
+def fit(text: str, max_segments: int) -> str:
+    """Shorten `text` (with an ellipsis) until it fits in max_segments."""
+    if count(text) <= max_segments:
+        return text
+    low, high = 0, len(text)
+    while low < high:  # longest prefix that fits with the ellipsis
+        mid = (low + high + 1) // 2
+        if count(text[:mid].rstrip() + "…") <= max_segments:
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low].rstrip() + "…"

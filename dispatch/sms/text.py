@@ -1,0 +1,60 @@
+"""What the phone shows. Everything a technician needs, the reply codes, and no more than two segments."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from dispatch.sms import segments
+
+MAX_SEGMENTS = 2
+
+
+def _short_place(ticket) -> str:
+    parts = [ticket.ward.name]
+    if ticket.location:
+        parts.append(ticket.location.name)
+    if ticket.place_detail:
+        parts.append(ticket.place_detail)
+    return ", ".join(parts)
+
+
+def _fit_description(head: str, description: str, tail: str) -> str:
+    """Keep the head and the reply codes whole; shorten the description to what fits."""
+    whole = f"{head} {description} {tail}"
+    if segments.count(whole) <= MAX_SEGMENTS:
+        return whole
+    low, high = 0, len(description)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if segments.count(f"{head} {description[:mid].rstrip()}… {tail}") <= MAX_SEGMENTS:
+            low = mid
+        else:
+            high = mid - 1
+    return f"{head} {description[:low].rstrip()}… {tail}"
+
+
+def assignment(ticket) -> str:
+    head = _("P%(p)d #%(n)d %(trade)s, %(place)s:", p=ticket.priority, n=ticket.number, trade=ticket.trade.name,
+             place=_short_place(ticket))
+    if ticket.patient_at_risk:
+        head = _("PATIENT AT RISK") + " " + head
+    tail = _("Reply A %(n)d accept, R %(n)d reason refuse, S %(n)d on site, D %(n)d note done.", n=ticket.number)
+    return _fit_description(head, ticket.description, tail)
+
+
+def reassigned_away(ticket) -> str:
+    return segments.fit(_("#%(n)d has been reassigned. No action needed from you.", n=ticket.number), MAX_SEGMENTS)
+
+
+def cancelled(ticket, reason: str | None) -> str:
+    return segments.fit(_("#%(n)d cancelled: %(reason)s. Do not attend.", n=ticket.number, reason=reason or "-"), MAX_SEGMENTS)
+
+
+def refused(ticket, technician_name: str, reason: str | None) -> str:
+    return segments.fit(
+        _("#%(n)d P%(p)d %(trade)s, %(place)s refused by %(name)s: %(reason)s. Needs another technician.",
+          n=ticket.number, p=ticket.priority, trade=ticket.trade.name, place=_short_place(ticket),
+          name=technician_name, reason=reason or "-"), MAX_SEGMENTS)
+
+
+def test_message(name: str) -> str:
+    return _("Dispatch test message for %(name)s. No reply needed.", name=name)
