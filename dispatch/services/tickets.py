@@ -137,10 +137,11 @@ def report_fault(
     return ticket
 
 
-def _load_for_change(session, ticket_id: int, expected_version: int | None) -> Ticket:
+def _load_for_change(session, ticket_id: int, expected_version: int | None, viewer: User | None = None) -> Ticket:
     # FOR UPDATE serialises writers on PostgreSQL; SQLite is already serialised by BEGIN IMMEDIATE.
     ticket = session.scalars(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).one_or_none()
-    if ticket is None:
+    # Visibility before the version check: a stale version must not reveal another ward's ticket.
+    if ticket is None or (viewer is not None and not access.can_view(viewer, ticket)):
         raise NotFoundError(_("Ticket %(number)s not found.", number=ticket_id))
     if expected_version is not None and ticket.version != expected_version:
         raise ConflictError(
@@ -182,7 +183,7 @@ def transition(
     now = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
-        ticket = _load_for_change(session, ticket_id, expected_version)
+        ticket = _load_for_change(session, ticket_id, expected_version, viewer=actor)
         _check_actor(actor, ticket, action)
         if ticket.status not in sources:
             raise IllegalTransitionError(
