@@ -22,9 +22,13 @@ EVENT_LABELS = {
     "acknowledge": _l("Acknowledged"), "refuse": _l("Refused"), "attend": _l("On site"),
     "hold": _l("On hold"), "resume": _l("Resumed"), "make_safe": _l("Made safe"), "resolve": _l("Resolved"),
     "confirm": _l("Confirmed by ward"), "reopen": _l("Reopened"), "cancel": _l("Cancelled"),
-    "breach": _l("Target missed"), "reprioritised": _l("Priority changed"), "comment": _l("Comment"),
+    "breach": _l("Target missed"), "sms_failed": _l("SMS not delivered"), "reprioritised": _l("Priority changed"), "comment": _l("Comment"),
 }
 TARGET_LABELS = {"acknowledge": _l("acknowledge"), "attend": _l("attend"), "resolve": _l("resolve")}
+SMS_STATE_LABELS = {
+    "pending": _l("SMS queued"), "sending": _l("SMS sending"), "sent": _l("SMS sent"),
+    "delivered": _l("SMS delivered"), "undelivered": _l("SMS undelivered"), "failed": _l("SMS failed"),
+}
 CRITICALITY_LABELS = {
     "icu": _l("ICU"), "theatre": _l("Theatre"), "ed": _l("Emergency department"),
     "isolation": _l("Isolation"), "general": _l("General"),
@@ -70,6 +74,7 @@ def init_app(app: Flask) -> None:
         EVENT_LABELS=EVENT_LABELS,
         TARGET_LABELS=TARGET_LABELS,
         CRITICALITY_LABELS=CRITICALITY_LABELS,
+        SMS_STATE_LABELS=SMS_STATE_LABELS,
         next_due=sla.next_due,
         live_breaches=sla.live_breaches,
     )

@@ -36,9 +36,19 @@ flask db upgrade
 flask seed-demo --if-empty
 
 processes=(web worker scheduler)
+phone_line=""
+if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
+  # No Twilio account: SMS go to the project's local fake of Twilio, with a phone page to reply from.
+  export FAKE_TWILIO_PORT=${FAKE_TWILIO_PORT:-8026}
+  export TWILIO_API_BASE_URL="http://127.0.0.1:$FAKE_TWILIO_PORT"
+  export FAKE_TWILIO_SMS_WEBHOOK_URL="$PUBLIC_URL/sms/inbound"
+  processes+=(twilio)
+  phone_line="  Technicians' phones (local fake of Twilio):  $TWILIO_API_BASE_URL/phone"
+fi
 cat <<MSG
 
   Dispatch is starting at  $PUBLIC_URL
+$phone_line
   Demo logins (password demo1234):
     dispatcher      the control-room board
     nurse.icu       report a fault from the ICU (other wards: nurse.ed, nurse.ward3, ...)

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from dispatch.services import licences, sla
-from models import OPEN_STATUSES, Heartbeat, Ticket, Trade, User, db
+from dispatch.services import licences, notify, sla
+from models import OPEN_STATUSES, Heartbeat, OutboundMessage, Ticket, Trade, User, db
 
 FAR_FUTURE = datetime.max.replace(tzinfo=None)
 
@@ -27,6 +27,9 @@ class Board:
     rows: list[BoardRow]
     candidates: dict[int, list[tuple[User, int]]] = field(default_factory=dict)
     heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
+    # Latest SMS per ticket (its delivery state shows on the row), and SMS the dispatcher must act on.
+    latest_sms: dict[int, OutboundMessage] = field(default_factory=dict)
+    failed_sms: list[OutboundMessage] = field(default_factory=list)
 
 
 def _sort_key(row: BoardRow):
@@ -64,7 +67,14 @@ def open_board(now: datetime) -> Board:
         load = licences.open_load([p.id for p in people])
         candidates[trade_id] = sorted(((p, load.get(p.id, 0)) for p in people), key=lambda c: (c[1], c[0].full_name))
     heartbeats = {hb.name: hb for hb in db.session.scalars(select(Heartbeat))}
-    return Board(rows=rows, candidates=candidates, heartbeats=heartbeats)
+    latest: dict[int, OutboundMessage] = {}
+    ids = [row.ticket.id for row in rows]
+    if ids:
+        newest = select(func.max(OutboundMessage.id)).where(OutboundMessage.ticket_id.in_(ids)).group_by(OutboundMessage.ticket_id)
+        for message in db.session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(newest))):
+            latest[message.ticket_id] = message
+    return Board(rows=rows, candidates=candidates, heartbeats=heartbeats, latest_sms=latest,
+                 failed_sms=notify.failed_for_open_tickets())
 
 
 def all_trades() -> list[Trade]:

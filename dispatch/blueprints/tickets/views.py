@@ -9,7 +9,7 @@ from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import _safe_next
 from dispatch.blueprints.tickets.forms import ActionForm, CommentForm
 from dispatch.errors import DispatchError, NotFoundError
-from dispatch.services import access
+from dispatch.services import access, notify
 from dispatch.services.assignment import candidates_for
 from dispatch.services.tickets import ACTION_LABELS, TRANSITIONS, add_comment, transition
 from models import ROLES
@@ -44,6 +44,7 @@ def detail(ticket_id: int):
     return render_template(
         "tickets/detail.html", ticket=ticket, actions=available_actions(current_user, ticket),
         action_form=ActionForm(), comment_form=CommentForm(), candidates=candidates,
+        messages=notify.messages_for_ticket(ticket.id) if current_user.role != "nurse" else [],
         just_filed=request.args.get("filed") == "1",
     )
 
