@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -86,6 +86,23 @@ def _show_error(form, error: DispatchError) -> None:
 def asset_label(code: str):
     """Where an asset's QR label points: the report form, filled in."""
     return redirect(url_for("report.new", asset=code))
+
+
+@bp.route("/a/<code>/label.svg")
+@roles_required(*access.CONTROL_ROOM)
+def asset_label_image(code: str):
+    """The printable QR label for an asset: it encodes the public link to the pre-filled report form."""
+    import io
+
+    import segno
+
+    asset = db.session.scalar(select(Asset).where(Asset.qr_code == code))
+    if asset is None:
+        abort(404)
+    link = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("report.asset_label", code=code)
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="svg", scale=6, border=2, title=f"{asset.tag} {asset.name}")
+    return Response(buffer.getvalue(), mimetype="image/svg+xml")
 
 
 @bp.route("/ward")
