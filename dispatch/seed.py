@@ -221,6 +221,11 @@ def _seed_history(rng, moment, days, wards, trades, by_trade, assets) -> int:
             attend = max(ack + timedelta(minutes=2), created + timedelta(minutes=_minutes_around(rng, ticket.attend_target_minutes, late)))
             resolve = max(attend + timedelta(minutes=10), created + timedelta(minutes=_minutes_around(rng, ticket.resolve_target_minutes, late)))
             if resolve > moment:
+                # Not finished by now: drop it, or it would sit on the board as "new" for days. The jobs in
+                # flight come from _seed_open_tickets.
+                for event in list(ticket.events):
+                    db.session.expunge(event)
+                db.session.expunge(ticket)
                 continue
             ticket.assignee_id, ticket.assigned_at = tech.id, assigned
             ticket.acknowledged_at, ticket.attended_at, ticket.resolved_at = ack, attend, resolve
