@@ -68,9 +68,9 @@ def enqueue(message_id: int) -> bool:
     except Exception:
         log.warning("could not enqueue SMS %s; the sweep will retry", message_id, exc_info=True)
         return False
-    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "pending")
-                       .values(enqueued_at=clock_now()))
-    db.session.commit()
+    with write_transaction() as session:
+        session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "pending")
+                        .values(enqueued_at=clock_now()))
     return True
 
 
@@ -89,13 +89,13 @@ def send_outbox_message(message_id: int) -> str:
     """Send one outbox row through Twilio, at most once. Returns what happened (for the job log)."""
     moment = clock_now()
     # Claim first: of two jobs for the same row, only one gets past this conditional update.
-    claimed = db.session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id == message_id, OutboundMessage.state == "pending",
-               or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= moment))
-        .values(state="sending", claimed_at=moment, updated_at=moment, attempts=OutboundMessage.attempts + 1)
-    ).rowcount
-    db.session.commit()
+    with write_transaction() as session:
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id, OutboundMessage.state == "pending",
+                   or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= moment))
+            .values(state="sending", claimed_at=moment, updated_at=moment, attempts=OutboundMessage.attempts + 1)
+        ).rowcount
     if not claimed:
         return "not-claimed"
     message = db.session.get(OutboundMessage, message_id)
@@ -110,37 +110,40 @@ def send_outbox_message(message_id: int) -> str:
         return _after_network_error(message_id, error)
     # Store the SID at once; 'sent' only if no callback has already moved the row further on.
     moment = clock_now()
-    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
-                       .values(twilio_sid=created.sid, sent_at=moment, updated_at=moment, last_error=None, last_error_code=None))
-    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "sending")
-                       .values(state="sent"))
-    db.session.commit()
+    with write_transaction() as session:
+        session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
+                        .values(twilio_sid=created.sid, sent_at=moment, updated_at=moment, last_error=None,
+                                last_error_code=None))
+        session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "sending")
+                        .values(state="sent"))
     return "sent"
 
 
 def _after_rest_error(message_id: int, error: TwilioRestException) -> str:
-    message = db.session.get(OutboundMessage, message_id)
     description = twilio_client.describe_error(error.code, f"HTTP {error.status}")
-    if twilio_client.is_permanent(error.status, error.code) or message.attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
-        _fail(message, error.code, description)
-        return "failed"
-    _retry_later(message, error.code, description)
+    with write_transaction() as session:
+        message = session.get(OutboundMessage, message_id)
+        if twilio_client.is_permanent(error.status, error.code) or message.attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
+            _fail(session, message, error.code, description)
+            return "failed"
+        _retry_later(message, error.code, description)
     return "retry"
 
 
 def _after_network_error(message_id: int, error: Exception) -> str:
-    message = db.session.get(OutboundMessage, message_id)
-    if isinstance(error, requests.ConnectTimeout) or (
+    never_sent = isinstance(error, requests.ConnectTimeout) or (
         isinstance(error, requests.ConnectionError) and not isinstance(error, requests.ReadTimeout)
         and "NewConnectionError" in repr(error)
-    ):
-        # The request never left: safe to send again.
-        _retry_later(message, None, f"network: {type(error).__name__}")
-        return "retry"
-    # The request may have reached Twilio: leave it 'sending' so reconciliation looks before resending.
-    message.last_error = f"no answer from Twilio ({type(error).__name__}); will check before resending"
-    message.updated_at = clock_now()
-    db.session.commit()
+    )
+    with write_transaction() as session:
+        message = session.get(OutboundMessage, message_id)
+        if never_sent:
+            # The request never left: safe to send again.
+            _retry_later(message, None, f"network: {type(error).__name__}")
+            return "retry"
+        # The request may have reached Twilio: leave it 'sending' so reconciliation looks before resending.
+        message.last_error = f"no answer from Twilio ({type(error).__name__}); will check before resending"
+        message.updated_at = clock_now()
     return "unknown"
 
 
@@ -151,17 +154,15 @@ def _retry_later(message: OutboundMessage, code: int | None, description: str) -
     message.next_attempt_at = moment + _backoff(message.attempts)
     message.enqueued_at = None
     message.updated_at = moment
-    db.session.commit()
 
 
-def _fail(message: OutboundMessage, code: int | None, description: str) -> None:
+def _fail(session: Session, message: OutboundMessage, code: int | None, description: str) -> None:
     moment = clock_now()
     message.state = "failed"
     message.last_error_code, message.last_error = code, description[:300]
     message.updated_at = moment
     if message.ticket_id:
-        _record_failure_event(db.session, message.ticket_id, message, description, moment)
-    db.session.commit()
+        _record_failure_event(session, message.ticket_id, message, description, moment)
 
 
 def _record_failure_event(session: Session, ticket_id: int, message: OutboundMessage, description: str,
@@ -241,15 +242,15 @@ def reconcile(message_id: int) -> str:
         log.warning("reconciliation of SMS %s could not reach Twilio", message_id, exc_info=True)
         return "unchanged"
     moment = clock_now()
-    if found is None:
-        db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "sending")
-                           .values(state="pending", next_attempt_at=None, enqueued_at=None, updated_at=moment,
-                                   last_error="worker lost before Twilio accepted it; sending again"))
-        db.session.commit()
-        return "resend"
-    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "sending")
-                       .values(state="sent", twilio_sid=found.sid, sent_at=moment, updated_at=moment))
-    db.session.commit()
+    stuck = (OutboundMessage.id == message_id, OutboundMessage.state == "sending")
+    with write_transaction() as session:
+        if found is None:
+            session.execute(update(OutboundMessage).where(*stuck).values(
+                state="pending", next_attempt_at=None, enqueued_at=None, updated_at=moment,
+                last_error="worker lost before Twilio accepted it; sending again"))
+            return "resend"
+        session.execute(update(OutboundMessage).where(*stuck).values(
+            state="sent", twilio_sid=found.sid, sent_at=moment, updated_at=moment))
     apply_status(message_id, found.status, found.error_code, found.sid)
     return "adopted"
 

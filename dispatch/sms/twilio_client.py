@@ -56,6 +56,9 @@ def client() -> Client:
     twilio = Client(conf.account_sid, conf.auth_token, http_client=TwilioHttpClient(timeout=conf.timeout))
     if conf.base_url:
         twilio.api.base_url = conf.base_url.rstrip("/")
+        # TWILIO_EDGE / TWILIO_REGION in the environment would rewrite the host away from base_url.
+        twilio.edge = None
+        twilio.region = None
     return twilio
 
 
