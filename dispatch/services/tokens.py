@@ -48,7 +48,10 @@ def user_for_token(raw: str) -> User | None:
         return None
     moment = clock_now()
     # Record use at most once a minute, so a busy integration does not write on every request.
+    token_id, user_id = token.id, token.user_id
     if token.last_used_at is None or moment - token.last_used_at > timedelta(minutes=1):
-        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=moment))
-        db.session.commit()
-    return db.session.get(User, token.user_id)
+        # A write transaction (BEGIN IMMEDIATE on SQLite): upgrading this read transaction to a write
+        # fails at once with "database is locked" when concurrent requests use tokens.
+        with write_transaction() as session:
+            session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=moment))
+    return db.session.get(User, user_id)
