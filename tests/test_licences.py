@@ -223,3 +223,28 @@ def test_the_api_assigns_a_licensed_technician(hospital, app, api_token):
                                       json={"technician_id": hospital.users["volt"].id})
     assert response.status_code == 200
     assert response.get_json()["assignee"] == {"id": hospital.users["volt"].id, "name": "Li Volt"}
+
+
+# --- after assignment: the licence must still be valid when the work starts ----------------------
+
+@pytest.mark.parametrize("action", ["acknowledge", "attend"])
+def test_a_technician_whose_licence_lapsed_overnight_cannot_start_the_job(hospital, clock, action):
+    from dispatch.services.tickets import transition
+
+    ticket = file_fault(hospital)
+    assign_ticket(ticket.id, hospital.users["volt"].id, hospital.user("dispatcher"))
+    clock.set(MIDNIGHT_IN_SHANGHAI)
+    with pytest.raises(NotLicensedError) as error:
+        transition(ticket.id, action, hospital.user("volt"))
+    assert "expired on 2026-03-10" in error.value.message
+    assert ticket_row(ticket.id).status == "assigned"
+
+
+def test_a_technician_whose_licence_lapsed_overnight_cannot_start_the_job_by_api(hospital, app, api_token, clock):
+    ticket = file_fault(hospital)
+    assign_ticket(ticket.id, hospital.users["volt"].id, hospital.user("dispatcher"))
+    clock.set(MIDNIGHT_IN_SHANGHAI)
+    response = app.test_client().post(f"/api/v1/tickets/{ticket.id}/acknowledge", headers=api_token("volt"), json={})
+    assert response.status_code == 422
+    assert "expired on 2026-03-10" in response.get_json()["errors"]["technician_id"][0]
+    assert ticket_row(ticket.id).status == "assigned"
