@@ -1,5 +1,6 @@
 """The data model. Importing this package registers every table on db.metadata."""
 from models.base import Base, UTCDateTime, db
+from models.breach import DEFAULT_BREACH_CAUSES, BreachCause, TicketBreachCause
 from models.heartbeat import Heartbeat
 from models.outbox import FINAL_STATES, MESSAGE_STATES, STATE_RANK, InboundMessage, OutboundMessage
 from models.place import CRITICAL_WARDS, WARD_CRITICALITIES, Asset, Building, Location, Site, Ward
@@ -15,7 +16,7 @@ from models.ticket import (
 )
 
 __all__ = [
-    "Base", "UTCDateTime", "db", "Heartbeat", "FINAL_STATES", "MESSAGE_STATES", "STATE_RANK",
+    "Base", "UTCDateTime", "db", "DEFAULT_BREACH_CAUSES", "BreachCause", "TicketBreachCause", "Heartbeat", "FINAL_STATES", "MESSAGE_STATES", "STATE_RANK",
     "InboundMessage", "OutboundMessage", "CRITICAL_WARDS", "WARD_CRITICALITIES", "Asset", "Building",
     "Location", "Site", "Ward", "ROLES", "ApiToken", "Licence", "LicenceType", "Trade", "User",
     "trade_licence_type", "OPEN_STATUSES", "PRIORITIES", "STATUSES", "UNASSIGNED_STATUSES",
