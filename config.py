@@ -59,6 +59,10 @@ class Config:
     # The URL Twilio uses to reach us (behind a proxy it differs from what Flask sees); signatures cover it.
     TWILIO_WEBHOOK_BASE_URL = os.environ.get("TWILIO_WEBHOOK_BASE_URL")
     SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))
+    # Priorities sent to the on-call technician at once, without waiting for the dispatcher.
+    AUTO_DISPATCH_PRIORITIES = tuple(int(p) for p in os.environ.get("AUTO_DISPATCH_PRIORITIES", "1,2").split(",") if p.strip())
+    # When (hospital time) the duty manager gets the daily SMS of on-call coverage gaps.
+    COVERAGE_REPORT_HOUR = int(os.environ.get("COVERAGE_REPORT_HOUR", "8"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # flask-smorest / OpenAPI

@@ -68,14 +68,16 @@ def register_blueprints(app: Flask) -> None:
     from dispatch.blueprints.report.views import bp as report_bp
     from dispatch.blueprints.reports.views import bp as reports_bp
     from dispatch.blueprints.sms.views import bp as sms_bp
+    from dispatch.blueprints.sms.views import voice_bp
     from dispatch.blueprints.technician.views import bp as technician_bp
     from dispatch.blueprints.tickets.views import bp as tickets_bp
 
     from dispatch.extensions import csrf
 
-    for blueprint in (auth_bp, report_bp, tickets_bp, board_bp, technician_bp, reports_bp, sms_bp):
+    for blueprint in (auth_bp, report_bp, tickets_bp, board_bp, technician_bp, reports_bp, sms_bp, voice_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(sms_bp)  # Twilio signs its webhooks instead; see blueprints/sms
+    csrf.exempt(voice_bp)
     register_api(app)
 
 

@@ -13,7 +13,7 @@ from models import ROLES, Ticket, User, Ward, db
 
 
 def register(app: Flask) -> None:
-    for command in (create_user, create_token, revoke_token, seed_demo, run_worker, run_scheduler):
+    for command in (create_user, create_token, revoke_token, seed_demo, run_worker, run_scheduler, run_watchdog):
         app.cli.add_command(command)
 
 
@@ -97,16 +97,13 @@ def run_worker(burst):
     Worker([queue], connection=connection, serializer=JSONSerializer).work(burst=burst, with_scheduler=False)
 
 
-@click.command("scheduler")
-@click.option("--once", is_flag=True, help="Do one round and stop.")
-def run_scheduler(once):
-    """Run the scheduler: breach flags, heartbeats (and later, escalation steps) every second."""
+def _loop(name: str, rounds, interval: float, once: bool) -> None:
+    """Run `rounds.tick(now)` every `interval` seconds until SIGTERM / Ctrl-C; one failed round
+    (the database restarting, say) is logged and the loop goes on."""
     from dispatch.clock import now
-    from dispatch.services.scheduler import Rounds
 
-    log = logging.getLogger("dispatch.scheduler")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
-    interval = current_app.config["SCHEDULER_INTERVAL_SECONDS"]
+    log = logging.getLogger(f"dispatch.{name}")
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
     stopping = {"now": False}
 
     def stop(signum, frame):
@@ -114,19 +111,35 @@ def run_scheduler(once):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    rounds = Rounds()
-    log.info("scheduler started, every %.1f s", interval)
+    log.info("%s started, every %.1f s", name, interval)
     while not stopping["now"]:
         started = time.monotonic()
         try:
             rounds.tick(now())
         except Exception:
-            # One failed round (database restarting, say) must not end the process.
-            log.exception("scheduler round failed")
+            log.exception("%s round failed", name)
             db.session.rollback()
         finally:
             db.session.remove()
         if once:
             break
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
-    log.info("scheduler stopped")
+    log.info("%s stopped", name)
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Do one round and stop.")
+def run_scheduler(once):
+    """Run the scheduler: escalation steps, breach flags, SMS sweep and heartbeats, every second."""
+    from dispatch.services.scheduler import Rounds
+
+    _loop("scheduler", Rounds(), current_app.config["SCHEDULER_INTERVAL_SECONDS"], once)
+
+
+@click.command("watchdog")
+@click.option("--once", is_flag=True, help="Do one round and stop.")
+def run_watchdog(once):
+    """Run the watchdog: fires escalation steps more than 30 s overdue (a dead or stuck scheduler)."""
+    from dispatch.services.scheduler import Watchdog
+
+    _loop("watchdog", Watchdog(), 5.0, once)

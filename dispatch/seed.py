@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from dispatch.clock import now as clock_now
 from dispatch.services import sla
 from dispatch.services.timezone import hospital_date
 from models import (
-    Asset, Building, Licence, LicenceType, Location, ServiceTarget, Site, Ticket, TicketEvent, Trade, User, Ward, db,
+    Asset, Building, Licence, LicenceType, Location, OnCallShift, ServiceTarget, Site, Ticket, TicketEvent, Trade, User,
+    Ward, db,
 )
 
 DEMO_PASSWORD = "demo1234"
@@ -147,7 +148,7 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
                                  ("supervisor", "Yang Hong (shift supervisor)", "supervisor"),
                                  ("manager", "Gao Ming (estates manager)", "manager"),
                                  ("admin", "System administrator", "admin")):
-        _user(username, name, role, phone="+8613900001999" if role == "supervisor" else None)
+        _user(username, name, role, phone={"supervisor": "+8613900001999", "manager": "+8613900001998"}.get(role))
         logins.append((username, role))
 
     technicians = []
@@ -171,6 +172,7 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
                                                      and lic.issued_on <= today <= lic.expires_on for lic in t.licences)]
                 for code in trades}
     by_trade["other"] = technicians
+    _seed_rota(trades, by_trade)
     history = _seed_history(rng, moment, days, wards, trades, by_trade, assets)
     live = _seed_open_tickets(rng, moment, wards, trades, by_trade)
     db.session.commit()
@@ -276,3 +278,27 @@ def _seed_open_tickets(rng, moment, wards, trades, by_trade) -> int:
         for name, is_late in sla.live_breaches(ticket, moment).items():
             setattr(ticket, f"{name}_breached", is_late)
     return len(plans)
+
+
+def _seed_rota(trades: dict[str, Trade], by_trade: dict[str, list[User]]) -> None:
+    """Day (08-20) and night (20-08) primary on call per trade, rotating through its licensed
+    technicians, a 24-hour secondary, the shift supervisor and the duty manager around the clock."""
+    day, night = time(8), time(20)
+    for code, trade in trades.items():
+        people = by_trade[code]
+        if code == "other" or not people:
+            continue
+        for weekday in range(7):
+            db.session.add(OnCallShift(trade=trade, role="primary", user=people[weekday % len(people)],
+                                       weekday=weekday, starts=day, ends=night))
+            db.session.add(OnCallShift(trade=trade, role="primary", user=people[(weekday + 1) % len(people)],
+                                       weekday=weekday, starts=night, ends=day))
+            if len(people) > 2:
+                db.session.add(OnCallShift(trade=trade, role="secondary", user=people[(weekday + 2) % len(people)],
+                                           weekday=weekday, starts=time(0), ends=time(0)))
+    supervisor = db.session.query(User).filter_by(username="supervisor").one()
+    manager = db.session.query(User).filter_by(username="manager").one()
+    for weekday in range(7):
+        db.session.add(OnCallShift(trade=None, role="supervisor", user=supervisor, weekday=weekday, starts=time(0), ends=time(0)))
+        db.session.add(OnCallShift(trade=None, role="duty_manager", user=manager, weekday=weekday, starts=time(0), ends=time(0)))
+    db.session.flush()

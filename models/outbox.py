@@ -26,6 +26,8 @@ class OutboundMessage(db.Model):
     to_number: Mapped[str | None] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(20))
+    # 'sms', or 'voice' for a call that reads the job and takes a key press.
+    channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
     state: Mapped[str] = mapped_column(String(12), default="pending")
     twilio_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

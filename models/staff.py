@@ -59,6 +59,8 @@ class User(UserMixin, db.Model):
     # Replied STOP: Twilio will refuse to deliver until START, so the board must say so.
     sms_opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     locale: Mapped[str | None] = mapped_column(String(10))
+    # Secret part of the URL of this person's on-call calendar feed (iCalendar).
+    calendar_token: Mapped[str | None] = mapped_column(String(40), unique=True)
     ward: Mapped["Ward | None"] = relationship()  # noqa: F821
     licences: Mapped[list[Licence]] = relationship(back_populates="technician", order_by="Licence.expires_on")
 

@@ -35,7 +35,7 @@ export REDIS_URL=$redis
 flask db upgrade
 flask seed-demo --if-empty
 
-processes=(web worker scheduler)
+processes=(web worker scheduler watchdog)
 phone_line=""
 if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
   # No Twilio account: SMS go to the project's local fake of Twilio, with a phone page to reply from.

@@ -66,22 +66,35 @@ def assign_ticket(
             raise ValidationError(_("No such technician."), field="technician_id")
         if technician.id == ticket.assignee_id:
             raise ValidationError(_("%(name)s already has this job.", name=technician.full_name), field="technician_id")
-        licences.ensure_licensed(technician, ticket.trade, now)
-        previous_status, previous_assignee = ticket.status, ticket.assignee_id
-        ticket.assignee_id = technician.id
-        ticket.assigned_at = now
-        ticket.auto_assigned = automatic
-        ticket.status = "assigned"
-        ticket.updated_at = now
-        if reassigning:
-            ticket.reassign_count += 1
-            previous = session.get(User, previous_assignee)
-            notify.owe_sms(session, recipient=previous, body=sms_text.reassigned_away(ticket), kind="reassigned_away",
-                           ticket=ticket)
-        notify.owe_sms(session, recipient=technician, body=sms_text.assignment(ticket),
-                       kind="reassignment" if reassigning else "assignment", ticket=ticket)
-        _event(ticket, "reassigned" if reassigning else "assigned", actor_id, now, "system" if automatic else channel,
-               from_status=previous_status, to_status="assigned",
-               note=technician.full_name,
-               data={"technician_id": technician.id, "previous_technician_id": previous_assignee, "automatic": automatic})
+        apply_assignment(session, ticket, technician, now, actor_id=actor_id, channel=channel, automatic=automatic)
     return ticket
+
+
+def apply_assignment(session, ticket: Ticket, technician: User, now, *, actor_id: int | None, channel: str,
+                     automatic: bool, voice: bool = False, note: str | None = None) -> None:
+    """Give the ticket to a technician inside the caller's transaction: licence check, history,
+    the SMS (and for emergencies the call) they are owed, and the previous technician told."""
+    licences.ensure_licensed(technician, ticket.trade, now)
+    previous_status, previous_assignee = ticket.status, ticket.assignee_id
+    reassigning = previous_assignee is not None
+    ticket.assignee_id = technician.id
+    ticket.assignee = technician
+    ticket.assigned_at = now
+    ticket.auto_assigned = automatic
+    ticket.status = "assigned"
+    ticket.updated_at = now
+    if reassigning:
+        ticket.reassign_count += 1
+        previous = session.get(User, previous_assignee)
+        notify.owe_sms(session, recipient=previous, body=sms_text.reassigned_away(ticket), kind="reassigned_away",
+                       ticket=ticket)
+    _event(ticket, "reassigned" if reassigning else "assigned", actor_id, now, "system" if automatic else channel,
+           from_status=previous_status, to_status="assigned", note=note or technician.full_name,
+           data={"technician_id": technician.id, "previous_technician_id": previous_assignee, "automatic": automatic})
+    notify.owe_sms(session, recipient=technician, body=sms_text.assignment(ticket),
+                   kind="reassignment" if reassigning else "assignment", ticket=ticket)
+    if voice:
+        notify.owe_call(session, recipient=technician, body=sms_text.voice_job(ticket), kind="call", ticket=ticket)
+    from dispatch.services import escalation
+
+    escalation.on_assigned(session, ticket, technician.id, now)

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from dispatch.services import licences, notify, sla
-from models import OPEN_STATUSES, Heartbeat, OutboundMessage, Ticket, Trade, User, db
+from dispatch.services import escalation, heartbeats, licences, notify, sla
+from models import OPEN_STATUSES, OutboundMessage, Ticket, Trade, User, db
 
 FAR_FUTURE = datetime.max.replace(tzinfo=None)
 
@@ -26,7 +26,8 @@ class BoardRow:
 class Board:
     rows: list[BoardRow]
     candidates: dict[int, list[tuple[User, int]]] = field(default_factory=dict)
-    heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
+    heartbeats: dict[str, tuple[datetime | None, bool]] = field(default_factory=dict)
+    escalations: dict = field(default_factory=dict)
     # Latest SMS per ticket (its delivery state shows on the row), and SMS the dispatcher must act on.
     latest_sms: dict[int, OutboundMessage] = field(default_factory=dict)
     failed_sms: list[OutboundMessage] = field(default_factory=list)
@@ -66,15 +67,15 @@ def open_board(now: datetime) -> Board:
         people = licences.eligible_technicians(trade, now)
         load = licences.open_load([p.id for p in people])
         candidates[trade_id] = sorted(((p, load.get(p.id, 0)) for p in people), key=lambda c: (c[1], c[0].full_name))
-    heartbeats = {hb.name: hb for hb in db.session.scalars(select(Heartbeat))}
+    beats = heartbeats.status(now)
     latest: dict[int, OutboundMessage] = {}
     ids = [row.ticket.id for row in rows]
     if ids:
         newest = select(func.max(OutboundMessage.id)).where(OutboundMessage.ticket_id.in_(ids)).group_by(OutboundMessage.ticket_id)
         for message in db.session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(newest))):
             latest[message.ticket_id] = message
-    return Board(rows=rows, candidates=candidates, heartbeats=heartbeats, latest_sms=latest,
-                 failed_sms=notify.failed_for_open_tickets())
+    return Board(rows=rows, candidates=candidates, heartbeats=beats, latest_sms=latest,
+                 failed_sms=notify.failed_for_open_tickets(), escalations=escalation.active_for_board(ids))
 
 
 def all_trades() -> list[Trade]:

@@ -10,7 +10,7 @@ from dispatch.services.unit_of_work import write_transaction
 from models import Heartbeat, db
 
 # How long each may stay silent before the board shows it in red.
-SILENCE_LIMITS = {"scheduler": timedelta(seconds=30), "worker": timedelta(seconds=120)}
+SILENCE_LIMITS = {"scheduler": timedelta(seconds=30), "watchdog": timedelta(seconds=60), "worker": timedelta(seconds=120)}
 
 
 def beat(name: str, detail: str | None = None) -> None:

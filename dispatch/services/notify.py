@@ -59,6 +59,20 @@ def owe_sms(session: Session, *, recipient: User | None, body: str, kind: str, t
     return message
 
 
+def owe_call(session: Session, *, recipient: User, body: str, kind: str, ticket: Ticket | None = None) -> OutboundMessage:
+    """A voice call that reads `body` and takes 1 (accept) or 2 (refuse); sent through the same outbox."""
+    message = owe_sms(session, recipient=recipient, body=body, kind=kind, ticket=ticket)
+    message.channel = "voice"
+    message.segments = 0
+    if message.state == "failed" and recipient is not None and recipient.sms_opted_out and recipient.phone:
+        # STOP concerns SMS only: a call still goes through.
+        message.state, message.last_error = "pending", None
+        session.flush()
+        message_id = message.id
+        after_commit(session, lambda: enqueue(message_id))
+    return message
+
+
 def enqueue(message_id: int) -> bool:
     """Hand a row to RQ. If Redis is down the row stays pending and the sweep enqueues it later."""
     from dispatch.queue import get_queue
@@ -74,11 +88,16 @@ def enqueue(message_id: int) -> bool:
     return True
 
 
-def status_callback_url(message_id: int) -> str:
-    """Where Twilio reports delivery; the row's id in the path ties the report to the row.
-    Built by hand because workers have no request to build URLs from (blueprints/sms has the route)."""
+def webhook_url(path: str) -> str:
+    """An address Twilio calls back on. Built by hand because workers have no request to build
+    URLs from (the routes are in blueprints/sms)."""
     base = current_app.config.get("TWILIO_WEBHOOK_BASE_URL") or current_app.config["PUBLIC_URL"]
-    return f"{base.rstrip('/')}/sms/status/{message_id}"
+    return f"{base.rstrip('/')}{path}"
+
+
+def status_callback_url(message_id: int) -> str:
+    """Where Twilio reports delivery; the row's id in the path ties the report to the row."""
+    return webhook_url(f"/sms/status/{message_id}")
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -102,8 +121,14 @@ def send_outbox_message(message_id: int) -> str:
     conf = twilio_client.settings()
     sender = {"messaging_service_sid": conf.messaging_service_sid} if conf.messaging_service_sid else {"from_": conf.from_number}
     try:
-        created = twilio_client.client().messages.create(
-            to=message.to_number, body=message.body, status_callback=status_callback_url(message.id), **sender)
+        if message.channel == "voice":
+            created = twilio_client.client().calls.create(
+                to=message.to_number, from_=conf.from_number, url=webhook_url(f"/voice/call/{message.id}"),
+                status_callback=webhook_url(f"/voice/status/{message.id}"),
+                status_callback_event=["initiated", "ringing", "answered", "completed"])
+        else:
+            created = twilio_client.client().messages.create(
+                to=message.to_number, body=message.body, status_callback=status_callback_url(message.id), **sender)
     except TwilioRestException as error:
         return _after_rest_error(message_id, error)
     except (requests.ConnectionError, requests.Timeout) as error:
@@ -177,7 +202,11 @@ def _record_failure_event(session: Session, ticket_id: int, message: OutboundMes
 def apply_status(message_id: int, twilio_status: str, error_code: int | None, sid: str | None) -> bool:
     """A delivery report from Twilio. Never moves a message backwards. Returns whether it changed."""
     state = {"accepted": "sent", "queued": "sent", "sending": "sent", "sent": "sent", "delivered": "delivered",
-             "undelivered": "undelivered", "failed": "failed", "read": "delivered"}.get((twilio_status or "").lower())
+             "undelivered": "undelivered", "failed": "failed", "read": "delivered",
+             # voice calls
+             "initiated": "sent", "ringing": "sent", "in-progress": "sent", "answered": "sent",
+             "completed": "delivered", "busy": "undelivered", "no-answer": "undelivered",
+             "canceled": "undelivered"}.get((twilio_status or "").lower())
     if state is None:
         return False
     moment = clock_now()
@@ -232,7 +261,10 @@ def reconcile(message_id: int) -> str:
         return "unchanged"
     twilio = twilio_client.client()
     try:
-        if message.twilio_sid:
+        if message.channel == "voice":
+            # A call cannot be matched by its text; if its SID was lost, ring again (a repeat ring is harmless).
+            found = twilio.calls(message.twilio_sid).fetch() if message.twilio_sid else None
+        elif message.twilio_sid:
             found = twilio.messages(message.twilio_sid).fetch()
         else:
             since = (message.claimed_at or message.created_at) - timedelta(minutes=1)
@@ -251,7 +283,7 @@ def reconcile(message_id: int) -> str:
             return "resend"
         session.execute(update(OutboundMessage).where(*stuck).values(
             state="sent", twilio_sid=found.sid, sent_at=moment, updated_at=moment))
-    apply_status(message_id, found.status, found.error_code, found.sid)
+    apply_status(message_id, found.status, getattr(found, "error_code", None), found.sid)
     return "adopted"
 
 

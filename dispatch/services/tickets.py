@@ -134,6 +134,11 @@ def report_fault(
         session.add(ticket)
         _event(ticket, "reported", reporter.id, now, channel, to_status="new", note=description,
                data={"priority": chosen, "proposed_priority": proposed})
+        session.flush()
+        from dispatch.services import escalation
+
+        escalation.auto_dispatch(session, ticket, now)
+        escalation.start(session, ticket, now)
     return ticket
 
 
@@ -206,6 +211,9 @@ def transition(
         _event(ticket, action, actor.id, now, channel, from_status=previous, to_status=ticket.status,
                note=note, data=data or None)
         _notify(session, ticket, action, actor, note, data)
+        from dispatch.services import escalation
+
+        escalation.on_transition(session, ticket, action, now)
     return ticket
 
 

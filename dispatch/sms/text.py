@@ -58,3 +58,30 @@ def refused(ticket, technician_name: str, reason: str | None) -> str:
 
 def test_message(name: str) -> str:
     return _("Dispatch test message for %(name)s. No reply needed.", name=name)
+
+
+def escalation(ticket, waiting_for: str) -> str:
+    who = ticket.assignee.full_name if ticket.assignee else _("nobody")
+    if waiting_for == "attend":
+        what = _("acknowledged by %(who)s but nobody on site yet", who=who)
+    else:
+        what = _("not acknowledged (assigned: %(who)s)", who=who)
+    return segments.fit(_("ESCALATION P%(p)d #%(n)d %(trade)s, %(place)s: %(what)s. %(desc)s",
+                          p=ticket.priority, n=ticket.number, trade=ticket.trade.name, place=_short_place(ticket),
+                          what=what, desc=ticket.description), MAX_SEGMENTS)
+
+
+def voice_job(ticket) -> str:
+    return _("Dispatch emergency job %(n)s. %(trade)s at %(place)s. %(desc)s.",
+             n=" ".join(str(ticket.number)), trade=ticket.trade.name, place=_short_place(ticket), desc=ticket.description[:200])
+
+
+def voice_escalation(ticket, waiting_for: str) -> str:
+    return _("Dispatch escalation for job %(n)s, priority %(p)d. %(text)s",
+             n=" ".join(str(ticket.number)), p=ticket.priority, text=escalation(ticket, waiting_for))
+
+
+def coverage_gaps(lines: list[str]) -> str:
+    if not lines:
+        return _("Dispatch on-call cover: no gaps in the next 14 days.")
+    return segments.fit(_("Dispatch on-call gaps (next 14 days): %(gaps)s", gaps="; ".join(lines)), 3)

@@ -60,3 +60,50 @@ def status_callback(message_id: int):
     notify.apply_status(message_id, form.get("MessageStatus") or form.get("SmsStatus") or "",
                         int(code) if code and code.isdigit() else None, form.get("MessageSid"))
     return Response(status=204)
+
+
+voice_bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+
+def _twiml(response) -> Response:
+    return Response(str(response), mimetype="application/xml")
+
+
+@voice_bp.route("/call/<int:message_id>", methods=["POST"])
+@twilio_signed
+def call_answered(message_id: int):
+    """The callee picked up: read the job and wait for one key."""
+    from twilio.twiml.voice_response import VoiceResponse
+
+    from dispatch.services.voice import script_for
+
+    text, prompt = script_for(message_id)
+    response = VoiceResponse()
+    if text is None:
+        response.say(prompt)
+        return _twiml(response)
+    gather = response.gather(num_digits=1, action=f"/voice/call/{message_id}/digits", method="POST", timeout=10)
+    gather.say(text)
+    gather.say(prompt)
+    response.say(prompt)
+    response.redirect(f"/voice/call/{message_id}", method="POST")
+    return _twiml(response)
+
+
+@voice_bp.route("/call/<int:message_id>/digits", methods=["POST"])
+@twilio_signed
+def call_digits(message_id: int):
+    from twilio.twiml.voice_response import VoiceResponse
+
+    from dispatch.services.voice import key_pressed
+
+    response = VoiceResponse()
+    response.say(key_pressed(message_id, request.form.get("Digits", "")))
+    return _twiml(response)
+
+
+@voice_bp.route("/status/<int:message_id>", methods=["POST"])
+@twilio_signed
+def call_status(message_id: int):
+    notify.apply_status(message_id, request.form.get("CallStatus", ""), None, request.form.get("CallSid"))
+    return Response(status=204)

@@ -1,0 +1,306 @@
+"""Escalation: unacknowledged (or acknowledged but not attended) jobs climb the trade's chain,
+step by step, until someone answers. The timer of each ticket is a database row, claimed by the
+scheduler every second, so restarts of any process, or of Redis, neither lose nor repeat a step."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from dispatch.clock import now as clock_now
+from dispatch.errors import DispatchError
+from dispatch.services import notify, rota
+from dispatch.services.unit_of_work import write_transaction
+from dispatch.sms import text as sms_text
+from models import EscalationPolicy, OnCallShift, Ticket, TicketEscalation, TicketEvent, User, db
+
+log = logging.getLogger(__name__)
+WATCHDOG_GRACE = timedelta(seconds=30)
+BUSY_STATUSES = ("assigned", "acknowledged", "attended")
+
+# Used when the hospital has defined no policy for a trade and priority (the brief's chain).
+DEFAULT_CHAINS: dict[int, tuple[int, list[tuple[str, int, bool]]]] = {
+    1: (3, [("next_on_call", 5, True), ("supervisor", 5, True), ("duty_manager", 5, True)]),
+    2: (2, [("next_on_call", 15, False), ("supervisor", 15, False), ("duty_manager", 30, False)]),
+    3: (1, [("supervisor", 120, False), ("duty_manager", 120, False)]),
+}
+
+
+# ---- starting, switching and stopping (inside the caller's transaction) -----------------------
+
+def _policy_chain(ticket: Ticket) -> tuple[str, int, list[dict]] | None:
+    """The chain in force now for this ticket, as plain data to freeze on the ticket."""
+    policies = db.session.scalars(select(EscalationPolicy)).all()
+
+    def rank(p: EscalationPolicy) -> int | None:
+        if p.trade_id not in (None, ticket.trade_id) or p.priority not in (None, ticket.priority):
+            return None
+        return (2 if p.trade_id is not None else 0) + (1 if p.priority is not None else 0)
+
+    ranked = sorted((r, p.id, p) for p in policies if (r := rank(p)) is not None)
+    if ranked:
+        policy = ranked[-1][2]
+        steps = [{"target": s.target, "wait_minutes": s.wait_minutes, "voice": s.voice, "group_name": s.group_name,
+                  "group_user_ids": list(s.group_user_ids or [])} for s in policy.steps]
+        return (policy.name, max(1, policy.repeat), steps) if steps else None
+    if ticket.priority not in DEFAULT_CHAINS:
+        return None
+    repeat, steps = DEFAULT_CHAINS[ticket.priority]
+    return (_("Default P%(p)d chain", p=ticket.priority), repeat,
+            [{"target": t, "wait_minutes": w, "voice": v, "group_name": None, "group_user_ids": []} for t, w, v in steps])
+
+
+def start(session, ticket: Ticket, now: datetime) -> TicketEscalation | None:
+    """Freeze the chain on a newly filed ticket; its first step is due after its wait."""
+    found = _policy_chain(ticket)
+    if found is None:
+        return None
+    name, repeat, chain = found
+    escalation = TicketEscalation(
+        ticket=ticket, waiting_for="acknowledge", policy_name=name, chain=chain, repeat=repeat, round=0, step_index=0,
+        next_due_at=ticket.created_at + timedelta(minutes=chain[0]["wait_minutes"]), state="active",
+        tried_user_ids=[ticket.assignee_id] if ticket.assignee_id else [], started_at=now, updated_at=now)
+    session.add(escalation)
+    return escalation
+
+
+def _for_ticket(session, ticket_id: int) -> TicketEscalation | None:
+    return session.scalar(select(TicketEscalation).where(TicketEscalation.ticket_id == ticket_id))
+
+
+def on_transition(session, ticket: Ticket, action: str, now: datetime) -> None:
+    """Keep the timer in step with the ticket, in the same transaction as the change."""
+    escalation = _for_ticket(session, ticket.id)
+    if escalation is None or escalation.state != "active" and action not in ("refuse", "reopen"):
+        return
+    if action == "acknowledge":
+        _switch_to_attend(escalation, ticket, now)
+    elif action in ("attend", "resolve", "make_safe", "cancel"):
+        _stop(escalation, now)
+    elif action in ("refuse", "reopen") and ticket.is_open:
+        # The job is nobody's now: the chain (back in its acknowledge phase) moves on at once.
+        if escalation.waiting_for != "acknowledge" or escalation.state != "active":
+            name, repeat, chain = _policy_chain(ticket) or (None, 1, [])
+            if not chain:
+                return
+            escalation.policy_name, escalation.chain, escalation.repeat = name, chain, repeat
+            escalation.waiting_for, escalation.round, escalation.step_index = "acknowledge", 0, 0
+            escalation.state = "active"
+        escalation.next_due_at = now
+        escalation.updated_at = now
+
+
+def on_assigned(session, ticket: Ticket, technician_id: int, now: datetime) -> None:
+    """A new technician gets the current step's wait before the chain moves on from them."""
+    escalation = _for_ticket(session, ticket.id)
+    if escalation is None or escalation.state != "active" or escalation.waiting_for != "acknowledge":
+        return
+    if technician_id not in escalation.tried_user_ids:
+        escalation.tried_user_ids = [*escalation.tried_user_ids, technician_id]
+    wait = timedelta(minutes=escalation.chain[escalation.step_index]["wait_minutes"])
+    if escalation.next_due_at is None or escalation.next_due_at < now + wait:
+        escalation.next_due_at = now + wait
+    escalation.updated_at = now
+
+
+def _switch_to_attend(escalation: TicketEscalation, ticket: Ticket, now: datetime) -> None:
+    """Acknowledged is not enough: no one on site by the attend target escalates too."""
+    voice = ticket.priority == 1
+    escalation.waiting_for = "attend"
+    escalation.chain = [
+        {"target": "supervisor", "wait_minutes": 0, "voice": voice, "group_name": None, "group_user_ids": []},
+        {"target": "duty_manager", "wait_minutes": 15 if ticket.priority <= 2 else 60, "voice": voice,
+         "group_name": None, "group_user_ids": []},
+    ]
+    escalation.repeat, escalation.round, escalation.step_index = 1, 0, 0
+    escalation.next_due_at = max(ticket.attend_due_at, now)
+    escalation.updated_at = now
+
+
+def _stop(escalation: TicketEscalation, now: datetime) -> None:
+    escalation.state = "stopped"
+    escalation.next_due_at = None
+    escalation.updated_at = now
+
+
+# ---- the scheduler's side ----------------------------------------------------------------------
+
+def run_due(now: datetime, *, by: str = "scheduler", grace: timedelta = timedelta(0), limit: int = 200) -> int:
+    """Fire every step due at `now` (older than `grace`, for the watchdog). Each ticket in its own
+    transaction, claimed with SKIP LOCKED on PostgreSQL (BEGIN IMMEDIATE on SQLite), so two
+    schedulers never fire the same step twice and one bad ticket cannot hold up the rest."""
+    due_ids = db.session.scalars(
+        select(TicketEscalation.id).where(TicketEscalation.state == "active", TicketEscalation.next_due_at <= now - grace)
+        .order_by(TicketEscalation.next_due_at).limit(limit)
+    ).all()
+    db.session.commit()
+    fired = 0
+    for escalation_id in due_ids:
+        try:
+            fired += _process(escalation_id, now, by, grace)
+        except Exception:
+            log.exception("escalation %s failed; it stays due and is retried next round", escalation_id)
+            db.session.rollback()
+    return fired
+
+
+def _process(escalation_id: int, now: datetime, by: str, grace: timedelta) -> int:
+    with write_transaction() as session:
+        query = select(TicketEscalation).where(
+            TicketEscalation.id == escalation_id, TicketEscalation.state == "active",
+            TicketEscalation.next_due_at <= now - grace)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        escalation = session.scalars(query).one_or_none()
+        if escalation is None:
+            return 0  # another scheduler has it, or it was stopped meanwhile
+        ticket = session.get(Ticket, escalation.ticket_id)
+        # Re-check against the ticket: nothing fires for a ticket answered meanwhile.
+        if not ticket.is_open or ticket.status in ("made_safe", "on_hold") or ticket.attended_at:
+            _stop(escalation, now)
+            return 0
+        if escalation.waiting_for == "acknowledge" and ticket.acknowledged_at and ticket.status != "refused":
+            _switch_to_attend(escalation, ticket, now)
+            if escalation.next_due_at > now:
+                return 0
+        return _fire(session, escalation, ticket, now, by)
+
+
+def _fire(session, escalation: TicketEscalation, ticket: Ticket, now: datetime, by: str) -> int:
+    """Fire the current step; a step with nobody to call is recorded and skipped at once."""
+    due_at = escalation.next_due_at
+    for _guard in range(len(escalation.chain) * escalation.repeat + 1):
+        step = escalation.chain[escalation.step_index]
+        people = _act(session, escalation, ticket, step, now)
+        data = {"step": escalation.step_index + 1, "round": escalation.round + 1, "target": step["target"],
+                "waiting_for": escalation.waiting_for, "due_at": due_at.isoformat() if due_at else None,
+                "lag_seconds": round((now - due_at).total_seconds(), 3) if due_at else None, "by": by,
+                "people": [p.id for p in people]}
+        if people:
+            note = _("%(target)s: %(names)s", target=_target_label(step), names=", ".join(p.full_name for p in people))
+            session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="escalated", channel="system", note=note, data=data))
+            if by == "watchdog":
+                session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="watchdog", channel="system",
+                                        note=_("Step was overdue; the watchdog fired it."), data=data))
+            escalation.last_fired_at = now
+            _advance(session, escalation, ticket, now)
+            return 1
+        session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="escalation_skipped", channel="system",
+                                note=_("%(target)s: nobody on call or licensed", target=_target_label(step)), data=data))
+        _advance(session, escalation, ticket, now)
+        if escalation.state != "active":
+            return 0
+    return 0
+
+
+def _advance(session, escalation: TicketEscalation, ticket: Ticket, now: datetime) -> None:
+    escalation.step_index += 1
+    if escalation.step_index >= len(escalation.chain):
+        escalation.step_index = 0
+        escalation.round += 1
+        # A new round calls everyone again ("keep calling until someone answers").
+        escalation.tried_user_ids = [ticket.assignee_id] if ticket.assignee_id else []
+        if escalation.round >= escalation.repeat:
+            escalation.state = "exhausted"
+            escalation.next_due_at = None
+            escalation.updated_at = now
+            session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="escalation_exhausted", channel="system",
+                                    note=_("Every step was tried; the control room must act.")))
+            return
+    escalation.next_due_at = now + timedelta(minutes=escalation.chain[escalation.step_index]["wait_minutes"])
+    escalation.updated_at = now
+
+
+def _target_label(step: dict) -> str:
+    labels = {"next_on_call": _("next on call"), "primary": _("primary on call"), "secondary": _("secondary on call"),
+              "supervisor": _("supervisor"), "duty_manager": _("duty manager"), "group": step.get("group_name") or _("group")}
+    return labels.get(step["target"], step["target"])
+
+
+def busy_on_emergency(user_id: int, except_ticket: int | None = None) -> bool:
+    query = select(Ticket.id).where(Ticket.assignee_id == user_id, Ticket.priority == 1,
+                                    Ticket.status.in_(BUSY_STATUSES))
+    if except_ticket is not None:
+        query = query.where(Ticket.id != except_ticket)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _act(session, escalation: TicketEscalation, ticket: Ticket, step: dict, now: datetime) -> list[User]:
+    """Do what the step says; return who was reached (empty: nobody to reach)."""
+    from dispatch.services.assignment import apply_assignment
+
+    target = step["target"]
+    if target in ("next_on_call", "primary", "secondary"):
+        roles = ("primary", "secondary") if target == "next_on_call" else (target,)
+        for person in rota.on_call(ticket.trade_id, roles, now):
+            if person.id in escalation.tried_user_ids or person.id == ticket.assignee_id:
+                continue
+            if busy_on_emergency(person.id, ticket.id):
+                continue
+            try:
+                apply_assignment(session, ticket, person, now, actor_id=None, channel="system", automatic=True,
+                                 voice=bool(step.get("voice")), note=_("%(name)s (escalation)", name=person.full_name))
+            except DispatchError:
+                continue
+            escalation.tried_user_ids = [*escalation.tried_user_ids, person.id]
+            return [person]
+        return []
+    if target == "group":
+        people = [u for u in (session.get(User, i) for i in step.get("group_user_ids") or []) if u and u.active]
+    else:
+        people = rota.on_call(ticket.trade_id, (target,), now)
+    for person in people:
+        notify.owe_sms(session, recipient=person, kind="escalation", ticket=ticket,
+                       body=sms_text.escalation(ticket, escalation.waiting_for))
+        if step.get("voice"):
+            notify.owe_call(session, recipient=person, kind="escalation_call", ticket=ticket,
+                            body=sms_text.voice_escalation(ticket, escalation.waiting_for))
+    return people
+
+
+# ---- auto-dispatch -----------------------------------------------------------------------------
+
+def auto_dispatch(session, ticket: Ticket, now: datetime) -> User | None:
+    """Urgent and emergency jobs go at once to the trade's on-call technician who holds a valid
+    licence, is not on leave and is not already on an emergency. Routine ones wait for the
+    dispatcher unless the department turns it on for them (AUTO_DISPATCH_PRIORITIES)."""
+    from dispatch.services.assignment import apply_assignment
+
+    if ticket.priority not in current_app.config.get("AUTO_DISPATCH_PRIORITIES", (1, 2)):
+        return None
+    for person in rota.on_call(ticket.trade_id, ("primary", "secondary"), now):
+        if busy_on_emergency(person.id, ticket.id):
+            continue
+        try:
+            apply_assignment(session, ticket, person, now, actor_id=None, channel="system", automatic=True,
+                             voice=ticket.priority == 1)
+        except DispatchError:
+            continue
+        return person
+    # Said only where the trade has a rota at all; without one, dispatching by hand is the norm.
+    if session.scalar(select(OnCallShift.id).where(OnCallShift.trade_id == ticket.trade_id).limit(1)) is not None:
+        session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="auto_dispatch_none", channel="system",
+                                note=_("Nobody on call and licensed for this trade: waiting for the dispatcher.")))
+    return None
+
+
+def status(ticket_id: int) -> TicketEscalation | None:
+    return db.session.scalar(select(TicketEscalation).where(TicketEscalation.ticket_id == ticket_id))
+
+
+def overdue_count(now: datetime) -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count(TicketEscalation.id)).where(
+        TicketEscalation.state == "active", TicketEscalation.next_due_at < now - WATCHDOG_GRACE)) or 0
+
+
+def active_for_board(ticket_ids: list[int]) -> dict[int, TicketEscalation]:
+    if not ticket_ids:
+        return {}
+    rows = db.session.scalars(select(TicketEscalation).where(TicketEscalation.ticket_id.in_(ticket_ids)))
+    return {row.ticket_id: row for row in rows}
+

@@ -1,0 +1,47 @@
+"""The daily coverage-gap SMS to the duty manager, sent once per day whichever scheduler gets there first."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import format_datetime
+from sqlalchemy import select
+
+from dispatch.services import notify, rota
+from dispatch.services.timezone import hospital_zone
+from dispatch.services.unit_of_work import write_transaction
+from dispatch.sms import text as sms_text
+from models import Heartbeat
+
+MARKER = "coverage-sms"
+
+
+def gap_lines(now: datetime) -> list[str]:
+    zone = hospital_zone()
+    return [f"{g.trade.name} {format_datetime(g.starts_at.astimezone(zone), 'd MMM HH:mm')}-"
+            f"{format_datetime(g.ends_at.astimezone(zone), 'd MMM HH:mm')}" for g in rota.coverage_gaps(now)]
+
+
+def daily_coverage_sms(now: datetime, hour: int) -> bool:
+    local = now.astimezone(hospital_zone())
+    if local.hour < hour:
+        return False
+    today = local.date().isoformat()
+    with write_transaction() as session:
+        marker = session.get(Heartbeat, MARKER)
+        if marker is not None and marker.detail == today:
+            return False
+        # Claim the day in the same transaction as the SMS rows: a second scheduler sees the marker.
+        if marker is None:
+            session.add(Heartbeat(name=MARKER, beat_at=now, detail=today))
+        else:
+            marker.beat_at, marker.detail = now, today
+        body = sms_text.coverage_gaps(gap_lines(now))
+        for manager in rota.on_call(None, ("duty_manager",), now):
+            notify.owe_sms(session, recipient=manager, body=body, kind="coverage")
+    return True
+
+
+def last_sent() -> Heartbeat | None:
+    from models import db
+
+    return db.session.scalar(select(Heartbeat).where(Heartbeat.name == MARKER))
