@@ -89,7 +89,9 @@ def on_transition(session, ticket: Ticket, action: str, now: datetime) -> None:
             escalation.policy_name, escalation.chain, escalation.repeat = name, chain, repeat
             escalation.waiting_for, escalation.round, escalation.step_index = "acknowledge", 0, 0
             escalation.state = "active"
-        escalation.next_due_at = now
+        # A refusal moves on at once; a reopened job gets the first step's wait like a new one.
+        escalation.next_due_at = now if action == "refuse" else now + timedelta(
+            minutes=escalation.chain[0]["wait_minutes"])
         escalation.updated_at = now
 
 
@@ -162,7 +164,8 @@ def _process(escalation_id: int, now: datetime, by: str, grace: timedelta) -> in
         if not ticket.is_open or ticket.status in ("made_safe", "on_hold") or ticket.attended_at:
             _stop(escalation, now)
             return 0
-        if escalation.waiting_for == "acknowledge" and ticket.acknowledged_at and ticket.status != "refused":
+        # The current technician has answered (the first acknowledgement time may be an earlier one's).
+        if escalation.waiting_for == "acknowledge" and ticket.status not in ("new", "assigned", "refused", "reopened"):
             _switch_to_attend(escalation, ticket, now)
             if escalation.next_due_at > now:
                 return 0
