@@ -25,18 +25,31 @@ def count(text: str) -> int:
     single, part = (160, 153) if encoding == "gsm" else (70, 67)
     if n <= single:
         return 1
-    return -(-n // part)
+    # Carriers never split an escape pair or a surrogate pair, so a part may end a unit short.
+    parts, used = 1, 0
+    for ch in text:
+        cost = (2 if ch in GSM_EXTENDED else 1) if encoding == "gsm" else len(ch.encode("utf-16-le")) // 2
+        if used + cost > part:
+            parts, used = parts + 1, 0
+        used += cost
+    return parts
 
 
 def fit(text: str, max_segments: int) -> str:
     """Shorten `text` (with an ellipsis) until it fits in max_segments."""
     if count(text) <= max_segments:
         return text
+    mark = ellipsis(text)
     low, high = 0, len(text)
     while low < high:  # longest prefix that fits with the ellipsis
         mid = (low + high + 1) // 2
-        if count(text[:mid].rstrip() + "…") <= max_segments:
+        if count(text[:mid].rstrip() + mark) <= max_segments:
             low = mid
         else:
             high = mid - 1
-    return text[:low].rstrip() + "…"
+    return text[:low].rstrip() + mark
+
+
+def ellipsis(text: str) -> str:
+    """'…' is not GSM-7: in a GSM text it would turn the whole message to UCS-2 and halve the room."""
+    return "..." if is_gsm(text) else "…"

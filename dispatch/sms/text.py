@@ -22,14 +22,15 @@ def _fit_description(head: str, description: str, tail: str) -> str:
     whole = f"{head} {description} {tail}"
     if segments.count(whole) <= MAX_SEGMENTS:
         return whole
+    mark = segments.ellipsis(whole)
     low, high = 0, len(description)
     while low < high:
         mid = (low + high + 1) // 2
-        if segments.count(f"{head} {description[:mid].rstrip()}… {tail}") <= MAX_SEGMENTS:
+        if segments.count(f"{head} {description[:mid].rstrip()}{mark} {tail}") <= MAX_SEGMENTS:
             low = mid
         else:
             high = mid - 1
-    return f"{head} {description[:low].rstrip()}… {tail}"
+    return f"{head} {description[:low].rstrip()}{mark} {tail}"
 
 
 def assignment(ticket) -> str:
