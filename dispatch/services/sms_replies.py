@@ -37,6 +37,8 @@ def handle_inbound(sid: str, from_number: str, to_number: str | None, body: str)
     changes nothing.
     """
     moment = clock_now()
+    # PostgreSQL text cannot hold NUL, and no handset means one: drop it rather than answer 500.
+    body = (body or "").replace("\x00", "")
     try:
         with write_transaction() as session:
             record = InboundMessage(twilio_sid=sid[:40], from_number=from_number[:20], to_number=(to_number or "")[:20],
