@@ -1,7 +1,9 @@
 """The data model. Importing this package registers every table on db.metadata."""
 from models.base import Base, UTCDateTime, db
+from models.alarm import ALARM_STATES, SEVERITIES, Alarm, AlarmPoint
 from models.breach import DEFAULT_BREACH_CAUSES, BreachCause, TicketBreachCause
 from models.heartbeat import Heartbeat
+from models.incident import INCIDENT_STATES, Incident, IncidentMember
 from models.outbox import FINAL_STATES, MESSAGE_STATES, STATE_RANK, InboundMessage, OutboundMessage
 from models.rota import (
     OVERRIDE_KINDS, ROTA_ROLES, STEP_TARGETS, EscalationPolicy, EscalationStep, OnCallShift, ShiftOverride,
@@ -26,4 +28,5 @@ __all__ = [
     "Location", "Site", "Ward", "ROLES", "ApiToken", "Licence", "LicenceType", "Trade", "User",
     "trade_licence_type", "OPEN_STATUSES", "PRIORITIES", "STATUSES", "UNASSIGNED_STATUSES",
     "ServiceTarget", "Ticket", "TicketEvent",
+    "ALARM_STATES", "SEVERITIES", "Alarm", "AlarmPoint", "INCIDENT_STATES", "Incident", "IncidentMember",
 ]

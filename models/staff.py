@@ -11,7 +11,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.base import UTCDateTime, db
 
-ROLES = ("nurse", "dispatcher", "technician", "supervisor", "manager", "admin")
+# integration: a building-management or medical-gas alarm panel sending alarms through the API.
+ROLES = ("nurse", "dispatcher", "technician", "supervisor", "manager", "admin", "integration")
 
 # Which licence types entitle a technician to work a trade (any one of them suffices).
 trade_licence_type = Table(
