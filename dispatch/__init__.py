@@ -49,7 +49,7 @@ def register_clock(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from dispatch.extensions import api, babel, csrf, db, login_manager, migrate
+    from dispatch.extensions import api, babel, csrf, db, limiter, login_manager, migrate
     from dispatch.i18n import select_locale, select_timezone
 
     db.init_app(app)
@@ -58,13 +58,17 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     api.init_app(app)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or app.config["REDIS_URL"]
+    limiter.init_app(app)
     from dispatch.auth import load_user  # noqa: F401  (registers the user loader)
 
 
 def register_blueprints(app: Flask) -> None:
+    from dispatch.blueprints.admin.views import bp as admin_bp
     from dispatch.blueprints.api import register_api
     from dispatch.blueprints.auth.views import bp as auth_bp
     from dispatch.blueprints.board.views import bp as board_bp
+    from dispatch.blueprints.oncall.views import bp as oncall_bp
     from dispatch.blueprints.report.views import bp as report_bp
     from dispatch.blueprints.reports.views import bp as reports_bp
     from dispatch.blueprints.sms.views import bp as sms_bp
@@ -74,7 +78,8 @@ def register_blueprints(app: Flask) -> None:
 
     from dispatch.extensions import csrf
 
-    for blueprint in (auth_bp, report_bp, tickets_bp, board_bp, technician_bp, reports_bp, sms_bp, voice_bp):
+    for blueprint in (auth_bp, report_bp, tickets_bp, board_bp, technician_bp, reports_bp, oncall_bp, admin_bp, sms_bp,
+                      voice_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(sms_bp)  # Twilio signs its webhooks instead; see blueprints/sms
     csrf.exempt(voice_bp)

@@ -11,6 +11,14 @@ CONTROL_ROOM = ("dispatcher", "supervisor", "admin")
 SEES_ALL = ("dispatcher", "supervisor", "manager", "admin")
 REPORTERS = ("nurse", "dispatcher", "supervisor", "admin")
 REVIEWERS = ("manager", "admin")
+# On call. Nurses are not shown the rota: wards call the control room, which knows who is free,
+# rather than ringing a technician's mobile directly.
+ONCALL_VIEWERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
+GAP_READERS = ("dispatcher", "supervisor", "manager", "admin")
+ROTA_EDITORS = ("supervisor", "manager", "admin")
+POLICY_READERS = ("supervisor", "manager", "admin")
+POLICY_EDITORS = ("manager", "admin")
+STAFF_EDITORS = ("manager", "admin")  # only an admin may give or take the admin role
 
 
 def visible_tickets(user: User, query: Select | None = None) -> Select:

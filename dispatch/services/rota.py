@@ -16,7 +16,7 @@ from dispatch.errors import ValidationError
 from dispatch.services.timezone import hospital_zone
 from dispatch.services.unit_of_work import write_transaction
 from models import (
-    OVERRIDE_KINDS, ROTA_ROLES, Licence, OnCallShift, ShiftOverride, Trade, User, db, trade_licence_type,
+    OVERRIDE_KINDS, ROTA_ROLES, Licence, OnCallShift, ShiftOverride, SwapRequest, Trade, User, db, trade_licence_type,
 )
 
 ROLE_ORDER = {role: i for i, role in enumerate(ROTA_ROLES)}
@@ -220,9 +220,17 @@ def add_override(*, kind: str, user_id: int, starts_at: datetime, ends_at: datet
         raise ValidationError(_("The end must be after the start."), field="ends_at")
     if role is not None and role not in ROTA_ROLES:
         raise ValidationError(_("Unknown rota role."), field="role")
+    if kind != "leave" and replaces_user_id is None and trade_id is None:
+        raise ValidationError(_("Say whom they replace, or for which trade they join the rota."), field="trade_id")
+    if kind != "leave" and replaces_user_id == user_id:
+        raise ValidationError(_("Someone cannot cover for themselves."), field="replaces_user_id")
     with write_transaction() as session:
         if session.get(User, user_id) is None:
             raise ValidationError(_("No such person."), field="user_id")
+        if replaces_user_id is not None and session.get(User, replaces_user_id) is None:
+            raise ValidationError(_("No such person."), field="replaces_user_id")
+        if trade_id is not None and session.get(Trade, trade_id) is None:
+            raise ValidationError(_("Unknown trade."), field="trade_id")
         override = ShiftOverride(kind=kind, user_id=user_id, starts_at=starts_at, ends_at=ends_at, trade_id=trade_id,
                                  role=role, replaces_user_id=replaces_user_id, reason=(reason or "")[:200] or None,
                                  created_by_id=actor_id, created_at=clock_now())
@@ -285,3 +293,29 @@ def overrides_between(start: datetime, end: datetime) -> list[ShiftOverride]:
     return list(db.session.scalars(select(ShiftOverride).where(
         and_(ShiftOverride.starts_at < end, ShiftOverride.ends_at > start)).order_by(ShiftOverride.starts_at)))
 
+
+def remove_override(override_id: int) -> None:
+    """Delete an override; a swap request it came from keeps its answer but no longer points at it."""
+    with write_transaction() as session:
+        override = session.get(ShiftOverride, override_id)
+        if override is None:
+            raise ValidationError(_("No such change to the rota."), field="override")
+        for request in session.scalars(select(SwapRequest).where(SwapRequest.override_id == override_id)):
+            request.override_id = None
+        session.flush()
+        session.delete(override)
+
+
+def export_csv() -> str:
+    """The weekly pattern in import_csv's columns, so an export imports back unchanged.
+    (valid_from / valid_until are not part of the CSV format.)"""
+    trades = {t.id: t.code for t in db.session.scalars(select(Trade))}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    shifts = db.session.scalars(select(OnCallShift)).all()
+    for shift in sorted(shifts, key=lambda s: (trades.get(s.trade_id, ""), s.weekday, s.starts,
+                                               ROLE_ORDER.get(s.role, 9), s.user.username)):
+        writer.writerow((trades.get(shift.trade_id, ""), shift.role, shift.user.username, WEEKDAYS[shift.weekday],
+                         shift.starts.strftime("%H:%M"), shift.ends.strftime("%H:%M")))
+    return out.getvalue()

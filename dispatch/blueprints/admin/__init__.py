@@ -1,0 +1,1 @@
+"""admin pages: the staff list, people's details, licences and a test SMS."""

@@ -1,0 +1,134 @@
+"""Staff pages for managers and administrators: who works here, their mobiles (checked, in E.164),
+roles, wards, licences with their expiry, and a test SMS per person."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from dispatch.auth import roles_required
+from dispatch.blueprints.admin.forms import LicenceForm, NewStaffForm, StaffForm
+from dispatch.clock import now
+from dispatch.errors import DispatchError
+from dispatch.services import access, staff, staff_records
+from dispatch.services.timezone import hospital_date
+from models import LicenceType, User, Ward, db
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _show_error(form, error: DispatchError) -> None:
+    name = {"ward": "ward_id", "technician_id": "licence_type_id"}.get(error.field, error.field)
+    field = getattr(form, name, None) if name else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+def _wards(form: StaffForm) -> None:
+    wards = db.session.scalars(select(Ward).order_by(Ward.name))
+    form.ward_id.choices = [(0, "—")] + [(w.id, w.name) for w in wards]
+
+
+def _licence_form() -> LicenceForm:
+    form = LicenceForm()
+    form.licence_type_id.choices = [(t.id, t.name) for t in db.session.scalars(select(LicenceType).order_by(LicenceType.name))]
+    return form
+
+
+@bp.route("/staff")
+@roles_required(*access.STAFF_EDITORS)
+def staff_list():
+    people = staff_records.staff_list()
+    return render_template("admin/staff.html", people=people, today=hospital_date(now()),
+                           tests=staff_records.latest_test_messages([p.id for p in people]))
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@roles_required(*access.STAFF_EDITORS)
+def new_person():
+    form = NewStaffForm()
+    _wards(form)
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            user = staff_records.create_staff(
+                current_user, username=form.username.data, full_name=form.full_name.data, role=form.role.data,
+                password=form.password.data, ward_id=form.ward_id.data or None, phone=form.phone.data)
+        except DispatchError as error:
+            _show_error(form, error)
+        else:
+            flash(_("%(name)s can now log in as %(username)s.", name=user.full_name, username=user.username), "success")
+            return redirect(url_for("admin.person", user_id=user.id))
+    return render_template("admin/new_person.html", form=form), status
+
+
+def _render_person(user: User, form: StaffForm, licence_form: LicenceForm, status: int = 200):
+    return render_template("admin/person.html", person=user, form=form, licence_form=licence_form,
+                           today=hospital_date(now()), test=staff_records.latest_test_messages([user.id]).get(user.id),
+                           may_edit_admin=current_user.role == "admin" or user.role != "admin"), status
+
+
+def _person_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/staff/<int:user_id>", methods=["GET", "POST"])
+@roles_required(*access.STAFF_EDITORS)
+def person(user_id: int):
+    user = _person_or_404(user_id)
+    form = StaffForm(obj=user)  # a submitted form's data wins over the stored values
+    if not form.is_submitted():
+        form.ward_id.data = user.ward_id or 0
+    _wards(form)
+    if form.validate_on_submit():
+        try:
+            staff_records.update_user(current_user, user.id, full_name=form.full_name.data, role=form.role.data,
+                                      phone=form.phone.data, ward_id=form.ward_id.data or None, active=form.active.data)
+        except DispatchError as error:
+            _show_error(form, error)
+            return _render_person(user, form, _licence_form(), 422)
+        flash(_("Saved."), "success")
+        return redirect(url_for("admin.person", user_id=user.id))
+    return _render_person(user, form, _licence_form(), 422 if form.errors else 200)
+
+
+@bp.route("/staff/<int:user_id>/licences", methods=["POST"])
+@roles_required(*access.STAFF_EDITORS)
+def add_licence(user_id: int):
+    user = _person_or_404(user_id)
+    form = _licence_form()
+    if form.validate_on_submit():
+        try:
+            staff.add_licence(user.id, form.licence_type_id.data, number=form.number.data, issuer=form.issuer.data,
+                              issued_on=form.issued_on.data, expires_on=form.expires_on.data)
+        except DispatchError as error:
+            _show_error(form, error)
+        else:
+            flash(_("Licence added."), "success")
+            return redirect(url_for("admin.person", user_id=user.id))
+    person_form = StaffForm(formdata=None, obj=user)
+    person_form.ward_id.data = user.ward_id or 0
+    _wards(person_form)
+    return _render_person(user, person_form, form, 422)
+
+
+@bp.route("/staff/<int:user_id>/test-sms", methods=["POST"])
+@roles_required(*access.STAFF_EDITORS)
+def test_sms(user_id: int):
+    user = _person_or_404(user_id)
+    try:
+        message = staff_records.send_test_sms(user.id)
+    except DispatchError as error:
+        flash(error.message, "error")
+    else:
+        if message.state == "failed":
+            flash(_("Test SMS to %(name)s not sent: %(why)s.", name=user.full_name, why=message.last_error), "error")
+        else:
+            flash(_("Test SMS to %(name)s queued.", name=user.full_name), "success")
+    return redirect(url_for("admin.staff_list") + f"#person-{user.id}")

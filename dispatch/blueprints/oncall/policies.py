@@ -1,0 +1,108 @@
+"""Escalation policy pages: the list (with the default chains used when none matches), and a form
+with a fixed number of step rows for creating and editing one. Managers edit; supervisors read."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from dispatch.auth import roles_required
+from dispatch.blueprints.oncall.forms import PolicyForm
+from dispatch.blueprints.oncall.views import bp, show_error
+from dispatch.errors import DispatchError
+from dispatch.services import access, escalation_policies
+from dispatch.services.escalation_policies import StepInput
+from models import EscalationPolicy, Trade, User, db
+
+
+@bp.route("/escalation")
+@roles_required(*access.POLICY_READERS)
+def escalation():
+    people = {u.id: u for u in db.session.scalars(select(User))}
+    return render_template("oncall/escalation.html", policies=escalation_policies.policies(), people=people,
+                           defaults=escalation_policies.default_chains(),
+                           editor=current_user.role in access.POLICY_EDITORS)
+
+
+def _policy_form(policy: EscalationPolicy | None = None) -> PolicyForm:
+    form = PolicyForm()
+    if policy is not None and not form.is_submitted():
+        while len(form.steps) <= len(policy.steps):
+            form.steps.append_entry()
+        form.name.data, form.trade_id.data = policy.name, policy.trade_id or 0
+        form.priority.data, form.repeat.data = policy.priority or 0, policy.repeat
+        for row, step in zip(form.steps, policy.steps):
+            row.target.data, row.wait_minutes.data, row.voice.data = step.target, step.wait_minutes, step.voice
+            row.group_name.data, row.group_user_ids.data = step.group_name, list(step.group_user_ids or [])
+    trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name))
+    form.trade_id.choices = [(0, _("Any trade"))] + [(t.id, t.name) for t in trades]
+    staff = db.session.scalars(select(User).where(User.active.is_(True), User.role != "nurse").order_by(User.full_name))
+    people = [(u.id, u.full_name) for u in staff]
+    for row in form.steps:
+        row.group_user_ids.choices = people
+    return form
+
+
+def _steps(form: PolicyForm) -> list[StepInput]:
+    """The rows that name a target, numbered as on the page so errors point at the right row."""
+    return [StepInput(position=i, target=row.target.data, wait_minutes=row.wait_minutes.data, voice=row.voice.data,
+                      group_name=row.group_name.data, group_user_ids=list(row.group_user_ids.data or []))
+            for i, row in enumerate(form.steps, start=1) if row.target.data]
+
+
+def _show_policy_error(form: PolicyForm, error: DispatchError) -> None:
+    parts = (error.field or "").split("-")
+    if len(parts) == 3 and parts[0] == "steps" and parts[1].isdigit() and 1 <= int(parts[1]) <= len(form.steps):
+        field = form.steps[int(parts[1]) - 1][parts[2]]
+        field.errors = [*field.errors, error.message]
+    elif error.field in ("steps", "policy"):
+        form.form_errors.append(error.message)
+    else:
+        show_error(form, error)
+
+
+def _edit(policy: EscalationPolicy | None):
+    form = _policy_form(policy)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            saved = escalation_policies.save_policy(
+                policy.id if policy else None, name=form.name.data, trade_id=form.trade_id.data or None,
+                priority=form.priority.data or None, repeat=form.repeat.data, steps=_steps(form))
+        except DispatchError as error:
+            _show_policy_error(form, error)
+            status = 422
+        else:
+            flash(_("Escalation policy “%(name)s” saved.", name=saved.name), "success")
+            return redirect(url_for("oncall.escalation"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("oncall/policy_form.html", form=form, policy=policy), status
+
+
+@bp.route("/escalation/new", methods=["GET", "POST"])
+@roles_required(*access.POLICY_EDITORS)
+def new_policy():
+    return _edit(None)
+
+
+@bp.route("/escalation/<int:policy_id>", methods=["GET", "POST"])
+@roles_required(*access.POLICY_EDITORS)
+def edit_policy(policy_id: int):
+    policy = db.session.get(EscalationPolicy, policy_id)
+    if policy is None:
+        abort(404)
+    return _edit(policy)
+
+
+@bp.route("/escalation/<int:policy_id>/delete", methods=["POST"])
+@roles_required(*access.POLICY_EDITORS)
+def delete_policy(policy_id: int):
+    try:
+        escalation_policies.delete_policy(policy_id)
+    except DispatchError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Policy deleted. Jobs already escalating keep their chain."), "success")
+    return redirect(url_for("oncall.escalation"))

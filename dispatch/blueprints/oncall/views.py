@@ -1,0 +1,192 @@
+"""On-call pages: who is on call now and next, the weekly rota (with CSV import and export),
+overrides (cover, swap, leave) and coverage gaps. The rules live in services.rota."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from dispatch.auth import roles_required
+from dispatch.blueprints.oncall.forms import (
+    KIND_LABELS, ROLE_LABELS, TARGET_LABELS, WEEKDAY_LABELS, ImportForm, OverrideForm, ShiftForm,
+)
+from dispatch.clock import now
+from dispatch.errors import DispatchError
+from dispatch.services import access, oncall_board, oncall_reports, rota
+from dispatch.services.timezone import wall_to_utc
+from models import Trade, db
+
+bp = Blueprint("oncall", __name__, url_prefix="/oncall")
+MAX_CSV_BYTES = 512 * 1024
+
+
+@bp.context_processor
+def labels() -> dict:
+    return {"ROTA_ROLE_LABELS": ROLE_LABELS, "KIND_LABELS": KIND_LABELS, "WEEKDAY_LABELS": WEEKDAY_LABELS,
+            "STEP_TARGET_LABELS": TARGET_LABELS, "when": lambda value: format_datetime(value, "EEE d MMM HH:mm")}
+
+
+def show_error(form, error: DispatchError) -> None:
+    """A service's message under the field it names, or as a flash when the form has no such field."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+def _trades() -> list[Trade]:
+    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+
+
+@bp.route("/")
+@roles_required(*access.ONCALL_VIEWERS)
+def index():
+    moment = now()
+    posts, hospital = oncall_board.who_is_on_call(moment)
+    return render_template("oncall/index.html", posts=posts, hospital=hospital, moment=moment)
+
+
+# ---- the weekly pattern -----------------------------------------------------------------------
+
+def _shift_form() -> ShiftForm:
+    form = ShiftForm()
+    form.trade_id.choices = [(t.id, t.name) for t in _trades()] + [(0, _("Hospital-wide"))]
+    form.user_id.choices = [(0, "—")] + [(u.id, f"{u.full_name} ({u.username})") for u in oncall_board.rota_people()]
+    return form
+
+
+def _render_rota(shift_form: ShiftForm | None = None, import_form: ImportForm | None = None, status: int = 200):
+    editor = current_user.role in access.ROTA_EDITORS
+    return render_template(
+        "oncall/rota.html", tables=oncall_board.weekly_pattern(), editor=editor,
+        shift_form=shift_form or _shift_form(), import_form=import_form or ImportForm(),
+    ), status
+
+
+@bp.route("/rota")
+@roles_required(*access.ONCALL_VIEWERS)
+def rota_page():
+    return _render_rota()
+
+
+@bp.route("/rota/shifts", methods=["POST"])
+@roles_required(*access.ROTA_EDITORS)
+def add_shift():
+    form = _shift_form()
+    if not form.validate_on_submit():
+        return _render_rota(shift_form=form, status=422)
+    try:
+        rota.add_shift(trade_id=form.trade_id.data or None, role=form.role.data, user_id=form.user_id.data,
+                       weekday=form.weekday.data, starts=form.starts.data.strftime("%H:%M"),
+                       ends=form.ends.data.strftime("%H:%M"))
+    except DispatchError as error:
+        show_error(form, error)
+        return _render_rota(shift_form=form, status=422)
+    flash(_("Shift added."), "success")
+    return redirect(url_for("oncall.rota_page"))
+
+
+@bp.route("/rota/shifts/<int:shift_id>/remove", methods=["POST"])
+@roles_required(*access.ROTA_EDITORS)
+def remove_shift(shift_id: int):
+    try:
+        rota.remove_shift(shift_id)
+    except DispatchError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Shift removed."), "success")
+    return redirect(url_for("oncall.rota_page"))
+
+
+@bp.route("/rota/import", methods=["POST"])
+@roles_required(*access.ROTA_EDITORS)
+def import_rota():
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _render_rota(import_form=form, status=422)
+    raw = form.file.data.read(MAX_CSV_BYTES + 1)
+    try:
+        if len(raw) > MAX_CSV_BYTES:
+            raise DispatchError(_("The file is larger than %(kb)d KB.", kb=MAX_CSV_BYTES // 1024), field="file")
+        try:
+            text = raw.decode("utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a byte-order mark
+        except UnicodeDecodeError:
+            raise DispatchError(_("Save the CSV as UTF-8."), field="file") from None
+        count = rota.import_csv(text, replace_existing=form.replace_existing.data)
+    except DispatchError as error:
+        show_error(form, error)
+        return _render_rota(import_form=form, status=422)
+    flash(_("%(n)d shifts imported.", n=count), "success")
+    return redirect(url_for("oncall.rota_page"))
+
+
+@bp.route("/rota.csv")
+@roles_required(*access.ROTA_EDITORS)
+def export_rota():
+    return Response(rota.export_csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=rota.csv"})
+
+
+# ---- overrides --------------------------------------------------------------------------------
+
+def _override_form() -> OverrideForm:
+    form = OverrideForm()
+    people = [(u.id, f"{u.full_name} ({u.username})") for u in oncall_board.rota_people()]
+    form.user_id.choices = [(0, "—")] + people
+    form.replaces_user_id.choices = [(0, _("Nobody: joins whoever is on"))] + people
+    form.trade_id.choices = [(0, _("Any trade"))] + [(t.id, t.name) for t in _trades()]
+    return form
+
+
+@bp.route("/overrides", methods=["GET", "POST"])
+@roles_required(*access.ROTA_EDITORS)
+def overrides():
+    form = _override_form()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            leave = form.kind.data == "leave"
+            rota.add_override(
+                kind=form.kind.data, user_id=form.user_id.data, actor_id=current_user.id,
+                starts_at=wall_to_utc(form.starts_at.data, "starts_at"), ends_at=wall_to_utc(form.ends_at.data, "ends_at"),
+                trade_id=None if leave else form.trade_id.data or None, role=None if leave else form.role.data or None,
+                replaces_user_id=None if leave else form.replaces_user_id.data or None, reason=form.reason.data)
+        except DispatchError as error:
+            show_error(form, error)
+            status = 422
+        else:
+            flash(_("Change to the rota saved."), "success")
+            return redirect(url_for("oncall.overrides"))
+    elif form.is_submitted():
+        status = 422
+    moment = now()
+    return render_template("oncall/overrides.html", form=form, overrides=oncall_board.upcoming_overrides(moment),
+                           moment=moment), status
+
+
+@bp.route("/overrides/<int:override_id>/remove", methods=["POST"])
+@roles_required(*access.ROTA_EDITORS)
+def remove_override(override_id: int):
+    try:
+        rota.remove_override(override_id)
+    except DispatchError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Change removed; the weekly rota applies again."), "success")
+    return redirect(url_for("oncall.overrides"))
+
+
+# ---- coverage gaps ----------------------------------------------------------------------------
+
+@bp.route("/gaps")
+@roles_required(*access.GAP_READERS)
+def gaps():
+    moment = now()
+    return render_template("oncall/gaps.html", gaps=oncall_board.gaps_by_trade(moment), moment=moment,
+                           last_sent=oncall_reports.last_sent())
+
+
+from dispatch.blueprints.oncall import mine, policies  # noqa: E402,F401  (their routes join this blueprint)
