@@ -189,3 +189,123 @@ def redis_conn():
     yield connection
     connection.flushdb()
     connection.close()
+
+
+# --- SMS: the local fake of Twilio, the app served over HTTP, and RQ workers -------------------
+
+def _queue_of_its_own(app) -> None:
+    """Jobs of this test go to a queue no other test run (sharing the Redis database) reads or fills."""
+    import uuid
+
+    if app.config["RQ_QUEUE"] == "dispatch-test":
+        app.config["RQ_QUEUE"] = f"dispatch-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def fake_twilio(app):
+    """The project's fake of Twilio's REST API on a free port, with the app's credentials; the app's
+    Twilio client is pointed at it. Status callbacks follow quickly (10 ms between steps)."""
+    from dispatch.fake_twilio import serve_in_thread
+
+    server = serve_in_thread(port=0, ACCOUNT_SID=app.config["TWILIO_ACCOUNT_SID"],
+                             AUTH_TOKEN=app.config["TWILIO_AUTH_TOKEN"], CALLBACK_DELAY_SECONDS=0.01)
+    app.config["TWILIO_API_BASE_URL"] = server.url
+    _queue_of_its_own(app)
+    yield server
+    server.stop()
+
+
+class _CountingWSGI:
+    """Counts requests in flight, so teardown can wait for the last callback to finish its write."""
+
+    def __init__(self, wsgi_app) -> None:
+        import threading
+
+        self.wsgi_app = wsgi_app
+        self.active = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.changed:
+            self.active += 1
+        try:
+            response = self.wsgi_app(environ, start_response)
+            try:
+                return [b"".join(response)]
+            finally:
+                if hasattr(response, "close"):
+                    response.close()
+        finally:
+            with self.changed:
+                self.active -= 1
+                self.changed.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.active == 0, timeout=timeout)
+
+
+@pytest.fixture
+def live_app(app, fake_twilio):
+    """The app served over real HTTP on 127.0.0.1 (a thread of this process, same frozen clock).
+    PUBLIC_URL points here, so the fake posts status callbacks here; inbound SMS from the fake's
+    handsets (`fake_twilio.text_from`) go to /sms/inbound. Returns the base URL."""
+    import threading
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs) -> None:
+            return None
+
+    counted = _CountingWSGI(app)
+    server = make_server("127.0.0.1", 0, counted, threaded=True, request_handler=QuietHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-app", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_URL"] = url
+    fake_twilio.state.configure(SMS_WEBHOOK_URL=f"{url}/sms/inbound")
+    yield url
+    fake_twilio.stop()  # no more callbacks; then let the ones in flight finish their writes
+    counted.wait_idle()
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def worker(app, redis_conn):
+    """`worker()` runs every queued job with a real RQ SimpleWorker (JSON serializer) in this process,
+    against the Redis in app.config["REDIS_URL"], and returns the jobs' results in queue order.
+    Jobs build their app context through workers.context, which is handed the test app (and so its
+    frozen clock). A job that raised fails the test with its traceback."""
+    import workers.context
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    workers.context.use_app(app)
+    _queue_of_its_own(app)
+
+    def run() -> list:
+        connection = Redis.from_url(app.config["REDIS_URL"])
+        try:
+            queue = Queue(app.config["RQ_QUEUE"], connection=connection, serializer=JSONSerializer)
+            job_ids = queue.job_ids
+            SimpleWorker([queue], connection=connection, serializer=JSONSerializer).work(burst=True, logging_level="WARNING")
+            results = []
+            for job_id in job_ids:
+                job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+                if job.is_failed:
+                    latest = job.latest_result()
+                    pytest.fail(f"job {job.func_name}{job.args} failed:\n{latest.exc_string if latest else '?'}")
+                results.append(job.return_value())
+            return results
+        finally:
+            connection.close()
+
+    yield run
+    workers.context._app = None
+    workers.context._pid = None
