@@ -22,7 +22,7 @@ EVENT_LABELS = {
     "acknowledge": _l("Acknowledged"), "refuse": _l("Refused"), "attend": _l("On site"),
     "hold": _l("On hold"), "resume": _l("Resumed"), "make_safe": _l("Made safe"), "resolve": _l("Resolved"),
     "confirm": _l("Confirmed by ward"), "reopen": _l("Reopened"), "cancel": _l("Cancelled"),
-    "breach": _l("Target missed"), "sms_failed": _l("SMS not delivered"),
+    "breach": _l("Target missed"), "breach_cause": _l("Breach cause recorded"), "sms_failed": _l("SMS not delivered"),
     "escalated": _l("Escalated"), "escalation_skipped": _l("Escalation step skipped"),
     "escalation_exhausted": _l("Escalation exhausted"), "watchdog": _l("Watchdog"),
     "auto_dispatch_none": _l("No one to auto-dispatch"), "reprioritised": _l("Priority changed"), "comment": _l("Comment"),

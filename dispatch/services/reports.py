@@ -1,73 +1,299 @@
-"""Compliance with service targets, computed in the database (never by loading every ticket)."""
+"""Compliance with service targets by trade, priority, ward, technician, team or month, computed in the
+database (counts, percentages and percentiles in SQL; never by loading every ticket)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Integer, case, cast, func, literal, select
 
+from dispatch.services import report_sql
+from dispatch.services.report_filters import (
+    BACKLOG_AGES, TARGETS, ReportFilter, Teams, backlog_age, conditions, elapsed, met, missed, technician_teams,
+    utc_range,
+)
 from dispatch.services.timezone import hospital_zone
-from models import Ticket, Trade, db
+from models import Ticket, Trade, User, Ward, db
+
+__all__ = ["ComplianceReport", "ComplianceRow", "DIMENSIONS", "ReportFilter", "TargetFigures", "compliance",
+           "attend_distribution", "trend", "utc_range"]
+
+DIMENSIONS = {
+    "trade_priority": _l("Trade and priority"), "trade": _l("Trade"), "priority": _l("Priority"),
+    "ward": _l("Ward"), "technician": _l("Technician"), "team": _l("Team"), "month": _l("Month"),
+}
+# The share within target the department aims for; below it a figure shows in red.
+COMPLIANCE_GOAL = 90.0
+
+
+@dataclass
+class TargetFigures:
+    met: int = 0
+    missed: int = 0
+    done: int = 0
+    p50: float | None = None  # seconds
+    p90: float | None = None
+
+    @property
+    def pct(self) -> float | None:
+        counted = self.met + self.missed
+        return None if counted == 0 else round(100.0 * self.met / counted, 1)
 
 
 @dataclass
 class ComplianceRow:
-    trade: str
-    priority: int
-    tickets: int
-    acknowledge_met: int
-    acknowledge_missed: int
-    attend_met: int
-    attend_missed: int
-    resolve_met: int
-    resolve_missed: int
-
-    @staticmethod
-    def percent(met: int, missed: int) -> float | None:
-        return None if met + missed == 0 else round(100.0 * met / (met + missed), 1)
+    labels: tuple[str, ...]
+    params: dict[str, str]
+    tickets: int = 0
+    targets: dict[str, TargetFigures] = field(default_factory=lambda: {t: TargetFigures() for t in TARGETS})
+    backlog: dict[str, int] = field(default_factory=lambda: {b[0]: 0 for b in BACKLOG_AGES})
 
     @property
-    def acknowledge_pct(self) -> float | None:
-        return self.percent(self.acknowledge_met, self.acknowledge_missed)
+    def missed_total(self) -> int:
+        return sum(f.missed for f in self.targets.values())
 
     @property
-    def attend_pct(self) -> float | None:
-        return self.percent(self.attend_met, self.attend_missed)
-
-    @property
-    def resolve_pct(self) -> float | None:
-        return self.percent(self.resolve_met, self.resolve_missed)
+    def open_total(self) -> int:
+        return sum(self.backlog.values())
 
 
-def utc_range(start: date, end: date) -> tuple[datetime, datetime]:
-    """Hospital-local dates [start, end] inclusive as a UTC half-open interval."""
+@dataclass
+class ComplianceReport:
+    by: str
+    headers: tuple[str, ...]
+    rows: list[ComplianceRow]
+    totals: ComplianceRow
+
+
+def _month_boundaries(start: date, end: date) -> tuple[list[date], list[datetime]]:
     zone = hospital_zone()
-    return (
-        datetime.combine(start, time.min, zone),
-        datetime.combine(end + timedelta(days=1), time.min, zone),
+    months = report_sql.month_starts(start, end)
+    following = (months[-1].replace(day=28) + timedelta(days=4)).replace(day=1)
+    return months, [report_sql.local_midnight_utc(m, zone) for m in [*months, following]]
+
+
+def month_label(month: date) -> str:
+    return format_date(month, "MMM yyyy")
+
+
+def _group_keys(by: str | None, report: ReportFilter, teams: Teams):
+    """[(name, SQL expression)] to group by, and a function from a key tuple to (labels, link params, sort key)."""
+    if by is None:
+        return [], lambda key: ((_("All"),), {}, ())
+    trades = {t.id: t for t in db.session.scalars(select(Trade))}
+    if by in ("trade_priority", "trade", "priority"):
+        keys = []
+        if by != "priority":
+            keys.append(("trade", Ticket.trade_id))
+        if by != "trade":
+            keys.append(("priority", Ticket.priority))
+
+        def describe(key):
+            labels, params, order = [], {}, []
+            values = dict(zip([k for k, _ in keys], key))
+            if "trade" in values:
+                trade = trades.get(values["trade"])
+                labels.append(trade.name if trade else "?")
+                params["trade"] = str(values["trade"])
+                order += [trade.sort_order if trade else 0, labels[-1]]
+            if "priority" in values:
+                labels.append(f"P{values['priority']}")
+                params["priority"] = str(values["priority"])
+                order.append(values["priority"])
+            return tuple(labels), params, tuple(order)
+
+        return keys, describe
+    if by == "ward":
+        wards = dict(db.session.execute(select(Ward.id, Ward.name)).all())
+        return [("ward", Ticket.ward_id)], lambda key: ((wards.get(key[0], "?"),), {"ward": str(key[0])},
+                                                         (wards.get(key[0], ""),))
+    if by == "technician":
+        names = dict(db.session.execute(select(User.id, User.full_name)).all())
+
+        def technician(key):
+            if key[0] == 0:
+                return (_("Not assigned"),), {"technician": "0"}, (1, "")
+            name = names.get(key[0], "?")
+            return (name,), {"technician": str(key[0])}, (0, name)
+
+        return [("technician", func.coalesce(Ticket.assignee_id, 0))], technician
+    if by == "team":
+        def team(key):
+            if key[0] == 0:
+                return (_("No team (not assigned or unlicensed)"),), {"team": "0"}, (1, 0, "")
+            trade = trades.get(key[0])
+            return (trade.name if trade else "?",), {"team": str(key[0])}, (0, trade.sort_order if trade else 0, "")
+
+        return [("team", teams.expression(Ticket.assignee_id))], team
+    if by == "month":
+        months, boundaries = _month_boundaries(*report.period())
+
+        def month(key):
+            first = months[key[0]]
+            return (month_label(first),), {"month": first.strftime("%Y-%m")}, (first,)
+
+        return [("month", report_sql.bucket_by_boundaries(Ticket.created_at, boundaries))], month
+    raise ValueError(f"unknown grouping {by!r}")
+
+
+def _figures_query(keys, where, now: datetime, native: bool):
+    columns = [expr.label(name) for name, expr in keys]
+    aggregates = [func.count().label("tickets")]
+    for target in TARGETS:
+        aggregates += [
+            func.sum(case((met(target), 1), else_=0)).label(f"{target}_met"),
+            func.sum(case((missed(target, now), 1), else_=0)).label(f"{target}_missed"),
+            func.count(elapsed(target)).label(f"{target}_done"),
+        ]
+        if native:
+            aggregates += [report_sql.native_percentile(p, elapsed(target)).label(f"{target}_p{round(p * 100)}")
+                           for p in report_sql.PERCENTILES]
+    aggregates += [func.sum(case((backlog_age(key, now), 1), else_=0)).label(f"backlog_{key}")
+                   for key, *_ in BACKLOG_AGES]
+    query = select(*columns, *aggregates).where(*where)
+    return query.group_by(*[expr for _, expr in keys]) if keys else query
+
+
+def _windowed(keys, where) -> dict[tuple, dict[str, tuple]]:
+    """Percentiles for databases without percentile_cont: {key: {target: (p50, p90)}}."""
+    names = [name for name, _ in keys]
+    base = select(*[expr.label(name) for name, expr in keys],
+                  *[elapsed(t).label(t) for t in TARGETS]).where(*where).subquery("base")
+    found: dict[tuple, dict[str, tuple]] = {}
+    for target in TARGETS:
+        for row in db.session.execute(report_sql.windowed_percentiles(base, names, target)):
+            key = tuple(row[: len(names)])
+            found.setdefault(key, {})[target] = tuple(row[len(names):])
+    return found
+
+
+def _figures(by: str | None, report: ReportFilter, now: datetime, teams: Teams, native: bool | None):
+    if native is None:
+        native = report_sql.has_native_percentile(db.engine.dialect.name)
+    keys, describe = _group_keys(by, report, teams)
+    where = conditions(report, teams)
+    result = db.session.execute(_figures_query(keys, where, now, native)).mappings().all()
+    percentiles = {} if native else _windowed(keys, where)
+    rows = []
+    for record in result:
+        key = tuple(record[name] for name, _ in keys)
+        if not keys and not record["tickets"]:
+            break
+        labels, params, order = describe(key)
+        row = ComplianceRow(labels=labels, params=params, tickets=int(record["tickets"]))
+        for target in TARGETS:
+            p50, p90 = ((record[f"{target}_p50"], record[f"{target}_p90"]) if native
+                        else percentiles.get(key, {}).get(target, (None, None)))
+            row.targets[target] = TargetFigures(
+                met=int(record[f"{target}_met"] or 0), missed=int(record[f"{target}_missed"] or 0),
+                done=int(record[f"{target}_done"] or 0),
+                p50=None if p50 is None else float(p50), p90=None if p90 is None else float(p90))
+        row.backlog = {name: int(record[f"backlog_{name}"] or 0) for name, *_ in BACKLOG_AGES}
+        rows.append((order, row))
+    rows.sort(key=lambda pair: pair[0])
+    return [row for _, row in rows]
+
+
+def compliance(report: ReportFilter, now: datetime, by: str = "trade_priority",
+               native_percentiles: bool | None = None) -> ComplianceReport:
+    """Per group: tickets, met and missed per target, median and 90th percentile times, open backlog by age.
+
+    native_percentiles=False makes PostgreSQL use the window-function fallback too (tests compare both).
+    """
+    teams = technician_teams()
+    headers = {
+        "trade_priority": (_("Trade"), _("Priority")), "trade": (_("Trade"),), "priority": (_("Priority"),),
+        "ward": (_("Ward"),), "technician": (_("Technician"),), "team": (_("Team"),), "month": (_("Month"),),
+    }[by]
+    rows = _figures(by, report, now, teams, native_percentiles)
+    totals = _figures(None, report, now, teams, native_percentiles)
+    total = totals[0] if totals else ComplianceRow(labels=(_("All"),), params={})
+    total.labels = (_("All"),) + ("",) * (len(headers) - 1)
+    return ComplianceReport(by=by, headers=headers, rows=rows, totals=total)
+
+
+# --- charts' data -------------------------------------------------------------------------------
+
+@dataclass
+class Trend:
+    target: str
+    months: list[date]
+    series: list[tuple[str, dict[str, str], list[float | None], list[int]]]  # name, link params, % by month, counted
+
+
+def trend(report: ReportFilter, now: datetime, target: str = "attend", months: int = 12) -> Trend:
+    """% within target by month and trade, for the `months` months ending with the report's last month."""
+    end = report.period()[1]
+    first = end.replace(day=1)
+    for _step in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    month_list, boundaries = _month_boundaries(first, end)
+    teams = technician_teams()
+    window = report.narrowed(start=first, month=None)
+    where = conditions(window, teams)
+    bucket = report_sql.bucket_by_boundaries(Ticket.created_at, boundaries).label("month")
+    rows = db.session.execute(
+        select(bucket, Ticket.trade_id, func.sum(case((met(target), 1), else_=0)),
+               func.sum(case((missed(target, now), 1), else_=0)))
+        .where(*where).group_by(bucket, Ticket.trade_id)
+    ).all()
+    trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    counts = {(int(m), t): (int(a or 0), int(b or 0)) for m, t, a, b in rows}
+    series = []
+    for trade in trades:
+        points, counted = [], []
+        for index in range(len(month_list)):
+            good, bad = counts.get((index, trade.id), (0, 0))
+            points.append(None if good + bad == 0 else round(100.0 * good / (good + bad), 1))
+            counted.append(good + bad)
+        if any(counted):
+            series.append((trade.name, {"trade": str(trade.id)}, points, counted))
+    return Trend(target=target, months=month_list, series=series)
+
+
+# Attend time as a share of the ticket's own target: (label, upper bound in % of target, None = above).
+ATTEND_BANDS = ((25, "≤ 25%"), (50, "26–50%"), (75, "51–75%"), (100, "76–100%"),
+                (150, "101–150%"), (200, "151–200%"), (300, "201–300%"), (None, "> 300%"))
+
+
+@dataclass
+class Distribution:
+    bands: list[tuple[str, int, bool]]  # label, tickets, within target
+    waiting_late: int  # not on site yet and past due
+
+
+def attend_distribution(report: ReportFilter, now: datetime) -> Distribution:
+    """How long technicians took to get on site, against each ticket's own target.
+
+    The band edges compare whole seconds; whether a ticket is within target is decided on the exact
+    times, as everywhere else (on site exactly at the due time is within).
+    """
+    teams = technician_teams()
+    where = conditions(report, teams)
+    seconds = elapsed("attend")
+    target_seconds = Ticket.attend_target_minutes * 60
+    bands = [edge for edge, _ in ATTEND_BANDS if edge is not None]
+    ratio_band = case(*[(seconds * 100 <= target_seconds * edge, literal(i)) for i, edge in enumerate(bands)],
+                      else_=literal(len(bands)))
+    within = met("attend")
+    index = case((within, _least(ratio_band, 3)), else_=_greatest(ratio_band, 4))
+    index = cast(index, Integer).label("band")
+    rows = dict(db.session.execute(
+        select(index, func.count()).where(*where, Ticket.attended_at.is_not(None)).group_by(index)
+    ).all())
+    late = db.session.scalar(select(func.count()).where(*where, Ticket.attended_at.is_(None), missed("attend", now)))
+    return Distribution(
+        bands=[(label, int(rows.get(i, 0)), i <= 3) for i, (_, label) in enumerate(ATTEND_BANDS)],
+        waiting_late=int(late or 0),
     )
 
 
-def _met_missed(done, due, now: datetime):
-    """Met: done by the due time. Missed: done late, or not done and already past due.
-    Not done and not yet due counts as neither (the outcome is not known)."""
-    met = func.sum(case((and_(done.is_not(None), done <= due), 1), else_=0))
-    missed = func.sum(case((or_(done > due, and_(done.is_(None), due < now)), 1), else_=0))
-    return met, missed
+def _least(expr, value: int):
+    return case((expr < value, expr), else_=literal(value))
 
 
-def compliance(start: date, end: date, now: datetime) -> list[ComplianceRow]:
-    """Per trade and priority, for tickets created in the date range; cancelled tickets excluded."""
-    lower, upper = utc_range(start, end)
-    resolve_done = func.coalesce(Ticket.made_safe_at, Ticket.resolved_at)
-    ack = _met_missed(Ticket.acknowledged_at, Ticket.acknowledge_due_at, now)
-    att = _met_missed(Ticket.attended_at, Ticket.attend_due_at, now)
-    res = _met_missed(resolve_done, Ticket.resolve_due_at, now)
-    query = (
-        select(Trade.name, Ticket.priority, func.count(Ticket.id), *ack, *att, *res)
-        .join(Trade, Trade.id == Ticket.trade_id)
-        .where(Ticket.created_at >= lower, Ticket.created_at < upper, Ticket.status != "cancelled")
-        .group_by(Trade.name, Trade.sort_order, Ticket.priority)
-        .order_by(Trade.sort_order, Trade.name, Ticket.priority)
-    )
-    return [ComplianceRow(*(int(v or 0) if i > 0 else v for i, v in enumerate(row))) for row in db.session.execute(query)]
+def _greatest(expr, value: int):
+    return case((expr > value, expr), else_=literal(value))

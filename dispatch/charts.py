@@ -1,0 +1,169 @@
+"""Charts as inline SVG, drawn on the server: no JavaScript, nothing fetched, and they print.
+
+Series differ by colour (the Okabe-Ito palette, safe for colour-blind readers) and also by dash pattern
+and marker shape, so they stay apart on a black-and-white printout.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999")
+DASHES = ("", "7 4", "2 3", "9 3 2 3", "4 4", "12 4", "1 4", "6 2 2 2")
+MARKERS = ("circle", "square", "triangle", "diamond", "cross", "x", "circle-open", "square-open")
+FONT = 'font-family="system-ui, -apple-system, Segoe UI, Noto Sans, Noto Sans CJK SC, sans-serif"'
+
+
+def _marker(kind: str, x: float, y: float, colour: str) -> str:
+    r = 3.6
+    if kind == "circle":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{colour}"/>'
+    if kind == "circle-open":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="#fff" stroke="{colour}" stroke-width="1.6"/>'
+    if kind in ("square", "square-open"):
+        fill = colour if kind == "square" else "#fff"
+        return (f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r}" height="{2 * r}" fill="{fill}" '
+                f'stroke="{colour}" stroke-width="1.4"/>')
+    if kind == "triangle":
+        return (f'<path d="M{x:.1f} {y - r - 0.8:.1f} L{x + r + 0.6:.1f} {y + r:.1f} L{x - r - 0.6:.1f} {y + r:.1f} Z" '
+                f'fill="{colour}"/>')
+    if kind == "diamond":
+        return (f'<path d="M{x:.1f} {y - r - 1:.1f} L{x + r + 1:.1f} {y:.1f} L{x:.1f} {y + r + 1:.1f} '
+                f'L{x - r - 1:.1f} {y:.1f} Z" fill="{colour}"/>')
+    if kind == "cross":
+        return (f'<path d="M{x - r:.1f} {y:.1f} H{x + r:.1f} M{x:.1f} {y - r:.1f} V{y + r:.1f}" '
+                f'stroke="{colour}" stroke-width="2.2"/>')
+    return (f'<path d="M{x - r:.1f} {y - r:.1f} L{x + r:.1f} {y + r:.1f} M{x - r:.1f} {y + r:.1f} L{x + r:.1f} {y - r:.1f}" '
+            f'stroke="{colour}" stroke-width="2.2"/>')
+
+
+def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *, title: str,
+               y_label: str, y_max: float = 100.0, y_step: float = 25.0, guide: float | None = None,
+               guide_label: str = "", suffix: str = "%", width: int = 820, height: int = 320) -> Markup:
+    """Lines over months (gaps where a month has no value), a legend on the right, an optional guide line."""
+    left, right, top, bottom = 52, 210, 26, 46
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(x_labels), 1)
+
+    def x_at(i: int) -> float:
+        return left + (plot_w * (i + 0.5) / n)
+
+    def y_at(v: float) -> float:
+        return top + plot_h * (1 - min(max(v, 0.0), y_max) / y_max)
+
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+             f'xmlns="http://www.w3.org/2000/svg" {FONT} font-size="12">',
+             f'<title>{escape(title)}</title>',
+             f'<text x="{left}" y="15" font-size="13" font-weight="600" fill="#1c2430">{escape(title)}</text>']
+    step = y_step
+    value = 0.0
+    while value <= y_max + 1e-9:
+        y = y_at(value)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#d9dee5"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#444">{value:g}{suffix}</text>')
+        value += step
+    parts.append(f'<text transform="translate(13 {top + plot_h / 2:.0f}) rotate(-90)" text-anchor="middle" '
+                 f'fill="#444">{escape(y_label)}</text>')
+    every = 1 if n <= 13 else -(-n // 12)
+    for i, label in enumerate(x_labels):
+        if i % every == 0:
+            parts.append(f'<text x="{x_at(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#444">'
+                         f'{escape(label)}</text>')
+    if guide is not None:
+        y = y_at(guide)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#5f6b7a" '
+                     f'stroke-width="1.4" stroke-dasharray="3 3"/>')
+        parts.append(f'<text x="{left + plot_w - 4}" y="{y - 5:.1f}" text-anchor="end" fill="#5f6b7a">'
+                     f'{escape(guide_label)}</text>')
+    for index, (name, values) in enumerate(series):
+        colour, dash, marker = (PALETTE[index % len(PALETTE)], DASHES[index % len(DASHES)],
+                                MARKERS[index % len(MARKERS)])
+        runs, run = [], []
+        for i, v in enumerate(values):
+            if v is None:
+                if run:
+                    runs.append(run)
+                run = []
+            else:
+                run.append((x_at(i), y_at(v)))
+        if run:
+            runs.append(run)
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        for points in runs:
+            if len(points) > 1:
+                d = " ".join(f"{'M' if k == 0 else 'L'}{px:.1f} {py:.1f}" for k, (px, py) in enumerate(points))
+                parts.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2"{dash_attr}/>')
+            parts += [_marker(marker, px, py, colour) for px, py in points]
+        ly = top + 8 + index * 20
+        lx = left + plot_w + 18
+        parts.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 30}" y2="{ly}" stroke="{colour}" stroke-width="2"{dash_attr}/>')
+        parts.append(_marker(marker, lx + 15, ly, colour))
+        parts.append(f'<text x="{lx + 38}" y="{ly + 4}" fill="#1c2430">{escape(_clip(name, 24))}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def bar_chart(bars: Sequence[tuple[str, int, bool]], *, title: str, y_label: str, x_label: str,
+              marker_after: int | None = None, marker_label: str = "", ok_label: str = "", late_label: str = "",
+              width: int = 820, height: int = 300) -> Markup:
+    """Counts per band; bars flagged True are within target (solid), the rest late (hatched, for print)."""
+    left, right, top, bottom = 52, 20, 40, 58
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(bars), 1)
+    scale = _nice_ceiling(max([b[1] for b in bars] + [4]))
+    divisions = 4 if scale % 4 == 0 else 5
+    band = plot_w / n
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+             f'xmlns="http://www.w3.org/2000/svg" {FONT} font-size="12">',
+             f'<title>{escape(title)}</title>',
+             '<defs><pattern id="late-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+             'patternTransform="rotate(45)"><rect width="6" height="6" fill="#D55E00"/>'
+             '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern></defs>',
+             f'<text x="{left}" y="15" font-size="13" font-weight="600" fill="#1c2430">{escape(title)}</text>']
+    if ok_label or late_label:
+        parts.append(f'<rect x="{left}" y="22" width="12" height="10" fill="#0072B2"/>'
+                     f'<text x="{left + 16}" y="31" fill="#1c2430">{escape(ok_label)}</text>'
+                     f'<rect x="{left + 190}" y="22" width="12" height="10" fill="url(#late-hatch)"/>'
+                     f'<text x="{left + 206}" y="31" fill="#1c2430">{escape(late_label)}</text>')
+    for k in range(divisions + 1):
+        value = scale * k / divisions
+        y = top + plot_h * (1 - k / divisions)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#d9dee5"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#444">{value:,.0f}</text>')
+    parts.append(f'<text transform="translate(13 {top + plot_h / 2:.0f}) rotate(-90)" text-anchor="middle" '
+                 f'fill="#444">{escape(y_label)}</text>')
+    for i, (label, count, ok) in enumerate(bars):
+        h = plot_h * count / scale
+        x = left + i * band + band * 0.15
+        fill = "#0072B2" if ok else "url(#late-hatch)"
+        parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{band * 0.7:.1f}" height="{h:.1f}" '
+                     f'fill="{fill}" stroke="{"#0072B2" if ok else "#D55E00"}"><title>{escape(label)}: {count}</title></rect>')
+        parts.append(f'<text x="{x + band * 0.35:.1f}" y="{top + plot_h - h - 4:.1f}" text-anchor="middle" '
+                     f'fill="#1c2430">{count:,}</text>')
+        parts.append(f'<text x="{x + band * 0.35:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#444">'
+                     f'{escape(label)}</text>')
+    if marker_after is not None:
+        mx = left + (marker_after + 1) * band
+        parts.append(f'<line x1="{mx:.1f}" y1="{top - 4}" x2="{mx:.1f}" y2="{top + plot_h}" stroke="#1c2430" '
+                     f'stroke-width="1.6" stroke-dasharray="5 3"/>')
+        parts.append(f'<text x="{mx + 4:.1f}" y="{top + 8}" fill="#1c2430" font-weight="600">{escape(marker_label)}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 10}" text-anchor="middle" fill="#444">'
+                 f'{escape(x_label)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _nice_ceiling(value: float) -> float:
+    """The next 'round' number at or above value (1, 2, 2.5, 5 times a power of ten), for axis tops."""
+    magnitude = 1.0
+    while magnitude * 10 <= value:
+        magnitude *= 10
+    for factor in (1, 2, 2.5, 5, 10):
+        if value <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
