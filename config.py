@@ -71,6 +71,21 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
+    # Browsable at /api/docs from the Swagger UI files of the swagger-ui-bundle package, served by the app itself.
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/static/"
+    API_SPEC_OPTIONS = {
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }
+    # Alarm intake: per token, in Flask-Limiter's notation; counted in Redis (REDIS_URL unless set).
+    ALARM_RATE_LIMIT = os.environ.get("ALARM_RATE_LIMIT", "120/minute")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI")
+    # Major incidents: this many reports of one trade from one building within the window are proposed
+    # to the dispatcher as one incident; from the auto threshold on they are grouped without asking.
+    MAJOR_INCIDENT_WINDOW_MINUTES = int(os.environ.get("MAJOR_INCIDENT_WINDOW_MINUTES", "15"))
+    MAJOR_INCIDENT_THRESHOLD = int(os.environ.get("MAJOR_INCIDENT_THRESHOLD", "3"))
+    MAJOR_INCIDENT_AUTO_THRESHOLD = int(os.environ.get("MAJOR_INCIDENT_AUTO_THRESHOLD", "5"))
     TESTING = False
 
 
