@@ -1,19 +1,34 @@
 """Extensions, created unbound here and initialised in the app factory."""
 from __future__ import annotations
 
+import hashlib
+
 from flask import request
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_wtf import CSRFProtect
+from marshmallow import Schema, fields
 
 from models.base import db
+
+
+class ApiErrorSchema(Schema):
+    """Every API error body: what went wrong, in words, and each wrong field by name."""
+
+    error = fields.String(required=True, metadata={"description": "kind of error, e.g. NotLicensedError"})
+    message = fields.String(required=True, metadata={"description": "what went wrong, for a person"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "messages per request field"})
 
 
 class DispatchApi(Api):
     """flask-smorest, with JSON errors only under /api/ (pages keep HTML errors) and field errors
     flattened to {"errors": {"field": [...]}} whatever part of the request they came from."""
+
+    ERROR_SCHEMA = ApiErrorSchema
 
     def handle_http_exception(self, error):
         if not request.path.startswith("/api/"):
@@ -25,9 +40,18 @@ class DispatchApi(Api):
             for by_location in errors.values():
                 flat.update(by_location)
             payload["errors"] = flat
+        payload.pop("code", None)  # the HTTP status says it already
         payload["error"] = payload.pop("status", "Error")
         payload.setdefault("message", payload["error"])
         return payload, status, headers
+
+
+def rate_limit_key() -> str:
+    """Per API token (its digest, never the token itself); per address when there is none."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return "token:" + hashlib.sha256(header.encode()).hexdigest()
+    return "addr:" + (request.remote_addr or "?")
 
 
 migrate = Migrate()
@@ -35,5 +59,9 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 api = DispatchApi()
+# Counted in Redis; if Redis is down the limits are counted in memory instead, and a storage error never
+# turns a request into a 500 (an alarm must get through even then).
+limiter = Limiter(rate_limit_key, in_memory_fallback_enabled=True, swallow_errors=True, headers_enabled=True,
+                  key_prefix="dispatch")
 
-__all__ = ["db", "migrate", "login_manager", "csrf", "babel", "api"]
+__all__ = ["db", "migrate", "login_manager", "csrf", "babel", "api", "limiter"]

@@ -11,6 +11,9 @@ CONTROL_ROOM = ("dispatcher", "supervisor", "admin")
 SEES_ALL = ("dispatcher", "supervisor", "manager", "admin")
 REPORTERS = ("nurse", "dispatcher", "supervisor", "admin")
 REVIEWERS = ("manager", "admin")
+# Alarm panels (building management, medical gases) report through the API; the admin maps their points.
+ALARM_SENDERS = ("integration", "admin")
+ALARM_POINT_EDITORS = ("admin",)
 # On call. Nurses are not shown the rota: wards call the control room, which knows who is free,
 # rather than ringing a technician's mobile directly.
 ONCALL_VIEWERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
@@ -30,6 +33,8 @@ def visible_tickets(user: User, query: Select | None = None) -> Select:
         return query.where(Ticket.ward_id == (user.ward_id or -1))
     if user.role == "technician":
         return query.where(Ticket.assignee_id == user.id)
+    if user.role == "integration":
+        return query.where(Ticket.reporter_id == user.id)
     return query.where(False)
 
 
@@ -40,6 +45,8 @@ def can_view(user: User, ticket: Ticket) -> bool:
         return user.ward_id is not None and ticket.ward_id == user.ward_id
     if user.role == "technician":
         return ticket.assignee_id == user.id
+    if user.role == "integration":
+        return ticket.reporter_id == user.id
     return False
 
 
@@ -59,7 +66,12 @@ def require_role(user: User, roles: tuple[str, ...]) -> None:
 def may_report_for(user: User, ward_id: int) -> bool:
     if user.role == "nurse":
         return user.ward_id == ward_id
-    return user.role in REPORTERS
+    return user.role in REPORTERS or user.role in ALARM_SENDERS
+
+
+def may_set_priority(user: User) -> bool:
+    """The control room; and alarm panels, whose points carry the priority the admin mapped."""
+    return user.role in CONTROL_ROOM or user.role in ALARM_SENDERS
 
 
 def may_work(user: User, ticket: Ticket) -> bool:

@@ -49,6 +49,9 @@ def assign_ticket(
             access.require_role(actor, access.CONTROL_ROOM)
             actor_id = actor.id
         ticket = _load_for_change(session, ticket_id, expected_version)
+        from dispatch.services import incidents
+
+        incidents.refuse_if_follower(session, ticket)
         reassigning = ticket.assignee_id is not None
         if ticket.status not in UNASSIGNED_STATUSES and ticket.status not in REASSIGNABLE:
             raise IllegalTransitionError(
@@ -71,10 +74,15 @@ def assign_ticket(
 
 
 def apply_assignment(session, ticket: Ticket, technician: User, now, *, actor_id: int | None, channel: str,
-                     automatic: bool, voice: bool = False, note: str | None = None) -> None:
+                     automatic: bool, voice: bool = False, note: str | None = None, notify_people: bool = True) -> None:
     """Give the ticket to a technician inside the caller's transaction: licence check, history,
-    the SMS (and for emergencies the call) they are owed, and the previous technician told."""
+    the SMS (and for emergencies the call) they are owed, and the previous technician told.
+    The lead ticket of a major incident takes the incident's other tickets with it, and its SMS
+    names the incident; `notify_people=False` (those other tickets) owes no SMS at all."""
+    from dispatch.services import incidents
+
     licences.ensure_licensed(technician, ticket.trade, now)
+    incident = incidents.led_by(session, ticket.id)
     previous_status, previous_assignee = ticket.status, ticket.assignee_id
     reassigning = previous_assignee is not None
     ticket.assignee_id = technician.id
@@ -85,16 +93,21 @@ def apply_assignment(session, ticket: Ticket, technician: User, now, *, actor_id
     ticket.updated_at = now
     if reassigning:
         ticket.reassign_count += 1
+    if reassigning and notify_people:
         previous = session.get(User, previous_assignee)
         notify.owe_sms(session, recipient=previous, body=sms_text.reassigned_away(ticket), kind="reassigned_away",
                        ticket=ticket)
     _event(ticket, "reassigned" if reassigning else "assigned", actor_id, now, "system" if automatic else channel,
            from_status=previous_status, to_status="assigned", note=note or technician.full_name,
            data={"technician_id": technician.id, "previous_technician_id": previous_assignee, "automatic": automatic})
-    notify.owe_sms(session, recipient=technician, body=sms_text.assignment(ticket),
-                   kind="reassignment" if reassigning else "assignment", ticket=ticket)
-    if voice:
+    if notify_people:
+        body = incidents.team_text(session, incident) if incident is not None else sms_text.assignment(ticket)
+        notify.owe_sms(session, recipient=technician, body=body,
+                       kind="reassignment" if reassigning else "assignment", ticket=ticket)
+    if voice and notify_people:
         notify.owe_call(session, recipient=technician, body=sms_text.voice_job(ticket), kind="call", ticket=ticket)
     from dispatch.services import escalation
 
     escalation.on_assigned(session, ticket, technician.id, now)
+    if incident is not None:
+        incidents.assign_followers(session, incident, technician, now, actor_id=actor_id, channel=channel)

@@ -128,6 +128,34 @@ def _stop(escalation: TicketEscalation, now: datetime) -> None:
     escalation.updated_at = now
 
 
+def stop_while_grouped(session, ticket_id: int, now: datetime) -> None:
+    """A ticket grouped into a major incident follows its lead: only the lead escalates."""
+    escalation = _for_ticket(session, ticket_id)
+    if escalation is not None and escalation.state == "active":
+        _stop(escalation, now)
+
+
+def resume_after_ungroup(session, ticket: Ticket, now: datetime) -> None:
+    """A ticket taken out of an incident escalates on its own again, from where its own clock stands:
+    a step whose wait has already run out since the ticket was filed is due at once."""
+    escalation = _for_ticket(session, ticket.id)
+    if escalation is None:
+        start(session, ticket, now)
+        return
+    found = _policy_chain(ticket)
+    if found is None:
+        return
+    escalation.policy_name, escalation.repeat, escalation.chain = found
+    escalation.round, escalation.step_index, escalation.state = 0, 0, "active"
+    escalation.tried_user_ids = [ticket.assignee_id] if ticket.assignee_id else []
+    if ticket.acknowledged_at:
+        _switch_to_attend(escalation, ticket, now)
+    else:
+        escalation.waiting_for = "acknowledge"
+        escalation.next_due_at = max(now, ticket.created_at + timedelta(minutes=escalation.chain[0]["wait_minutes"]))
+    escalation.updated_at = now
+
+
 # ---- the scheduler's side ----------------------------------------------------------------------
 
 def run_due(now: datetime, *, by: str = "scheduler", grace: timedelta = timedelta(0), limit: int = 200) -> int:

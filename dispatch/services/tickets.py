@@ -119,7 +119,7 @@ def report_fault(
             raise ValidationError(_("That room is not in this ward."), field="location_id")
         proposed = sla.propose_priority(trade, ward, patient_at_risk, whole_area)
         if priority is not None and priority != proposed:
-            if reporter.role not in access.CONTROL_ROOM:
+            if not access.may_set_priority(reporter):
                 raise PermissionDeniedError(_("Only the control room can set the priority."))
             if priority not in (1, 2, 3, 4):
                 raise ValidationError(_("Priority must be 1 to 4."), field="priority")
@@ -135,10 +135,12 @@ def report_fault(
         _event(ticket, "reported", reporter.id, now, channel, to_status="new", note=description,
                data={"priority": chosen, "proposed_priority": proposed})
         session.flush()
-        from dispatch.services import escalation
+        from dispatch.services import escalation, incidents
 
-        escalation.auto_dispatch(session, ticket, now)
-        escalation.start(session, ticket, now)
+        # A report joining a major incident follows its lead ticket: no dispatch or escalation of its own.
+        if incidents.on_reported(session, ticket, now) is None:
+            escalation.auto_dispatch(session, ticket, now)
+            escalation.start(session, ticket, now)
     return ticket
 
 
@@ -184,37 +186,53 @@ def transition(
     """Apply one state-machine action, or raise with a message that says why not."""
     if action not in TRANSITIONS:
         raise ValidationError(_("Unknown action."), field="action")
-    sources, target = TRANSITIONS[action]
     now = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
         ticket = _load_for_change(session, ticket_id, expected_version, viewer=actor)
         _check_actor(actor, ticket, action)
-        if ticket.status not in sources:
-            raise IllegalTransitionError(
-                _("Ticket %(number)s is %(status)s; it cannot be %(action)s.", number=ticket.number,
-                  status=status_label(ticket.status), action=ACTION_LABELS[action])
-            )
-        if action in {"acknowledge", "attend"} and ticket.assignee_id:
-            # Never beyond one's licence: taking on or starting the job needs it valid now (SMS too).
-            from dispatch.services.licences import ensure_licensed
+        step(session, ticket, action, actor, now, channel=channel, note=note, labour_minutes=labour_minutes,
+             parts_used=parts_used, rating=rating)
+        from dispatch.services import incidents
 
-            ensure_licensed(session.get(User, ticket.assignee_id), ticket.trade, now)
-        needs_note = action in {"refuse", "hold", "make_safe", "resolve", "reopen", "cancel"}
-        note = _clean_text(note, "note", required=needs_note)
-        data: dict = {}
-        previous = ticket.status
-        _apply(ticket, action, now, note, data, labour_minutes=labour_minutes, parts_used=parts_used, rating=rating)
-        ticket.status = target if not (action == "resume" and ticket.made_safe_at) else "made_safe"
-        ticket.updated_at = now
-        sla.record_breaches(ticket, now, actor.id, channel)
-        _event(ticket, action, actor.id, now, channel, from_status=previous, to_status=ticket.status,
-               note=note, data=data or None)
-        _notify(session, ticket, action, actor, note, data)
-        from dispatch.services import escalation
-
-        escalation.on_transition(session, ticket, action, now)
+        incidents.on_lead_transition(session, ticket, action, actor, now, channel, note)
     return ticket
+
+
+def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime, *, channel: str,
+         note: str | None = None, follower: bool = False, **details) -> None:
+    """One action on a ticket the caller has loaded for change, inside the caller's transaction: the
+    rule, the times, the breach flags, the event, the SMS owed and the escalation timer. Incidents move
+    each grouped ticket with it (`follower`: no SMS and no escalation of its own). Raises
+    IllegalTransitionError, NotLicensedError or ValidationError."""
+    sources, target = TRANSITIONS[action]
+    if ticket.status not in sources:
+        raise IllegalTransitionError(
+            _("Ticket %(number)s is %(status)s; it cannot be %(action)s.", number=ticket.number,
+              status=status_label(ticket.status), action=ACTION_LABELS[action])
+        )
+    if action in {"acknowledge", "attend"} and ticket.assignee_id:
+        # Never beyond one's licence: taking on or starting the job needs it valid now (SMS too).
+        from dispatch.services.licences import ensure_licensed
+
+        ensure_licensed(session.get(User, ticket.assignee_id), ticket.trade, now)
+    needs_note = action in {"refuse", "hold", "make_safe", "resolve", "reopen", "cancel"}
+    note = _clean_text(note, "note", required=needs_note)
+    data: dict = {}
+    previous = ticket.status
+    _apply(ticket, action, now, note, data, **details)
+    ticket.status = target if not (action == "resume" and ticket.made_safe_at) else "made_safe"
+    ticket.updated_at = now
+    actor_id = actor.id if actor is not None else None
+    sla.record_breaches(ticket, now, actor_id, channel)
+    _event(ticket, action, actor_id, now, channel, from_status=previous, to_status=ticket.status,
+           note=note, data=data or None)
+    if follower:
+        return
+    _notify(session, ticket, action, actor, note, data)
+    from dispatch.services import escalation
+
+    escalation.on_transition(session, ticket, action, now)
 
 
 def _notify(session, ticket: Ticket, action: str, actor: User, note: str | None, data: dict) -> None:

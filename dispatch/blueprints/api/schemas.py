@@ -76,7 +76,25 @@ class CandidateSchema(Schema):
     open_jobs = fields.Integer()
 
 
-class ErrorSchema(Schema):
-    error = fields.String()
-    message = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+from dispatch.extensions import ApiErrorSchema as ErrorSchema  # noqa: E402  (one error shape for the API and its document)
+
+
+class AlarmSchema(Schema):
+    source = fields.String(required=True, validate=validate.Length(min=1, max=60),
+                           metadata={"description": "the panel or system, e.g. bms-tower or mgps-panel-2"})
+    point_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=120),
+                             metadata={"description": "the alarm point as the panel names it; or give asset_id"})
+    asset_id = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Dispatch's asset id"})
+    condition = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                              metadata={"description": "what the panel says, e.g. 'O2 line pressure low'"})
+    severity = fields.String(required=True, validate=validate.OneOf(["critical", "major", "minor", "warning"]))
+    time = fields.AwareDateTime(required=True, default_timezone=None,
+                                metadata={"description": "when the panel raised or cleared it (with its offset)"})
+    state = fields.String(required=True, validate=validate.OneOf(["active", "cleared"]))
+
+
+class AlarmResultSchema(Schema):
+    outcome = fields.String(metadata={"description": "opened, repeat, cleared or cleared_no_ticket"})
+    alarm_id = fields.Integer()
+    occurrences = fields.Integer(metadata={"description": "alarms counted on the ticket so far"})
+    ticket = fields.Nested(TicketSchema, allow_none=True)

@@ -1,6 +1,8 @@
 """JSON endpoints: the same services as the pages, authenticated by bearer token."""
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -22,7 +24,16 @@ from dispatch.services.tickets import TRANSITIONS, report_fault, transition
 from dispatch.services.tokens import user_for_token
 from models import OPEN_STATUSES, Ticket, Trade, db
 
-blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Tickets, assignment and transitions")
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Tickets, assignment, transitions and alarms")
+
+
+def errors(*codes: int):
+    """Declare the error answers of a route in the document (each body is ApiErrorSchema)."""
+    def decorate(func):
+        for code in codes:
+            func = blp.alt_response(code, response=HTTPStatus(code).name)(func)
+        return func
+    return decorate
 
 
 @blp.before_request
@@ -39,6 +50,7 @@ def authenticate():
 class Tickets(MethodView):
     @blp.arguments(TicketListArgsSchema, location="query")
     @blp.response(200, TicketSchema(many=True))
+    @errors(401, 422)
     def get(self, args):
         """Tickets visible to the caller; open ones by default."""
         statuses = OPEN_STATUSES if args["status"] == "open" else (args["status"],)
@@ -48,6 +60,7 @@ class Tickets(MethodView):
 
     @blp.arguments(TicketCreateSchema)
     @blp.response(201, TicketSchema)
+    @errors(401, 403, 422)
     def post(self, data):
         """Report a fault. Priority is proposed unless the control room sets it."""
         trade = db.session.scalar(select(Trade).where(Trade.code == data.pop("trade")))
@@ -59,6 +72,7 @@ class Tickets(MethodView):
 @blp.route("/tickets/<int:number>")
 class TicketResource(MethodView):
     @blp.response(200, TicketSchema)
+    @errors(401, 404)
     def get(self, number: int):
         return access.ticket_for(g.api_user, number)
 
@@ -66,6 +80,7 @@ class TicketResource(MethodView):
 @blp.route("/tickets/<int:number>/candidates")
 class Candidates(MethodView):
     @blp.response(200, CandidateSchema(many=True))
+    @errors(401, 403, 404)
     def get(self, number: int):
         """Technicians who may take this ticket now (valid licence), least loaded first."""
         access.require_role(g.api_user, access.CONTROL_ROOM)
@@ -78,6 +93,7 @@ class Candidates(MethodView):
 class Assign(MethodView):
     @blp.arguments(AssignSchema)
     @blp.response(200, TicketSchema)
+    @errors(401, 403, 404, 409, 422)
     def post(self, data, number: int):
         """Assign (or, with the version you saw, reassign) to a licensed technician."""
         access.ticket_for(g.api_user, number)
@@ -91,6 +107,7 @@ ACTION_PATHS = ",".join(f"'{a.replace('_', '-')}'" for a in TRANSITIONS)
 class Transition(MethodView):
     @blp.arguments(TransitionSchema)
     @blp.response(200, TicketSchema)
+    @errors(401, 403, 404, 409, 422)
     def post(self, data, number: int, action: str):
         """Move the ticket on: acknowledge, refuse, attend, hold, resume, make-safe, resolve, confirm, reopen, cancel."""
         return transition(number, action.replace("-", "_"), g.api_user, channel="api",
