@@ -60,8 +60,6 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or app.config["REDIS_URL"]
     limiter.init_app(app)
-    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or app.config["REDIS_URL"]
-    limiter.init_app(app)
     from dispatch.auth import load_user  # noqa: F401  (registers the user loader)
 
 
