@@ -70,7 +70,7 @@ class SwapAskForm(FlaskForm):
 class StepForm(Form):
     """One step row; a row with no target is left out."""
 
-    target = SelectField(_l("Tell"), choices=[("", "—")] + [(t, TARGET_LABELS[t]) for t in STEP_TARGETS])
+    target = SelectField(_l("Tell"), choices=[("", "—")] + [(t, TARGET_LABELS[t]) for t in STEP_TARGETS], default="")
     wait_minutes = IntegerField(_l("after (minutes)"), validators=[Optional()])
     voice = BooleanField(_l("Voice call"))
     group_name = StringField(_l("Group name"), validators=[Optional(), Length(max=80)])
