@@ -68,6 +68,8 @@ def register_blueprints(app: Flask) -> None:
     from dispatch.blueprints.api import register_api
     from dispatch.blueprints.auth.views import bp as auth_bp
     from dispatch.blueprints.board.views import bp as board_bp
+    from dispatch.blueprints.incidents.views import bp as incidents_bp
+    from dispatch.blueprints.integrations.views import bp as integrations_bp
     from dispatch.blueprints.oncall.views import bp as oncall_bp
     from dispatch.blueprints.report.views import bp as report_bp
     from dispatch.blueprints.reports.views import bp as reports_bp
@@ -81,6 +83,8 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, report_bp, tickets_bp, board_bp, technician_bp, reports_bp, oncall_bp, admin_bp, sms_bp,
                       voice_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(incidents_bp)
+    app.register_blueprint(integrations_bp)
     csrf.exempt(sms_bp)  # Twilio signs its webhooks instead; see blueprints/sms
     csrf.exempt(voice_bp)
     register_api(app)

@@ -16,6 +16,7 @@ PRIORITY_LABELS = {1: _l("P1 emergency"), 2: _l("P2 urgent"), 3: _l("P3 routine"
 ROLE_LABELS = {
     "nurse": _l("Nurse"), "dispatcher": _l("Dispatcher"), "technician": _l("Technician"),
     "supervisor": _l("Supervisor"), "manager": _l("Manager"), "admin": _l("Administrator"),
+    "integration": _l("Alarm panel (integration)"),
 }
 EVENT_LABELS = {
     "reported": _l("Reported"), "assigned": _l("Assigned"), "reassigned": _l("Reassigned"),
@@ -26,6 +27,9 @@ EVENT_LABELS = {
     "escalated": _l("Escalated"), "escalation_skipped": _l("Escalation step skipped"),
     "escalation_exhausted": _l("Escalation exhausted"), "watchdog": _l("Watchdog"),
     "auto_dispatch_none": _l("No one to auto-dispatch"), "reprioritised": _l("Priority changed"), "comment": _l("Comment"),
+    "grouped": _l("Grouped into an incident"), "ungrouped": _l("Taken out of an incident"),
+    "incident_opened": _l("Incident opened"), "incident_resolved": _l("Incident resolved"),
+    "alarm_repeat": _l("Alarm repeated"), "alarm_cleared": _l("Alarm cleared"),
 }
 TARGET_LABELS = {"acknowledge": _l("acknowledge"), "attend": _l("attend"), "resolve": _l("resolve")}
 SMS_STATE_LABELS = {

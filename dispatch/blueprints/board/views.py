@@ -11,7 +11,7 @@ from dispatch.blueprints.board.forms import AssignForm, PriorityForm
 from dispatch.blueprints.tickets.forms import ActionForm
 from dispatch.clock import now
 from dispatch.errors import DispatchError
-from dispatch.services import access
+from dispatch.services import access, incidents
 from dispatch.services.assignment import assign_ticket
 from dispatch.services.board import open_board
 from dispatch.services.tickets import reprioritise
@@ -23,6 +23,7 @@ def _board_context() -> dict:
     moment = now()
     return {
         "board": open_board(moment),
+        "incident_panel": incidents.board_panel(moment),
         "moment": moment,
         "assign_form": AssignForm(),
         "action_form": ActionForm(),

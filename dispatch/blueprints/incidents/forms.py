@@ -1,0 +1,24 @@
+"""Major-incident forms: group the proposed reports, take one ticket out, resolve, and a ward's comment."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class GroupForm(FlaskForm):
+    trade_id = IntegerField(validators=[DataRequired()])
+    building_id = IntegerField(validators=[DataRequired()])
+
+
+class UngroupForm(FlaskForm):
+    note = StringField(_l("Why it does not belong"), validators=[DataRequired(message=_l("Give a reason.")), Length(max=200)])
+
+
+class ResolveIncidentForm(FlaskForm):
+    note = TextAreaField(_l("Outcome (recorded on every ticket)"),
+                         validators=[DataRequired(message=_l("Say what was done.")), Length(max=1000)])
+
+
+class IncidentCommentForm(FlaskForm):
+    note = TextAreaField(_l("What you see on your ward"),
+                         validators=[DataRequired(message=_l("Say in a few words what you see.")), Length(max=1000)])
