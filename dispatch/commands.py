@@ -13,7 +13,8 @@ from models import ROLES, Ticket, User, Ward, db
 
 
 def register(app: Flask) -> None:
-    for command in (create_user, create_token, revoke_token, seed_demo, run_worker, run_scheduler, run_watchdog):
+    for command in (create_user, create_token, revoke_token, seed_demo, seed_history, run_worker, run_scheduler,
+                    run_watchdog):
         app.cli.add_command(command)
 
 
@@ -76,6 +77,25 @@ def seed_demo(if_empty, days):
         return
     summary = seed_demo_hospital(days=days)
     click.echo(summary)
+
+
+@click.command("seed-history")
+@click.option("--tickets", type=click.IntRange(1, 20_000_000), required=True, help="How many tickets to add.")
+@click.option("--years", type=click.FloatRange(0.1, 30), default=5.0, show_default=True,
+              help="Over how many years up to now they were reported.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Random seed: the same seed gives the same history.")
+@click.option("--open", "open_cap", type=click.IntRange(0, 1000), default=40, show_default=True,
+              help="At most this many of the newest tickets stay open; the rest are finished.")
+@click.option("--events/--no-events", default=True, show_default=True, help="Write each ticket's history too.")
+def seed_history(tickets, years, seed, open_cap, events):
+    """Add years of realistic ticket history in bulk (reports and benchmarks at scale).
+
+    Builds the demo hospital first when the database is empty."""
+    from dispatch.services.history import seed_history as generate
+
+    summary = generate(tickets, years=years, seed=seed, open_cap=open_cap, events=events, progress=click.echo)
+    click.echo(f"added {summary.tickets:,} tickets ({summary.open} open, {summary.breached:,} with a missed target) "
+               f"and {summary.events:,} history lines in {summary.seconds:.1f} s")
 
 
 @click.command("worker")

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from dispatch.errors import ValidationError
@@ -122,7 +122,9 @@ def parse_selection(args: Mapping[str, str], errors: list[str]) -> Selection:
 
 
 class BreachCauseForm(FlaskForm):
-    cause_id = SelectField(coerce=int, validators=[DataRequired()])
+    """The cause is checked against the department's list by the service."""
+
+    cause_id = IntegerField(validators=[DataRequired()])
     note = TextAreaField(validators=[Optional(), Length(max=500)])
     next = HiddenField()
 

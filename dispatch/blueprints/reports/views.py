@@ -164,7 +164,6 @@ def breaches_page(fmt: str | None = None):
 @roles_required(*breaches.CAUSE_RECORDERS)
 def record_cause(ticket_id: int):
     form = BreachCauseForm()
-    form.cause_id.choices = [(c.id, c.name) for c in breaches.causes(include_retired=True)]
     back = _safe_next(form.next.data) or url_for("tickets.detail", ticket_id=ticket_id)
     if not form.validate_on_submit():
         flash(_("Choose a cause from the list (and keep the note under 500 characters)."), "error")
