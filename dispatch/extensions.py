@@ -29,6 +29,9 @@ class DispatchApi(Api):
     flattened to {"errors": {"field": [...]}} whatever part of the request they came from."""
 
     ERROR_SCHEMA = ApiErrorSchema
+    # No catch-all "default" response: each route declares the errors it gives, so the document says exactly
+    # what a client can get back (and the schemathesis test holds the API to it).
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):
         if not request.path.startswith("/api/"):
@@ -42,6 +45,11 @@ class DispatchApi(Api):
             payload["errors"] = flat
         payload.pop("code", None)  # the HTTP status says it already
         payload["error"] = payload.pop("status", "Error")
+        if "message" not in payload and isinstance(payload.get("errors"), dict):
+            # Name the problem (e.g. "Invalid JSON body."), not only the status.
+            first = next((m for ms in payload["errors"].values() if isinstance(ms, list) for m in ms if isinstance(m, str)), None)
+            if first:
+                payload["message"] = first
         payload.setdefault("message", payload["error"])
         return payload, status, headers
 

@@ -21,7 +21,7 @@ class Alarms(MethodView):
     @blp.arguments(AlarmSchema)
     @blp.response(200, AlarmResultSchema, description="A repeat or a clear, recorded on the point's open ticket")
     @blp.alt_response(201, schema=AlarmResultSchema, description="A new alarm: a ticket was opened", success=True)
-    @errors(401, 403, 422, 429)
+    @errors(400, 401, 403, 422, 429)
     def post(self, data):
         """Report an alarm (integration accounts). Active: opens a ticket, or counts a repeat on the point's
         open ticket. Cleared: recorded on that ticket, which stays open until a technician resolves it.

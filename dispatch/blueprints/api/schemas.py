@@ -1,15 +1,19 @@
 """Request and response shapes of the API; validation and the OpenAPI document come from these."""
 from marshmallow import Schema, fields, validate
 
+# Ids are database integers: a larger number can name nothing (and must not reach the database driver).
+MAX_ID = 2_147_483_647
+ID_RANGE = validate.Range(1, MAX_ID)
+
 
 class TicketCreateSchema(Schema):
-    ward_id = fields.Integer(required=True)
+    ward_id = fields.Integer(required=True, validate=ID_RANGE)
     trade = fields.String(required=True, validate=validate.Length(min=1, max=20), metadata={"description": "trade code, e.g. power"})
     description = fields.String(required=True, validate=validate.Length(min=3, max=1000))
     patient_at_risk = fields.Boolean(load_default=False)
     whole_area = fields.Boolean(load_default=True)
-    location_id = fields.Integer(load_default=None, allow_none=True)
-    asset_id = fields.Integer(load_default=None, allow_none=True)
+    location_id = fields.Integer(load_default=None, allow_none=True, validate=ID_RANGE)
+    asset_id = fields.Integer(load_default=None, allow_none=True, validate=ID_RANGE)
     place_detail = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
     priority = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 4))
 
@@ -58,7 +62,7 @@ class TicketListArgsSchema(Schema):
 
 
 class AssignSchema(Schema):
-    technician_id = fields.Integer(required=True)
+    technician_id = fields.Integer(required=True, validate=ID_RANGE)
     version = fields.Integer(load_default=None, allow_none=True, metadata={"description": "the version you saw; required to reassign"})
 
 
@@ -84,7 +88,8 @@ class AlarmSchema(Schema):
                            metadata={"description": "the panel or system, e.g. bms-tower or mgps-panel-2"})
     point_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=120),
                              metadata={"description": "the alarm point as the panel names it; or give asset_id"})
-    asset_id = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Dispatch's asset id"})
+    asset_id = fields.Integer(load_default=None, allow_none=True, validate=ID_RANGE,
+                              metadata={"description": "Dispatch's asset id"})
     condition = fields.String(required=True, validate=validate.Length(min=1, max=200),
                               metadata={"description": "what the panel says, e.g. 'O2 line pressure low'"})
     severity = fields.String(required=True, validate=validate.OneOf(["critical", "major", "minor", "warning"]))

@@ -60,7 +60,7 @@ class Tickets(MethodView):
 
     @blp.arguments(TicketCreateSchema)
     @blp.response(201, TicketSchema)
-    @errors(401, 403, 422)
+    @errors(400, 401, 403, 422)
     def post(self, data):
         """Report a fault. Priority is proposed unless the control room sets it."""
         trade = db.session.scalar(select(Trade).where(Trade.code == data.pop("trade")))
@@ -69,7 +69,7 @@ class Tickets(MethodView):
         return report_fault(g.api_user, trade_id=trade.id, channel="api", **data)
 
 
-@blp.route("/tickets/<int:number>")
+@blp.route("/tickets/<int(max=2147483647):number>")
 class TicketResource(MethodView):
     @blp.response(200, TicketSchema)
     @errors(401, 404)
@@ -77,7 +77,7 @@ class TicketResource(MethodView):
         return access.ticket_for(g.api_user, number)
 
 
-@blp.route("/tickets/<int:number>/candidates")
+@blp.route("/tickets/<int(max=2147483647):number>/candidates")
 class Candidates(MethodView):
     @blp.response(200, CandidateSchema(many=True))
     @errors(401, 403, 404)
@@ -89,11 +89,11 @@ class Candidates(MethodView):
                 for c in candidates_for(ticket)]
 
 
-@blp.route("/tickets/<int:number>/assign")
+@blp.route("/tickets/<int(max=2147483647):number>/assign")
 class Assign(MethodView):
     @blp.arguments(AssignSchema)
     @blp.response(200, TicketSchema)
-    @errors(401, 403, 404, 409, 422)
+    @errors(400, 401, 403, 404, 409, 422)
     def post(self, data, number: int):
         """Assign (or, with the version you saw, reassign) to a licensed technician."""
         access.ticket_for(g.api_user, number)
@@ -103,11 +103,11 @@ class Assign(MethodView):
 ACTION_PATHS = ",".join(f"'{a.replace('_', '-')}'" for a in TRANSITIONS)
 
 
-@blp.route(f"/tickets/<int:number>/<any({ACTION_PATHS}):action>")
+@blp.route(f"/tickets/<int(max=2147483647):number>/<any({ACTION_PATHS}):action>")
 class Transition(MethodView):
     @blp.arguments(TransitionSchema)
     @blp.response(200, TicketSchema)
-    @errors(401, 403, 404, 409, 422)
+    @errors(400, 401, 403, 404, 409, 422)
     def post(self, data, number: int, action: str):
         """Move the ticket on: acknowledge, refuse, attend, hold, resume, make-safe, resolve, confirm, reopen, cancel."""
         return transition(number, action.replace("-", "_"), g.api_user, channel="api",

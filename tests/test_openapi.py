@@ -1,0 +1,67 @@
+"""The API keeps to its own OpenAPI document: schemathesis generates requests (valid and invalid) from the
+served document and checks that none is answered 5xx and every answer matches the document."""
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from dispatch.services.tickets import report_fault
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+EXAMPLES = 60  # per operation and mode; about 700 requests in all
+
+
+def test_the_document_is_browsable_from_files_the_app_serves(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/docs/static/swagger-ui-bundle.js" in html and "/api/openapi.json" in html
+    assert "http" not in html.split("<body>")[1].split("config")[0]  # no script from elsewhere
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"):
+        assert client.get(f"/api/docs/static/{name}").status_code == 200
+
+
+def test_every_route_declares_its_errors_and_there_is_no_catch_all(client):
+    document = client.get("/api/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":  # path-level parameters, not an operation
+                continue
+            codes = set(operation["responses"])
+            assert "default" not in codes, (method, path)
+            assert "401" in codes, (method, path)
+            if "requestBody" in operation or operation.get("parameters"):
+                assert "422" in codes or "404" in codes, (method, path)
+    assert "429" in document["paths"]["/api/v1/alarms"]["post"]["responses"]
+    assert document["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+
+
+def test_generated_requests_get_no_5xx_and_no_answer_outside_the_document(app, hospital, api_token):
+    headers = api_token("dispatcher")
+    for n in range(3):
+        report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+                     description=f"No power to bed {n}")
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    sent = {"requests": 0}
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 7
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            def exchange(case):
+                response = case.call(headers=headers)
+                sent["requests"] += 1
+                case.validate_response(response, checks=CHECKS)
+
+            exchange()
+    print(f"schemathesis: {sent['requests']} requests")
+    assert sent["requests"] >= 500
