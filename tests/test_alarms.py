@@ -173,3 +173,20 @@ def test_with_redis_down_alarms_are_still_answered_and_still_limited(database_ur
     assert 500 not in answers
     assert answers[:3] == [201, 200, 200]  # counted in memory while Redis is away
     assert answers[3:] == [429, 429]
+
+
+def test_the_admin_maps_an_unmapped_point_from_the_list_and_then_its_alarms_open_tickets(panel, hospital, login_as):
+    assert panel(point="CHW-9/LOW").status_code == 422
+    admin = login_as("admin")
+    page = admin.get("/integrations/alarm-points").get_data(as_text=True)
+    assert "CHW-9/LOW" in page and "Map it" in page
+    response = admin.post("/integrations/alarm-points/new", data={
+        "source": SOURCE, "point_id": "CHW-9/LOW", "description": "Chilled water low pressure",
+        "ward_id": hospital.ward3.id, "asset_id": 0, "trade_id": hospital.trades["water"].id, "priority": 0})
+    assert response.status_code == 302
+    assert panel(point="CHW-9/LOW").status_code == 201
+    assert alarms.unmapped_points() == []
+
+
+def test_only_the_admin_maps_alarm_points(login_as):
+    assert login_as("dispatcher").get("/integrations/alarm-points").status_code == 403

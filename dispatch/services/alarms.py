@@ -201,17 +201,17 @@ def _validate_point(session, *, source: str, point_id: str, ward_id: int, asset_
                 trade_id=trade_id, priority=priority, description=description[:200])
 
 
-def save_point(actor: User, point_id: int | None = None, **values) -> AlarmPoint:
-    """Add (point_id None) or change a mapping. Admin only."""
+def save_point(actor: User, alarm_point_id: int | None = None, **values) -> AlarmPoint:
+    """Add (alarm_point_id None) or change a mapping. Admin only."""
     with write_transaction() as session:
         actor = session.get(User, actor.id)
         access.require_role(actor, access.ALARM_POINT_EDITORS)
-        fields = _validate_point(session, exclude_id=point_id, **values)
-        if point_id is None:
+        fields = _validate_point(session, exclude_id=alarm_point_id, **values)
+        if alarm_point_id is None:
             point = AlarmPoint(**fields, occurrences=0, alarm_active=False)
             session.add(point)
         else:
-            point = session.get(AlarmPoint, point_id)
+            point = session.get(AlarmPoint, alarm_point_id)
             if point is None:
                 raise NotFoundError(_("Alarm point not found."))
             for name, value in fields.items():

@@ -36,7 +36,7 @@ def edit(point_id: int | None = None):
     if point_id and point is None:
         abort(404)
     form = AlarmPointForm(obj=point) if point else AlarmPointForm(source=request.args.get("source"),
-                                                                   point_id=request.args.get("point_id"))
+                                                                   point_id=request.args.get("point"))
     _fill_choices(form)
     if point and request.method == "GET":
         form.asset_id.data, form.priority.data = point.asset_id or 0, point.priority or 0
