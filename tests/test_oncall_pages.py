@@ -130,7 +130,7 @@ def test_a_shift_added_on_the_rota_page_is_on_call_now_with_phone_and_stop_mark(
         "weekday": TUESDAY, "starts": "08:00", "ends": "20:00"})
     assert response.status_code == 302
     now_cell, next_cell = row(page(supervisor, "/oncall/"), "power")
-    assert "Wang Sparky" in now_cell and "+8613900000001" in now_cell and "SMS off (STOP)" in now_cell
+    assert "Wang Sparky" in now_cell and "tel:+8613900000001" in now_cell and "+86 139 0000 0001" in now_cell and "SMS off (STOP)" in now_cell
     assert "until Tue 10 Mar 20:00" in now_cell
     assert "From Tue 10 Mar 20:00" in next_cell and "Nobody on call" in next_cell
     assert "Wang Sparky" in page(supervisor, "/oncall/rota")

@@ -46,16 +46,28 @@ def _key(duties: list[rota.Duty]) -> frozenset:
     return frozenset((d.role, d.user_id) for d in duties)
 
 
-def _people(duties: list[rota.Duty], trade: Trade | None, at: datetime) -> list[OnCallPerson]:
+def _stretch_end(duty: rota.Duty, duties: list[rota.Duty]) -> datetime:
+    """When this person stops being on call in this role: a night shift followed by the same
+    person's day shift is one stretch, not a change at 08:00."""
+    ends = duty.ends_at
+    while True:
+        following = [d.ends_at for d in duties if d.user_id == duty.user_id and d.role == duty.role
+                     and d.starts_at <= ends < d.ends_at]
+        if not following:
+            return ends
+        ends = max(following)
+
+
+def _people(covering: list[rota.Duty], trade: Trade | None, at: datetime, duties: list[rota.Duty]) -> list[OnCallPerson]:
     people, seen = [], set()
-    for duty in sorted(duties, key=lambda d: (ROLE_ORDER.get(d.role, 9), d.starts_at)):
+    for duty in sorted(covering, key=lambda d: (ROLE_ORDER.get(d.role, 9), d.starts_at)):
         if (duty.role, duty.user_id) in seen:
             continue
         seen.add((duty.role, duty.user_id))
         user = db.session.get(User, duty.user_id)
         if user is None:
             continue
-        ends = max(d.ends_at for d in duties if d.user_id == duty.user_id and d.role == duty.role)
+        ends = _stretch_end(duty, duties)
         problem = None
         if not user.active:
             problem = "inactive"
@@ -71,12 +83,12 @@ def _people(duties: list[rota.Duty], trade: Trade | None, at: datetime) -> list[
 def _post(trade: Trade | None, duties: list[rota.Duty], now: datetime) -> Post:
     """Now and the first moment within the window when the set of people changes."""
     current = _covering(duties, now)
-    post = Post(trade, now=_people(current, trade, now))
+    post = Post(trade, now=_people(current, trade, now, duties))
     moments = sorted({t for d in duties for t in (d.starts_at, d.ends_at) if now < t < now + LOOK_AHEAD})
     for moment in moments:
         then = _covering(duties, moment)
         if _key(then) != _key(current):
-            post.next_at, post.next = moment, _people(then, trade, moment)
+            post.next_at, post.next = moment, _people(then, trade, moment, duties)
             break
     return post
 
@@ -100,6 +112,7 @@ class PatternTable:
     trade: Trade | None
     shifts: dict[int, dict[str, list[OnCallShift]]]
     roles: tuple[str, ...]
+    count: int = 0
 
 
 def weekly_pattern() -> list[PatternTable]:
@@ -113,7 +126,7 @@ def weekly_pattern() -> list[PatternTable]:
             grid[shift.weekday][shift.role].append(shift)
         used = {s.role for s in mine}
         roles = tuple(r for r in ROTA_ROLES if r in used or (trade is not None and r in TECHNICIAN_ROLES))
-        tables.append(PatternTable(trade, grid, roles))
+        tables.append(PatternTable(trade, grid, roles, len(mine)))
     return tables
 
 

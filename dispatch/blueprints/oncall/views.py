@@ -2,6 +2,9 @@
 overrides (cover, swap, leave) and coverage gaps. The rules live in services.rota."""
 from __future__ import annotations
 
+from datetime import datetime
+
+import phonenumbers
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -15,7 +18,7 @@ from dispatch.blueprints.oncall.forms import (
 from dispatch.clock import now
 from dispatch.errors import DispatchError
 from dispatch.services import access, oncall_board, oncall_reports, rota
-from dispatch.services.timezone import wall_to_utc
+from dispatch.services.timezone import hospital_zone, wall_to_utc
 from models import Trade, db
 
 bp = Blueprint("oncall", __name__, url_prefix="/oncall")
@@ -25,7 +28,24 @@ MAX_CSV_BYTES = 512 * 1024
 @bp.context_processor
 def labels() -> dict:
     return {"ROTA_ROLE_LABELS": ROLE_LABELS, "KIND_LABELS": KIND_LABELS, "WEEKDAY_LABELS": WEEKDAY_LABELS,
-            "STEP_TARGET_LABELS": TARGET_LABELS, "when": lambda value: format_datetime(value, "EEE d MMM HH:mm")}
+            "STEP_TARGET_LABELS": TARGET_LABELS, "when": lambda value: format_datetime(value, "EEE d MMM HH:mm"),
+            "phone_display": phone_display, "when_span": when_span}
+
+
+def when_span(start: datetime, end: datetime) -> str:
+    """'Mon 30 Nov 08:00–20:00' within a day, 'Fri 27 Nov 20:00 – Sat 28 Nov 08:00' across midnight."""
+    zone = hospital_zone()
+    if start.astimezone(zone).date() == end.astimezone(zone).date():
+        return f"{format_datetime(start, 'EEE d MMM HH:mm')}–{format_datetime(end, 'HH:mm')}"
+    return f"{format_datetime(start, 'EEE d MMM HH:mm')} – {format_datetime(end, 'EEE d MMM HH:mm')}"
+
+
+def phone_display(number: str) -> str:
+    """+8613900001003 as +86 139 0000 1003: easier to read out and dial by hand."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return number
 
 
 def show_error(form, error: DispatchError) -> None:
