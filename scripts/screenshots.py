@@ -10,6 +10,7 @@ free local port, logs in as the people who use each page and saves PNGs:
     jobs-phone.png    electrician, "My jobs" on a phone (390x844), after he accepted a second job
     compliance.png    estates manager, compliance over the last three months
     ticket.png        dispatcher, one job in progress: targets, technician and history
+    oncall.png        shift supervisor, who is on call now and next, with tonight's cover for a sick electrician
 
 Needs Debian's Chromium (/usr/bin/chromium, or $DISPATCH_CHROMIUM); no network, no Redis.
 """
@@ -105,6 +106,30 @@ def ticket_to_show(app) -> int:
         return db.session.scalar(select(Ticket.id).where(Ticket.status == "attended").order_by(Ticket.created_at.desc()))
 
 
+def cover_for_a_sick_electrician(app) -> None:
+    """The power primary on call now goes home sick; another licensed electrician covers the next 12 hours."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from dispatch.clock import now
+    from dispatch.services import licences, rota
+    from models import Trade, User, db
+
+    with app.app_context():
+        moment = now()
+        power = db.session.scalar(select(Trade).where(Trade.code == "power"))
+        current = rota.on_call(power.id, ("primary",), moment)
+        busy = {u.id for u in rota.on_call(power.id, ("primary", "secondary"), moment)}
+        spare = [u for u in licences.eligible_technicians(power, moment) if u.id not in busy]
+        supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
+        if current and spare:
+            rota.add_override(kind="cover", user_id=spare[0].id, replaces_user_id=current[0].id, trade_id=power.id,
+                              starts_at=moment, ends_at=moment + timedelta(hours=12), actor_id=supervisor.id,
+                              reason="Sick leave")
+        db.session.remove()
+
+
 def today_in_hospital(app) -> date:
     from dispatch.clock import now
     from dispatch.services.timezone import hospital_date
@@ -170,6 +195,8 @@ def main() -> int:
                 keep_background_alive(app)
                 shoot("dispatcher", f"/tickets/{ticket_to_show(app)}", "ticket.png", DESKTOP, ready="ol.timeline li",
                       full_page=True)
+                cover_for_a_sick_electrician(app)
+                shoot("supervisor", "/oncall/", "oncall.png", DESKTOP, ready="table.oncall-table tbody tr", full_page=True)
                 browser.close()
         finally:
             server.shutdown()
