@@ -293,15 +293,17 @@ def test_the_compliance_page_shows_percentages_computed_by_hand(hospital, login_
     sparky, dispatcher, nurse = hospital.user("sparky"), hospital.user("dispatcher"), hospital.user("nurse.icu")
     # Four P1 power faults in ICU, all at 10:00: acknowledge 5 min, attend 15 min, resolve 4 h.
     t1, t2, t3, t4 = (file_fault(hospital, description=f"Fault {i}") for i in range(1, 5))
-    withdrawn = file_fault(hospital, description="Reported in error")
+    withdrawn = file_fault(hospital, trade="water", description="Reported in error")
     transition(withdrawn.id, "cancel", nurse, note="Wrong ward")  # cancelled: not counted at all
-    routine = file_fault(hospital, ward="ward3", whole_area=False, description="Single socket")  # P3: 2 h, 24 h, 5 d
-    for t in (t1, t2, t3, routine):
+    routine = file_fault(hospital, ward="ward3", trade="water", whole_area=False,
+                         description="Dripping tap")  # P3: 2 h, 24 h, 5 d
+    for t in (t1, t2, t3):
         assign_ticket(t.id, sparky.id, dispatcher)
+    assign_ticket(routine.id, hospital.users["plumb"].id, dispatcher)
 
     def at(minutes, ticket, action, **kw):
         clock.set(t1.created_at + timedelta(minutes=minutes))
-        transition(ticket.id, action, sparky, **kw)
+        transition(ticket.id, action, hospital.user("plumb") if ticket is routine else sparky, **kw)
 
     at(3, t1, "acknowledge")        # met
     at(4, t3, "acknowledge")        # met
@@ -317,7 +319,9 @@ def test_the_compliance_page_shows_percentages_computed_by_hand(hospital, login_
     # P1 acknowledge: met t1, t3; missed t2, t4 -> 2/4 = 50.0 %
     # P1 attend:      met t1; missed t2, t3, t4 -> 1/4 = 25.0 %
     # P1 resolve:     met t1, t2; missed t3, t4 -> 2/4 = 50.0 %; breaches 2 + 3 + 2 = 7
-    # P3: acknowledged in time, attend and resolve not yet due -> 100.0 %, —, —
+    # P1 medians of the times taken: acknowledge 3, 4, 6 -> 4 min; attend 10, 16, 20 -> 16 min;
+    #                                 resolve 60, 180, 300 -> 3 h
+    # Water P3: acknowledged in time, attend and resolve not yet due -> 100.0 %, —, —
     # All: acknowledge 3/5 = 60.0 %, attend 1/4 = 25.0 %, resolve 2/4 = 50.0 %
 
     page = login_as("manager").get("/reports/compliance?start=2026-03-10&end=2026-03-10").get_data(as_text=True)
@@ -325,11 +329,10 @@ def test_the_compliance_page_shows_percentages_computed_by_hand(hospital, login_
     def summary(values):  # trade, priority, tickets, % within each target (without "n missed"), targets missed
         return values[:3] + [values[i].split(" ")[0] for i in (3, 6, 9)] + [values[12]]
 
-    power = [summary(v) for v in cells(page, "Power")]
-    assert power == [
-        ["Power", "P1", "4", "50.0%", "25.0%", "50.0%", "7"],
-        ["Power", "P3", "1", "100.0%", "—", "—", "0"],
-    ]
+    power = list(cells(page, "Power"))
+    assert [summary(v) for v in power] == [["Power", "P1", "4", "50.0%", "25.0%", "50.0%", "7"]]
+    assert [power[0][i] for i in (4, 7, 10)] == ["4 min", "16 min", "3 h 00 min"]
+    assert [summary(v) for v in cells(page, "Water")] == [["Water", "P3", "1", "100.0%", "—", "—", "0"]]
     assert [summary(v) for v in cells(page, "All")] == [["All", "", "5", "60.0%", "25.0%", "50.0%", "7"]]
 
 
