@@ -136,6 +136,14 @@ def test_a_shift_added_on_the_rota_page_is_on_call_now_with_phone_and_stop_mark(
     assert "Wang Sparky" in page(supervisor, "/oncall/rota")
 
 
+def test_a_day_shift_followed_by_the_same_persons_night_reads_as_one_stretch(login_as, hospital):
+    shift(hospital, "sparky", TUESDAY, "08:00", "20:00")
+    shift(hospital, "sparky", TUESDAY, "20:00", "08:00")
+    now_cell, next_cell = row(page(login_as("dispatcher"), "/oncall/"), "power")
+    assert "until Wed 11 Mar 08:00" in now_cell
+    assert "From Wed 11 Mar 08:00" in next_cell and "Nobody on call" in next_cell
+
+
 def test_a_shift_form_error_is_shown_under_the_field(login_as, hospital):
     response = login_as("manager").post("/oncall/rota/shifts", data={
         "trade_id": hospital.trades["power"].id, "role": "primary", "user_id": uid(hospital, "supervisor"),
