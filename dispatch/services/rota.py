@@ -153,8 +153,9 @@ def coverage_gaps(start: datetime, days: int = 14) -> list[Gap]:
         mine = [d for d in duties if d.trade_id == trade.id]
         hour, open_gap = start, None
         while hour < end:
-            covered = any(d.starts_at <= hour and d.ends_at >= hour + timedelta(hours=1) and _active(d.user_id)
-                          and _licensed(d.user_id, trade.id, hour) for d in mine)
+            covered = _covers(hour, hour + timedelta(hours=1), [
+                d for d in mine if d.starts_at < hour + timedelta(hours=1) and d.ends_at > hour
+                and _active(d.user_id) and _licensed(d.user_id, trade.id, hour)])
             if not covered and open_gap is None:
                 open_gap = Gap(trade, hour, hour + timedelta(hours=1))
                 gaps.append(open_gap)
@@ -164,6 +165,19 @@ def coverage_gaps(start: datetime, days: int = 14) -> list[Gap]:
                 open_gap = None
             hour += timedelta(hours=1)
     return gaps
+
+
+def _covers(start: datetime, end: datetime, duties: list[Duty]) -> bool:
+    """Whether these duties together leave no moment of [start, end) uncovered: a cover from 09:30
+    hands over mid-hour, and the hour is still covered."""
+    reached = start
+    for duty in sorted(duties, key=lambda d: d.starts_at):
+        if duty.starts_at > reached:
+            return False
+        reached = max(reached, duty.ends_at)
+        if reached >= end:
+            return True
+    return reached >= end
 
 
 def _active(user_id: int) -> bool:
