@@ -480,6 +480,17 @@ def test_gaps_are_listed_per_trade_in_hospital_time_with_the_last_daily_sms(cloc
     assert "last sent Tue 10 Mar 07:00" in page(dispatcher, "/oncall/gaps")
 
 
+def test_a_cover_handing_over_at_half_past_leaves_no_gap(login_as, hospital, amp):
+    for day in range(7):
+        shift(hospital, "sparky", day, "00:00", "00:00")
+    supervisor = login_as("supervisor")
+    supervisor.post("/oncall/overrides", data=override_form(
+        hospital, user_id=amp.id, replaces_user_id=uid(hospital, "sparky"), starts_at="2026-03-10T11:30",
+        ends_at="2026-03-10T14:45"))
+    assert count(ShiftOverride) == 1
+    assert 'id="gaps-power"' not in page(supervisor, "/oncall/gaps")
+
+
 # --- escalation policies ----------------------------------------------------------------------
 
 def policy_form(**fields) -> dict:

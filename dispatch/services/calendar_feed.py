@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from dispatch.errors import NotFoundError
@@ -15,8 +16,8 @@ from models.rota import calendar_token
 
 PAST = timedelta(days=7)
 AHEAD = timedelta(days=60)
-ROLE_NAMES = {"primary": "primary", "secondary": "secondary", "supervisor": "supervisor",
-              "duty_manager": "duty manager"}
+ROLE_NAMES = {"primary": _l("primary"), "secondary": _l("secondary"), "supervisor": _l("supervisor"),
+              "duty_manager": _l("duty manager")}
 
 
 def subscribe(user_id: int) -> str:
@@ -89,7 +90,7 @@ def feed(user: User, now: datetime, host: str = "dispatch") -> str:
     seen: set[str] = set()
     for duty in rota.shifts_of(user.id, now - PAST, now + AHEAD):
         where = trades.get(duty.trade_id) or _("hospital-wide")
-        summary = _("On call: %(trade)s (%(role)s)", trade=where, role=ROLE_NAMES.get(duty.role, duty.role))
+        summary = _("On call: %(trade)s (%(role)s)", trade=where, role=str(ROLE_NAMES.get(duty.role, duty.role)))
         description = {"swap": _("Swapped shift"), "cover": _("Covering")}.get(duty.source, _("Weekly rota"))
         uid = f"{user.id}-{duty.trade_id or 0}-{duty.role}-{_stamp(duty.starts_at)}"
         uid = f"{uid}-{len(seen)}" if uid in seen else uid
