@@ -195,7 +195,9 @@ def _record_failure_event(session: Session, ticket_id: int, message: OutboundMes
     """The ticket's history says who was not reached and why; the board lists it for the dispatcher."""
     name = message.recipient.full_name if message.recipient else (message.to_number or "?")
     session.add(TicketEvent(ticket_id=ticket_id, at=moment, kind="sms_failed", channel="system",
-                            note=_("SMS to %(name)s failed: %(why)s", name=name, why=description),
+                            note=(_("Call to %(name)s failed: %(why)s", name=name, why=description)
+                                  if message.channel == "voice" else
+                                  _("SMS to %(name)s failed: %(why)s", name=name, why=description)),
                             data={"message_id": message.id, "code": message.last_error_code}))
 
 
