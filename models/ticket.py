@@ -65,6 +65,14 @@ class Ticket(db.Model):
         Index("ix_ticket_ward_created", "ward_id", "created_at"),
         Index("ix_ticket_assignee_status", "assignee_id", "status"),
         Index("ix_ticket_trade_created", "trade_id", "created_at"),
+        # The managers' reports read a period's tickets from this index alone (every column they need is in
+        # it), so a month of a million-ticket history is one index range; see docs/benchmarks.md.
+        Index("ix_ticket_report", "created_at", "status", "trade_id", "priority", "ward_id", "assignee_id",
+              "acknowledged_at", "acknowledge_due_at", "attended_at", "attend_due_at", "made_safe_at", "resolved_at",
+              "resolve_due_at", "held_seconds", "on_hold_since", "attend_target_minutes"),
+        # Repeat faults: the same asset, or the same place and trade, within 30 days.
+        Index("ix_ticket_asset_created", "asset_id", "created_at"),
+        Index("ix_ticket_location_trade_created", "location_id", "trade_id", "created_at"),
         {"sqlite_autoincrement": True},
     )
     # The ticket number people quote on the phone is the id; numbering starts at 1001 (see migration).

@@ -62,3 +62,22 @@ def test_totals_count_every_ticket_once(fixed, db):
     assert totals.tickets == 7
     assert [totals.targets[t].pct for t in ("acknowledge", "attend", "resolve")] == [57.1, 57.1, 66.7]
     assert totals.targets["acknowledge"].p50 == 12.5 * MIN  # the water ticket was never acknowledged
+
+
+def test_the_trend_gives_percent_within_target_by_month_and_trade(fixed, db):
+    data = trend(MARCH, NOW, "attend")
+    assert len(data.months) == 12 and data.months[-1] == date(2026, 3, 1) and data.months[0] == date(2025, 4, 1)
+    series = {name: (points, counted) for name, _params, points, counted in data.series}
+    # February holds the one ticket reported at 23:30 on 28 February (hospital time), on site in 2 minutes.
+    assert series["Power"] == ([None] * 10 + [100.0, 66.7], [0] * 10 + [1, 6])
+    assert series["Water"] == ([None] * 11 + [0.0], [0] * 11 + [1])
+    assert set(series) == {"Power", "Water"}  # trades without counted tickets draw no line
+
+
+def test_attend_times_are_banded_against_each_tickets_own_target(fixed, db):
+    data = attend_distribution(MARCH, NOW)
+    # On site after 20 (33 % of 60), 30 (50 %: the band's top), 45 (75 %), 60 (100 %: within), 90 min (150 %).
+    assert [count for _label, count, _within in data.bands] == [0, 2, 1, 1, 1, 0, 0, 0]
+    assert [within for *_rest, within in data.bands] == [True] * 4 + [False] * 4
+    # p5 and the water ticket: nobody on site yet, and already late.
+    assert data.waiting_late == 2

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, case, cast, func, literal, select
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, tuple_, union_all
 
 from dispatch.services import report_sql
 from dispatch.services.report_filters import (
@@ -79,10 +79,8 @@ def month_label(month: date) -> str:
     return format_date(month, "MMM yyyy")
 
 
-def _group_keys(by: str | None, report: ReportFilter, teams: Teams):
+def _group_keys(by: str, report: ReportFilter, teams: Teams):
     """[(name, SQL expression)] to group by, and a function from a key tuple to (labels, link params, sort key)."""
-    if by is None:
-        return [], lambda key: ((_("All"),), {}, ())
     trades = {t.id: t for t in db.session.scalars(select(Trade))}
     if by in ("trade_priority", "trade", "priority"):
         keys = []
@@ -139,8 +137,7 @@ def _group_keys(by: str | None, report: ReportFilter, teams: Teams):
     raise ValueError(f"unknown grouping {by!r}")
 
 
-def _figures_query(keys, where, now: datetime, native: bool):
-    columns = [expr.label(name) for name, expr in keys]
+def _aggregates(now: datetime, native: bool) -> list:
     aggregates = [func.count().label("tickets")]
     for target in TARGETS:
         aggregates += [
@@ -153,66 +150,89 @@ def _figures_query(keys, where, now: datetime, native: bool):
                            for p in report_sql.PERCENTILES]
     aggregates += [func.sum(case((backlog_age(key, now), 1), else_=0)).label(f"backlog_{key}")
                    for key, *_ in BACKLOG_AGES]
-    query = select(*columns, *aggregates).where(*where)
-    return query.group_by(*[expr for _, expr in keys]) if keys else query
+    return aggregates
 
 
-def _windowed(keys, where) -> dict[tuple, dict[str, tuple]]:
-    """Percentiles for databases without percentile_cont: {key: {target: (p50, p90)}}."""
+def _native_figures(keys, where, now: datetime) -> tuple[list[dict], dict | None]:
+    """PostgreSQL: groups and the total in one scan (GROUPING SETS), percentiles by percentile_cont."""
+    exprs = [expr for _, expr in keys]
+    query = select(*[expr.label(name) for name, expr in keys], func.grouping(exprs[0]).label("is_total"),
+                   *_aggregates(now, native=True)).where(*where)
+    query = query.group_by(func.grouping_sets(tuple_(*exprs), tuple_()))
+    groups, total = [], None
+    for record in db.session.execute(query).mappings():
+        if record["is_total"]:
+            total = dict(record)
+        else:
+            groups.append(dict(record))
+    return groups, total
+
+
+def _fallback_figures(keys, where, now: datetime) -> tuple[list[dict], dict | None]:
+    """Databases without percentile_cont: the period's tickets are read once into a temporary table of
+    keys, per-target outcomes and times; counts and every percentile (groups and total) come from it."""
     names = [name for name, _ in keys]
-    base = select(*[expr.label(name) for name, expr in keys],
-                  *[elapsed(t).label(t) for t in TARGETS]).where(*where).subquery("base")
-    found: dict[tuple, dict[str, tuple]] = {}
+    flags = {}
     for target in TARGETS:
-        for row in db.session.execute(report_sql.windowed_percentiles(base, names, target)):
-            key = tuple(row[: len(names)])
-            found.setdefault(key, {})[target] = tuple(row[len(names):])
-    return found
-
-
-def _figures(by: str | None, report: ReportFilter, now: datetime, teams: Teams, native: bool | None):
-    if native is None:
-        native = report_sql.has_native_percentile(db.engine.dialect.name)
-    keys, describe = _group_keys(by, report, teams)
-    where = conditions(report, teams)
-    result = db.session.execute(_figures_query(keys, where, now, native)).mappings().all()
-    percentiles = {} if native else _windowed(keys, where)
-    rows = []
-    for record in result:
-        key = tuple(record[name] for name, _ in keys)
-        if not keys and not record["tickets"]:
-            break
-        labels, params, order = describe(key)
-        row = ComplianceRow(labels=labels, params=params, tickets=int(record["tickets"]))
+        flags[f"{target}_met"] = case((met(target), 1), else_=0)
+        flags[f"{target}_missed"] = case((missed(target, now), 1), else_=0)
+    flags.update({f"backlog_{key}": case((backlog_age(key, now), 1), else_=0) for key, *_ in BACKLOG_AGES})
+    rows = select(*[expr.label(name) for name, expr in keys], *[e.label(n) for n, e in flags.items()],
+                  *[elapsed(t).label(t) for t in TARGETS]).where(*where)
+    with report_sql.temporary_table("report_base", rows) as base:
+        group = [base.c[n] for n in names]
+        counts = select(*group, func.count().label("tickets"), *[func.sum(base.c[n]).label(n) for n in flags],
+                        *[func.count(base.c[t]).label(f"{t}_done") for t in TARGETS]).group_by(*group)
+        groups = [dict(r) for r in db.session.execute(counts).mappings()]
+        by_key = {tuple(g[n] for n in names): g for g in groups}
+        total = {k: sum(g[k] or 0 for g in groups) for k in groups[0] if k not in names} if groups else None
         for target in TARGETS:
-            p50, p90 = ((record[f"{target}_p50"], record[f"{target}_p90"]) if native
-                        else percentiles.get(key, {}).get(target, (None, None)))
-            row.targets[target] = TargetFigures(
-                met=int(record[f"{target}_met"] or 0), missed=int(record[f"{target}_missed"] or 0),
-                done=int(record[f"{target}_done"] or 0),
-                p50=None if p50 is None else float(p50), p90=None if p90 is None else float(p90))
-        row.backlog = {name: int(record[f"backlog_{name}"] or 0) for name, *_ in BACKLOG_AGES}
-        rows.append((order, row))
-    rows.sort(key=lambda pair: pair[0])
-    return [row for _, row in rows]
+            columns = {f"p{round(p * 100)}": f"{target}_p{round(p * 100)}" for p in report_sql.PERCENTILES}
+            for found in db.session.execute(report_sql.windowed_percentiles(base, names, target)).mappings():
+                by_key[tuple(found[n] for n in names)].update({mine: found[theirs] for theirs, mine in columns.items()})
+            if total is not None:
+                for found in db.session.execute(report_sql.windowed_percentiles(base, [], target)).mappings():
+                    total.update({mine: found[theirs] for theirs, mine in columns.items()})
+    return groups, total
+
+
+def _row(labels, params, record: dict) -> ComplianceRow:
+    row = ComplianceRow(labels=labels, params=params, tickets=int(record["tickets"] or 0))
+    for target in TARGETS:
+        p50, p90 = record.get(f"{target}_p50"), record.get(f"{target}_p90")
+        row.targets[target] = TargetFigures(
+            met=int(record[f"{target}_met"] or 0), missed=int(record[f"{target}_missed"] or 0),
+            done=int(record[f"{target}_done"] or 0),
+            p50=None if p50 is None else float(p50), p90=None if p90 is None else float(p90))
+    row.backlog = {name: int(record[f"backlog_{name}"] or 0) for name, *_ in BACKLOG_AGES}
+    return row
 
 
 def compliance(report: ReportFilter, now: datetime, by: str = "trade_priority",
                native_percentiles: bool | None = None) -> ComplianceReport:
-    """Per group: tickets, met and missed per target, median and 90th percentile times, open backlog by age.
+    """Per group and in total: tickets, met and missed per target, median and 90th percentile times, and
+    the tickets still open by age.
 
     native_percentiles=False makes PostgreSQL use the window-function fallback too (tests compare both).
     """
+    if native_percentiles is None:
+        native_percentiles = report_sql.has_native_percentile(db.engine.dialect.name)
     teams = technician_teams()
     headers = {
         "trade_priority": (_("Trade"), _("Priority")), "trade": (_("Trade"),), "priority": (_("Priority"),),
         "ward": (_("Ward"),), "technician": (_("Technician"),), "team": (_("Team"),), "month": (_("Month"),),
     }[by]
-    rows = _figures(by, report, now, teams, native_percentiles)
-    totals = _figures(None, report, now, teams, native_percentiles)
-    total = totals[0] if totals else ComplianceRow(labels=(_("All"),), params={})
-    total.labels = (_("All"),) + ("",) * (len(headers) - 1)
-    return ComplianceReport(by=by, headers=headers, rows=rows, totals=total)
+    keys, describe = _group_keys(by, report, teams)
+    where = conditions(report, teams)
+    groups, total = (_native_figures if native_percentiles else _fallback_figures)(keys, where, now)
+    rows = []
+    for record in groups:
+        labels, params, order = describe(tuple(record[name] for name, _ in keys))
+        rows.append((order, _row(labels, params, record)))
+    rows.sort(key=lambda pair: pair[0])
+    totals_labels = (_("All"),) + ("",) * (len(headers) - 1)
+    totals = _row(totals_labels, {}, total) if total and total["tickets"] else ComplianceRow(totals_labels, {})
+    return ComplianceReport(by=by, headers=headers, rows=[row for _, row in rows], totals=totals)
 
 
 # --- charts' data -------------------------------------------------------------------------------
@@ -232,16 +252,24 @@ def trend(report: ReportFilter, now: datetime, target: str = "attend", months: i
         first = (first - timedelta(days=1)).replace(day=1)
     month_list, boundaries = _month_boundaries(first, end)
     teams = technician_teams()
-    window = report.narrowed(start=first, month=None)
-    where = conditions(window, teams)
-    bucket = report_sql.bucket_by_boundaries(Ticket.created_at, boundaries).label("month")
-    rows = db.session.execute(
-        select(bucket, Ticket.trade_id, func.sum(case((met(target), 1), else_=0)),
-               func.sum(case((missed(target, now), 1), else_=0)))
-        .where(*where).group_by(bucket, Ticket.trade_id)
-    ).all()
+    where = conditions(report, teams, dated=False)
+    upper = report.utc_range()[1]
     trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
-    counts = {(int(m), t): (int(a or 0), int(b or 0)) for m, t, a, b in rows}
+    is_met, is_missed = met(target), missed(target, now)
+    # One aggregate per month with a pair of sums per trade, glued by UNION ALL: no GROUP BY, so SQLite
+    # needs no sort of the year's tickets (its costliest step here); each month is one index range.
+    parts = []
+    for index in range(len(month_list)):
+        sums = []
+        for trade in trades:
+            sums += [func.sum(case((and_(Ticket.trade_id == trade.id, is_met), 1), else_=0)),
+                     func.sum(case((and_(Ticket.trade_id == trade.id, is_missed), 1), else_=0))]
+        parts.append(select(literal(index).label("month"), *sums).where(
+            *where, Ticket.created_at >= boundaries[index], Ticket.created_at < min(boundaries[index + 1], upper)))
+    counts = {}
+    for month, *sums in db.session.execute(union_all(*parts)):
+        for position, trade in enumerate(trades):
+            counts[(int(month), trade.id)] = (int(sums[2 * position] or 0), int(sums[2 * position + 1] or 0))
     series = []
     for trade in trades:
         points, counted = [], []
@@ -279,15 +307,17 @@ def attend_distribution(report: ReportFilter, now: datetime) -> Distribution:
     ratio_band = case(*[(seconds * 100 <= target_seconds * edge, literal(i)) for i, edge in enumerate(bands)],
                       else_=literal(len(bands)))
     within = met("attend")
-    index = case((within, _least(ratio_band, 3)), else_=_greatest(ratio_band, 4))
+    index = case((Ticket.attended_at.is_(None), literal(-1)), (within, _least(ratio_band, 3)),
+                 else_=_greatest(ratio_band, 4))
     index = cast(index, Integer).label("band")
+    # One scan: every ticket on site, and (band -1) those not on site yet and already late.
     rows = dict(db.session.execute(
-        select(index, func.count()).where(*where, Ticket.attended_at.is_not(None)).group_by(index)
+        select(index, func.count())
+        .where(*where, or_(Ticket.attended_at.is_not(None), missed("attend", now))).group_by(index)
     ).all())
-    late = db.session.scalar(select(func.count()).where(*where, Ticket.attended_at.is_(None), missed("attend", now)))
     return Distribution(
         bands=[(label, int(rows.get(i, 0)), i <= 3) for i, (_, label) in enumerate(ATTEND_BANDS)],
-        waiting_late=int(late or 0),
+        waiting_late=int(rows.get(-1, 0)),
     )
 
 

@@ -30,6 +30,12 @@ DEFAULT_BREACH_CAUSES = (
     "Other (say what in the note)",
 )
 
+REPORT_INDEX_COLUMNS = [
+    'created_at', 'status', 'trade_id', 'priority', 'ward_id', 'assignee_id', 'acknowledged_at', 'acknowledge_due_at',
+    'attended_at', 'attend_due_at', 'made_safe_at', 'resolved_at', 'resolve_due_at', 'held_seconds', 'on_hold_since',
+    'attend_target_minutes',
+]
+
 
 def upgrade():
     breach_cause = op.create_table('breach_cause',
@@ -54,12 +60,23 @@ def upgrade():
     with op.batch_alter_table('ticket_breach_cause', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ticket_breach_cause_cause_id'), ['cause_id'], unique=False)
 
+    # The reports read a period's tickets from ix_ticket_report alone; repeat faults look back 30 days
+    # per asset, or per place and trade (models/ticket.py; measured in docs/benchmarks.md).
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_report', REPORT_INDEX_COLUMNS, unique=False)
+        batch_op.create_index('ix_ticket_asset_created', ['asset_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_ticket_location_trade_created', ['location_id', 'trade_id', 'created_at'], unique=False)
+
     op.bulk_insert(breach_cause, [
         {'name': name, 'active': True, 'sort_order': order} for order, name in enumerate(DEFAULT_BREACH_CAUSES)
     ])
 
 
 def downgrade():
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_location_trade_created')
+        batch_op.drop_index('ix_ticket_asset_created')
+        batch_op.drop_index('ix_ticket_report')
     with op.batch_alter_table('ticket_breach_cause', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_breach_cause_cause_id'))
     op.drop_table('ticket_breach_cause')
