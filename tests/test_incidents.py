@@ -191,3 +191,15 @@ def test_the_nurse_is_told_at_once_and_can_add_to_the_lead_ticket(hospital, towe
     [comment] = db.session.query(TicketEvent).filter_by(ticket_id=tickets[0], kind="comment").all()
     assert comment.note == "Ward 3: Our monitors are on battery"
     assert db.session.query(Ticket).count() == 5  # nothing filed again
+
+
+def test_the_team_answers_the_lead_by_sms_without_a_number(hospital, tower):
+    from dispatch.services.sms_replies import handle_inbound
+
+    tickets = [report(hospital, tower[i]).id for i in range(5)]
+    assign_ticket(tickets[0], hospital.users["sparky"].id, hospital.user("dispatcher"))
+    # The grouped wards' tickets are sparky's too, but a bare "A" means the lead he was texted about.
+    reply = handle_inbound("SM" + "a" * 32, hospital.users["sparky"].phone, None, "A")
+    assert reply.startswith(f"Accepted #{tickets[0]}")
+    assert {fresh(n).status for n in tickets} == {"acknowledged"}
+    assert handle_inbound("SM" + "b" * 32, hospital.users["sparky"].phone, None, "J").count("#") == 1

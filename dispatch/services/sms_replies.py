@@ -3,7 +3,7 @@ through the same rules as the web, and answered in words."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.clock import now as clock_now
@@ -14,6 +14,7 @@ from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import segments
 from dispatch.sms.commands import Command, parse
 from models import OPEN_STATUSES, InboundMessage, Ticket, User, db
+from models.incident import Incident, IncidentMember
 
 ACTIONS = {"accept": "acknowledge", "refuse": "refuse", "site": "attend", "done": "resolve"}
 # Which of the sender's jobs a command without a number can mean.
@@ -107,6 +108,14 @@ def _apply(sender: User, command: Command) -> tuple[str, str | None, int | None]
     return "applied", confirmations[command.kind], ticket.id
 
 
+def _follows_a_lead():
+    """SQL: the ticket is grouped under another ticket of an open incident. The team answers the
+    lead (the number in their SMS); the grouped wards' tickets follow it and are not theirs to pick."""
+    return exists(select(IncidentMember.id).join(Incident, Incident.id == IncidentMember.incident_id).where(
+        IncidentMember.ticket_id == Ticket.id, IncidentMember.is_lead.is_(False),
+        IncidentMember.ungrouped_at.is_(None), Incident.state == "open"))
+
+
 def _target_ticket(sender: User, command: Command) -> tuple[Ticket | None, str | None]:
     if command.ticket_number is not None:
         ticket = db.session.get(Ticket, command.ticket_number)
@@ -114,7 +123,8 @@ def _target_ticket(sender: User, command: Command) -> tuple[Ticket | None, str |
             return None, _("#%(n)d is not one of your jobs. Reply J for your jobs.", n=command.ticket_number)
         return ticket, None
     open_jobs = db.session.scalars(
-        select(Ticket).where(Ticket.assignee_id == sender.id, Ticket.status.in_(NUMBERLESS_STATUSES[command.kind]))
+        select(Ticket).where(Ticket.assignee_id == sender.id, Ticket.status.in_(NUMBERLESS_STATUSES[command.kind]),
+                             ~_follows_a_lead())
         .order_by(Ticket.priority, Ticket.created_at)
     ).all()
     if len(open_jobs) == 1:
@@ -127,7 +137,7 @@ def _target_ticket(sender: User, command: Command) -> tuple[Ticket | None, str |
 
 def _jobs_text(sender: User) -> str:
     jobs = db.session.scalars(
-        select(Ticket).where(Ticket.assignee_id == sender.id, Ticket.status.in_(OPEN_STATUSES))
+        select(Ticket).where(Ticket.assignee_id == sender.id, Ticket.status.in_(OPEN_STATUSES), ~_follows_a_lead())
         .order_by(Ticket.priority, Ticket.created_at).limit(8)
     ).all()
     if not jobs:
