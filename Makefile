@@ -24,5 +24,8 @@ test-sqlite: venv
 test-postgresql: venv
 	@scripts/test.sh postgresql
 
+bench: venv  ## reports and board with 1,000,000 tickets on SQLite and PostgreSQL; results in docs/benchmarks.md
+	@bench/run.sh $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache

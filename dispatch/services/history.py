@@ -275,7 +275,8 @@ class _Generator:
                 self.open_count += 1
             else:
                 # Too old to be still open: the same job, done faster, before now.
-                scale = max(0.05, (now - timedelta(minutes=rng.uniform(1, 30)) - created) / (finish - created))
+                done_by = now - min(timedelta(minutes=rng.uniform(1, 30)), (now - created) / 2)
+                scale = (done_by - created) / (finish - created)
                 for key, value in steps.items():
                     if value is not None:
                         steps[key] = created + (value - created) * scale
