@@ -1,7 +1,9 @@
 """Who may see and do what, by page and by API. A guessed id gets the same answer as a missing one."""
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy import func, select
 from dispatch.services.assignment import assign_ticket
 from dispatch.services.tickets import report_fault, transition
 from models import ApiToken, Ticket, TicketEvent, User, db
+from tests.conftest import Browser
 
 # One person per role; "anonymous" is nobody logged in.
 PEOPLE = {
@@ -32,15 +35,60 @@ MISSING = 987654
 
 
 @pytest.fixture(autouse=True)
-def fresh_request_globals(app):
+def fresh_request_globals(request):
     """Each request starts with empty `g`, as in production: the test's own app context is otherwise
     shared by every request, so one client's login (and CSRF token) would leak into the next."""
+    if "app" not in request.fixturenames:
+        return  # the read-only hospital below has no test app context to leak from
     from flask import g
+
+    app = request.getfixturevalue("app")
 
     @app.before_request
     def forget_previous_request():
         for name in list(vars(g)):
             delattr(g, name)
+
+
+@pytest.fixture(scope="module")
+def read_only_hospital(db_backend, migrated_database, tmp_path_factory):
+    """The small hospital in a database of its own, built once for the tests that only look (the role
+    matrix, anonymous visitors, bad tokens), so they cost a few requests each rather than a database reset.
+    No app context is held open: every request gets its own, as in production."""
+    from sqlalchemy import create_engine, text
+
+    from dispatch import create_app
+    from dispatch.clock import FrozenClock
+    from tests.conftest import POSTGRES_ADMIN_URL, START, TEST_REDIS_URL, _migrate
+    from tests.factories import build_hospital
+
+    admin = None
+    if db_backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('read_only') / 'hospital.sqlite3'}"
+        shutil.copyfile(migrated_database, url.removeprefix("sqlite:///"))
+    else:
+        name = f"dispatch_read_only_{os.getpid()}"
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        _migrate(url)
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url, "CLOCK": FrozenClock(START),
+        "REDIS_URL": TEST_REDIS_URL, "RQ_QUEUE": "dispatch-test", "HOSPITAL_TIMEZONE": "Asia/Shanghai",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    })
+    with app.app_context():
+        build_hospital()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def file_fault(hospital, ward="icu", trade="power", **kw):
@@ -80,14 +128,14 @@ def ticket_count() -> int:
 
 @pytest.mark.parametrize("role", list(PEOPLE))
 @pytest.mark.parametrize("path", list(PAGES))
-def test_each_page_opens_only_for_its_roles(login_as, path, role):
-    response = login_as(PEOPLE[role]).get(path)
+def test_each_page_opens_only_for_its_roles(read_only_hospital, path, role):
+    response = Browser(read_only_hospital.test_client(), PEOPLE[role]).get(path)
     assert response.status_code == (200 if role in PAGES[path] else 403)
 
 
 @pytest.mark.parametrize("path", list(PAGES) + ["/", "/tickets/1001"])
-def test_anonymous_visitors_are_sent_to_login(client, hospital, path):
-    response = client.get(path)
+def test_anonymous_visitors_are_sent_to_login(read_only_hospital, path):
+    response = read_only_hospital.test_client().get(path)
     assert response.status_code == 302
     location = urlsplit(response.headers["Location"])
     assert location.path == "/login"
@@ -281,9 +329,9 @@ def test_the_control_room_can_set_the_priority_by_api(hospital, app, api_token):
     "Bearer dsp_not-a-real-token",
     "Basic ZGlzcGF0Y2hlcjpjb3JyZWN0LWhvcnNlLTE=",
 ])
-def test_the_api_answers_401_json_without_a_live_token(app, hospital, header):
+def test_the_api_answers_401_json_without_a_live_token(read_only_hospital, header):
     headers = {"Authorization": header} if header else {}
-    response = app.test_client().get("/api/v1/tickets", headers=headers)
+    response = read_only_hospital.test_client().get("/api/v1/tickets", headers=headers)
     assert response.status_code == 401
     assert response.is_json
     assert response.get_json()["error"]
