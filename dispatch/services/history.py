@@ -76,14 +76,15 @@ class _Ward:
 
 
 class _Plan:
-    """Reference data the generator draws from, loaded once (as plain values: no session needed later)."""
+    """Reference data the generator draws from, loaded once (as plain values: no session needed later), always
+    in the same order, so one seed gives the same history on every database."""
 
     def __init__(self, rng: random.Random) -> None:
         self.trades = {t.code: _Trade(t.id, t.code, t.base_priority, t.always_emergency)
-                       for t in db.session.scalars(select(Trade))}
+                       for t in db.session.scalars(select(Trade).order_by(Trade.id))}
         self.wards = [_Ward(w.id, w.criticality) for w in db.session.scalars(select(Ward).order_by(Ward.id))]
         self.locations: dict[int, list[int]] = {}
-        for location in db.session.scalars(select(Location)):
+        for location in db.session.scalars(select(Location).order_by(Location.id)):
             self.locations.setdefault(location.ward_id, []).append(location.id)
         self.assets: dict[tuple[int | None, int], list[tuple[int, int | None, float]]] = {}
         for asset in db.session.scalars(select(Asset).order_by(Asset.id)):
@@ -95,8 +96,10 @@ class _Plan:
             select(trade_licence_type.c.trade_id, Licence.technician_id)
             .join(Licence, Licence.licence_type_id == trade_licence_type.c.licence_type_id)
             .join(User, User.id == Licence.technician_id).where(User.active.is_(True))
+            .order_by(trade_licence_type.c.trade_id, Licence.technician_id)
         ).all()
-        technicians = list(db.session.scalars(select(User.id).where(User.role == "technician", User.active.is_(True))))
+        technicians = list(db.session.scalars(select(User.id).where(User.role == "technician", User.active.is_(True))
+                                               .order_by(User.id)))
         self.crews: dict[int, list[int]] = {}
         for trade_id, tech_id in licensed:
             crew = self.crews.setdefault(trade_id, [])
@@ -105,8 +108,9 @@ class _Plan:
         for trade in self.trades.values():
             if not self.crews.get(trade.id):
                 self.crews[trade.id] = technicians
-        self.nurses = {u.ward_id: u.id for u in db.session.scalars(select(User).where(User.role == "nurse"))}
-        self.dispatchers = list(db.session.scalars(select(User.id).where(User.role.in_(("dispatcher", "supervisor")))))
+        self.nurses = {u.ward_id: u.id for u in db.session.scalars(select(User).where(User.role == "nurse").order_by(User.id))}
+        self.dispatchers = list(db.session.scalars(select(User.id).where(User.role.in_(("dispatcher", "supervisor")))
+                                                   .order_by(User.id)))
         self.causes = [c.id for c in db.session.scalars(select(BreachCause).where(BreachCause.active.is_(True))
                                                         .order_by(BreachCause.sort_order, BreachCause.id))]
         self.targets = {(t.id, p): sla.targets_for(t.id, p) for t in self.trades.values() for p in (1, 2, 3, 4)}

@@ -136,5 +136,6 @@ def breaches_by_cause(report: ReportFilter, now: datetime) -> list[CauseCount]:
     ).all())
     names = {c.id: c.name for c in causes(include_retired=True)}
     counted = [CauseCount(0, _("No cause recorded yet"), int(rows.pop(0, 0)))]
-    counted += sorted((CauseCount(i, names.get(i, "?"), int(n)) for i, n in rows.items()), key=lambda c: -c.breaches)
+    counted += sorted((CauseCount(i, names.get(i, "?"), int(n)) for i, n in rows.items()),
+                      key=lambda c: (-c.breaches, c.name))
     return counted

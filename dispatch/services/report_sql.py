@@ -35,10 +35,12 @@ class epoch_seconds(FunctionElement):
 
 @compiles(epoch_seconds)
 def _epoch_default(element, compiler, **kw):
-    column = compiler.process(element.clauses, **kw)
+    # SQLite keeps times to the millisecond internally and rounds the stored microseconds into it
+    # (.9996 s would become the next second), so the fraction is cut off as text first, as FLOOR does.
+    column = f"substr({compiler.process(element.clauses, **kw)}, 1, 19)"
     version = getattr(getattr(compiler.dialect, "dbapi", None), "sqlite_version_info", (0,))
     if version >= (3, 38):
-        return f"unixepoch({column})"  # twice as fast as strftime; both drop the fraction
+        return f"unixepoch({column})"  # twice as fast as strftime('%s')
     return "CAST(strftime('%%s', %s) AS INTEGER)" % column
 
 
@@ -79,7 +81,7 @@ class days_before(FunctionElement):
 def _days_before_sqlite(element, compiler, **kw):
     column = compiler.process(element.clauses, **kw)
     # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff': shift the first 19 characters, keep the fraction as it was.
-    return f"(strftime('%Y-%m-%d %H:%M:%S', {column}, '-{element.days} days') || substr({column}, 20))"
+    return f"(strftime('%Y-%m-%d %H:%M:%S', substr({column}, 1, 19), '-{element.days} days') || substr({column}, 20))"
 
 
 @compiles(days_before, "postgresql")
@@ -230,7 +232,8 @@ def _local_part_sqlite(element, compiler, **kw):
     column = compiler.process(element.clauses, **kw)
     modifier = _offset_case(compiler, column, element.segments, lambda off: f"'{off:+d} seconds'", **kw)
     code = {"hour": "%H", "weekday": "%w"}[element.part]
-    return f"CAST(strftime('{code}', {column}, {modifier}) AS INTEGER)"
+    # Whole seconds only: SQLite would round the microseconds into milliseconds (see epoch_seconds).
+    return f"CAST(strftime('{code}', substr({column}, 1, 19), {modifier}) AS INTEGER)"
 
 
 @compiles(local_part, "postgresql")
