@@ -74,12 +74,17 @@ def database_url(db_backend, migrated_database, tmp_path) -> str:
         path = tmp_path / "dispatch.sqlite3"
         shutil.copyfile(migrated_database, path)
         return f"sqlite:///{path}"
+    from models import db as models_db
+
+    # DELETE in dependency order, then restart the sequences: on small tables this is several
+    # times faster than TRUNCATE ... CASCADE, which PostgreSQL makes rewrite every table.
     engine = create_engine(migrated_database)
     with engine.begin() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
-        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        conn.execute(text("ALTER SEQUENCE ticket_id_seq RESTART WITH 1001"))
+        for table in reversed(models_db.metadata.sorted_tables):
+            conn.execute(text(f'DELETE FROM "{table.name}"'))
+        for (sequence,) in conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")):
+            start = 1001 if sequence == "ticket_id_seq" else 1
+            conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART WITH {start}'))
     engine.dispose()
     return migrated_database
 
@@ -101,6 +106,16 @@ def app(database_url, clock, tmp_path):
         "HOSPITAL_TIMEZONE": "Asia/Shanghai",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     })
+
+    @app.before_request
+    def _forget_the_previous_requests_user():
+        # The `db` fixture keeps one app context open for the whole test, so requests share `g`;
+        # in production each request has its own. Without this, a second client in a test would
+        # be taken for the first one's user.
+        from flask import g
+
+        g.pop("_login_user", None)
+
     yield app
     from models import db
 
