@@ -38,11 +38,22 @@ def _marker(kind: str, x: float, y: float, colour: str) -> str:
             f'stroke="{colour}" stroke-width="2.2"/>')
 
 
+def percent_axis(values: Sequence[float | None], guide: float | None = None) -> tuple[float, float]:
+    """A y-axis floor and step for percentages: close enough to the data that a change of a few points
+    shows, always a round number, and labelled on the chart (it need not start at 0)."""
+    present = [v for v in values if v is not None] + ([guide] if guide is not None else [])
+    low = min(present) if present else 0.0
+    floor = max(0.0, (int(low) - 5) // 10 * 10)
+    span = 100.0 - floor
+    return floor, 5.0 if span <= 30 else 10.0 if span <= 60 else 25.0
+
+
 def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *, title: str,
-               y_label: str, y_max: float = 100.0, y_step: float = 25.0, guide: float | None = None,
-               guide_label: str = "", suffix: str = "%", width: int = 820, height: int = 320) -> Markup:
+               y_label: str, y_max: float = 100.0, y_min: float = 0.0, y_step: float = 25.0,
+               guide: float | None = None, guide_label: str = "", suffix: str = "%", width: int = 1200,
+               height: int = 340) -> Markup:
     """Lines over months (gaps where a month has no value), a legend on the right, an optional guide line."""
-    left, right, top, bottom = 52, 210, 26, 46
+    left, right, top, bottom = 56, 250, 28, 46
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(x_labels), 1)
 
@@ -50,14 +61,14 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         return left + (plot_w * (i + 0.5) / n)
 
     def y_at(v: float) -> float:
-        return top + plot_h * (1 - min(max(v, 0.0), y_max) / y_max)
+        return top + plot_h * (1 - (min(max(v, y_min), y_max) - y_min) / (y_max - y_min))
 
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
              f'xmlns="http://www.w3.org/2000/svg" {FONT} font-size="12">',
              f'<title>{escape(title)}</title>',
              f'<text x="{left}" y="15" font-size="13" font-weight="600" fill="#1c2430">{escape(title)}</text>']
     step = y_step
-    value = 0.0
+    value = y_min
     while value <= y_max + 1e-9:
         y = y_at(value)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#d9dee5"/>')
@@ -74,8 +85,7 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         y = y_at(guide)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#5f6b7a" '
                      f'stroke-width="1.4" stroke-dasharray="3 3"/>')
-        parts.append(f'<text x="{left + plot_w - 4}" y="{y - 5:.1f}" text-anchor="end" fill="#5f6b7a">'
-                     f'{escape(guide_label)}</text>')
+        parts.append(f'<text x="{left + plot_w + 6}" y="{y + 4:.1f}" fill="#5f6b7a">{escape(guide_label)}</text>')
     for index, (name, values) in enumerate(series):
         colour, dash, marker = (PALETTE[index % len(PALETTE)], DASHES[index % len(DASHES)],
                                 MARKERS[index % len(MARKERS)])
@@ -106,7 +116,7 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
 
 def bar_chart(bars: Sequence[tuple[str, int, bool]], *, title: str, y_label: str, x_label: str,
               marker_after: int | None = None, marker_label: str = "", ok_label: str = "", late_label: str = "",
-              width: int = 820, height: int = 300) -> Markup:
+              width: int = 1200, height: int = 300) -> Markup:
     """Counts per band; bars flagged True are within target (solid), the rest late (hatched, for print)."""
     left, right, top, bottom = 52, 20, 40, 58
     plot_w, plot_h = width - left - right, height - top - bottom

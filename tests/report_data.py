@@ -48,8 +48,9 @@ def build_fixed_set(hospital) -> dict[str, Ticket]:
     h = timedelta(hours=1)
     tickets = {
         # Power P2 in ICU.
-        "p1": make_ticket(hospital, T0, assignee="sparky", ack=5, attend=30, resolve=120, closed=200),
-        "p2": make_ticket(hospital, T0 + h, assignee="sparky", ack=10, attend=45, made_safe=600, resolve=3000),
+        "p1": make_ticket(hospital, T0, assignee="sparky", ack=5, attend=30, resolve=120, closed=200, labour=60),
+        "p2": make_ticket(hospital, T0 + h, assignee="sparky", ack=10, attend=45, made_safe=600, resolve=3000,
+                          labour=45),
         # Exactly at each due time: on time.
         "p3": make_ticket(hospital, T0 + 2 * h, assignee="volt", ack=15, attend=60, resolve=1440),
         "p4": make_ticket(hospital, T0 + 3 * h, assignee="volt", ack=20, attend=90, resolve=2000),

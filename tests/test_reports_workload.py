@@ -32,11 +32,11 @@ def test_workload_per_technician_matches_the_hand_count(fixed, db):
     sparky, volt, plumb = people["Wang Sparky"], people["Li Volt"], people["Liu Plumb"]
     # Wang Sparky: p1, p2 and p5 (the cancelled one is not counted); on site at p1 and p2.
     assert (sparky.jobs, sparky.attended, sparky.finished) == (3, 2, 2)
-    # On site 30 -> 120 min (resolved) and 45 -> 600 min (made safe): 90 + 555 = 645 min.
-    assert sparky.on_site_seconds == 645 * 60
+    # Labour recorded on finishing: 60 min at p1, 45 at p2 (p5 is not finished).
+    assert sparky.labour_minutes == 105
     # p1 fixed first time; p2 was made safe first, so it was not.
     assert (sparky.resolved, sparky.first_time_fixes, sparky.first_time_fix_pct) == (2, 1, 50.0)
-    assert (volt.jobs, volt.on_site_seconds, volt.first_time_fix_pct) == (2, (1380 + 1910) * 60, 100.0)
+    assert (volt.jobs, volt.labour_minutes, volt.first_time_fix_pct) == (2, 0, 100.0)
     # p9: on site at 00:30 on Sunday 1 March, hospital time: an out-of-hours call-out. The rest were weekday daytime.
     assert (plumb.out_of_hours, sparky.out_of_hours, volt.out_of_hours) == (1, 0, 0)
     assert (total.jobs, total.out_of_hours, total.resolved, total.first_time_fixes) == (6, 1, 5, 4)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from dispatch.services import sla
 from dispatch.services.report_breaches import ensure_default_causes
+from dispatch.services.timezone import hospital_zone
 from models import CRITICAL_WARDS, Asset, BreachCause, Licence, Location, Ticket, Trade, User, Ward, db, trade_licence_type
 
 HOUR_WEIGHTS = (3, 2, 2, 2, 2, 3, 5, 8, 10, 10, 10, 9, 8, 9, 10, 10, 9, 8, 7, 6, 5, 5, 4, 3)
@@ -114,6 +115,7 @@ class _Plan:
         self.causes = [c.id for c in db.session.scalars(select(BreachCause).where(BreachCause.active.is_(True))
                                                         .order_by(BreachCause.sort_order, BreachCause.id))]
         self.targets = {(t.id, p): sla.targets_for(t.id, p) for t in self.trades.values() for p in (1, 2, 3, 4)}
+        self.zone = hospital_zone()
         from dispatch.seed import FAULTS
 
         self.faults = FAULTS
@@ -169,12 +171,12 @@ def _report_times(rng: random.Random, count: int, start: datetime, end: datetime
     """Report times over the period: more by day than at night, more on weekdays, a little growth."""
     span = (end - start).total_seconds()
     peak = max(HOUR_WEIGHTS)
-    offset = 8 * 3600  # hour-of-day weights are in hospital time (UTC+8 for the demo hospital)
+    zone = hospital_zone()  # hour-of-day weights are in hospital time
     times = []
     while len(times) < count:
         seconds = rng.random() * span
         moment = start + timedelta(seconds=seconds)
-        local = moment + timedelta(seconds=offset)
+        local = moment.replace(tzinfo=timezone.utc).astimezone(zone)
         weight = HOUR_WEIGHTS[local.hour] / peak * (0.8 if local.weekday() >= 5 else 1.0)
         weight *= 0.85 + 0.15 * seconds / span
         if rng.random() < weight:
@@ -207,6 +209,19 @@ class _Generator:
             return target_minutes * (1.0 + self.rng.expovariate(1.6))
         return target_minutes * self.rng.betavariate(2.0, 4.5)
 
+    def _in_working_hours(self, moment: datetime, latest: datetime) -> datetime:
+        """Routine and planned visits happen in working hours (Monday to Friday, 08:00-17:00 hospital time)
+        when waiting for them still meets the target; otherwise someone goes out of hours."""
+        local = moment.replace(tzinfo=timezone.utc).astimezone(self.plan.zone)
+        if local.weekday() < 5 and 8 <= local.hour < 17:
+            return moment
+        day = local.date() if local.weekday() < 5 and local.hour < 8 else local.date() + timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        start = datetime.combine(day, datetime.min.time(), self.plan.zone).replace(hour=8)
+        moved = start.astimezone(timezone.utc).replace(tzinfo=None) + timedelta(minutes=self.rng.uniform(0, 150))
+        return moved if moved <= latest else moment
+
     def ticket(self, ticket_id: int, created: datetime):
         rng, plan = self.rng, self.plan
         trade = self._trade(created)
@@ -227,7 +242,7 @@ class _Generator:
             location_id = asset_location or location_id
         progress = (created - self.start) / (self.end - self.start)
         trouble = LATE_SHARE[priority] * TRADE_LATENESS.get(trade.code, 1.0) * (1.3 - 0.75 * progress)
-        local_hour = (created.hour + 8) % 24
+        local_hour = created.replace(tzinfo=timezone.utc).astimezone(self.plan.zone).hour
         if local_hour < 8 or local_hour >= 20:
             trouble *= 1.4  # fewer hands at night
         # Lateness comes in runs: a job that goes wrong (nobody free, parts missing) tends to miss more than one target.
@@ -243,6 +258,8 @@ class _Generator:
         assigned = created + max(0.3, targets.acknowledge_minutes * rng.uniform(0.03, 0.35)) * T
         ack = max(assigned + timedelta(seconds=30), created + self._duration(targets.acknowledge_minutes, late) * T)
         attend = max(ack + 2 * T, created + self._duration(targets.attend_minutes, late) * T)
+        if priority >= 3:
+            attend = self._in_working_hours(attend, attend_due)
         held = 0
         if rng.random() < {1: 0.0, 2: 0.03, 3: 0.08, 4: 0.08}[priority]:
             held = int(rng.uniform(2 * 3600, 4 * 86400))
@@ -379,7 +396,7 @@ class _Generator:
         if resolved is not None and times["attended_at"] is not None:
             labour = max(5, int(((resolved - times["attended_at"]).total_seconds() - held) // 60)) if priority <= 2 \
                 else rng.randint(15, 150)
-            labour = min(labour, 600)
+            labour = min(labour, 240)
         rating = rng.choices((5, 4, 3, 2, 1), (60, 27, 9, 3, 1))[0] if times["closed_at"] else None
         updated = max(e[1] for e in events)
         row = (

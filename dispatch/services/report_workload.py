@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 
 from dispatch.services.licences import expiring_licences
 from dispatch.services.report_filters import ReportFilter, conditions, done_at, first_time_fix, technician_teams
-from dispatch.services.report_sql import days_before, offset_segments, out_of_hours, seconds_between
+from dispatch.services.report_sql import days_before, offset_segments, out_of_hours
 from dispatch.services.report_tickets import DAY_ENDS, DAY_STARTS
 from dispatch.services.timezone import hospital_date, hospital_zone
 from models import Asset, Licence, Location, Ticket, TicketEvent, Trade, User, Ward, db
@@ -25,8 +25,7 @@ class WorkloadRow:
     jobs: int = 0
     attended: int = 0
     finished: int = 0
-    on_site_seconds: int = 0
-    labour_minutes: int = 0
+    labour_minutes: int = 0  # hours on site, as the technicians recorded them when finishing
     out_of_hours: int = 0
     resolved: int = 0
     first_time_fixes: int = 0
@@ -45,12 +44,10 @@ def workload(report: ReportFilter, now: datetime) -> tuple[list[WorkloadRow], Wo
     lower, upper = report.utc_range()
     segments = offset_segments(lower, upper + timedelta(days=62), hospital_zone())
     done = done_at("resolve")
-    on_site = seconds_between(done, Ticket.attended_at) - Ticket.held_seconds
     query = (
         select(
             Ticket.assignee_id, func.count(), func.count(Ticket.attended_at),
             func.sum(case((done.is_not(None), 1), else_=0)),
-            func.sum(case((and_(done.is_not(None), Ticket.attended_at.is_not(None), on_site > 0), on_site), else_=0)),
             func.coalesce(func.sum(Ticket.labour_minutes), 0),
             func.sum(case((out_of_hours(Ticket.attended_at, segments, DAY_STARTS, DAY_ENDS), 1), else_=0)),
             func.sum(case((Ticket.resolved_at.is_not(None), 1), else_=0)),
@@ -72,7 +69,7 @@ def workload(report: ReportFilter, now: datetime) -> tuple[list[WorkloadRow], Wo
 
     for tech_id, *values in db.session.execute(query):
         row = row_for(tech_id)
-        (row.jobs, row.attended, row.finished, row.on_site_seconds, row.labour_minutes, row.out_of_hours,
+        (row.jobs, row.attended, row.finished, row.labour_minutes, row.out_of_hours,
          row.resolved, row.first_time_fixes) = (int(v or 0) for v in values)
     for kind, key, attribute in (("refuse", "technician_id", "refused"),
                                  ("reassigned", "previous_technician_id", "reassigned_away")):
@@ -87,7 +84,7 @@ def workload(report: ReportFilter, now: datetime) -> tuple[list[WorkloadRow], Wo
             setattr(row_for(int(tech_id)), attribute, int(count))
     ordered = sorted(rows.values(), key=lambda r: r.name)
     total = WorkloadRow(0, "", "")
-    for name in ("jobs", "attended", "finished", "on_site_seconds", "labour_minutes", "out_of_hours", "resolved",
+    for name in ("jobs", "attended", "finished", "labour_minutes", "out_of_hours", "resolved",
                  "first_time_fixes", "refused", "reassigned_away"):
         setattr(total, name, sum(getattr(r, name) for r in ordered))
     return ordered, total

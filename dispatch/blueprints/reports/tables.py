@@ -80,13 +80,13 @@ def causes_sheet(counts: list[CauseCount]) -> Sheet:
 
 def workload_sheet(rows: list[WorkloadRow], total: WorkloadRow) -> Sheet:
     columns = [Column(_("Technician")), Column(_("Team")), Column(_("Jobs"), "int"), Column(_("On site"), "int"),
-               Column(_("Finished"), "int"), Column(_("Hours on site"), "hours"), Column(_("Labour recorded (h)"), "hours"),
+               Column(_("Finished"), "int"), Column(_("Hours on site (recorded)"), "hours"),
                Column(_("Out-of-hours call-outs"), "int"), Column(_("Resolved"), "int"),
                Column(_("First-time fixes"), "int"), Column(_("First-time fix (%)"), "pct"),
                Column(_("Refused"), "int"), Column(_("Reassigned away"), "int")]
 
     def values(r: WorkloadRow, name: str, team: str):
-        return [name, team, r.jobs, r.attended, r.finished, r.on_site_seconds / 3600.0, r.labour_minutes / 60.0,
+        return [name, team, r.jobs, r.attended, r.finished, r.labour_minutes / 60.0,
                 r.out_of_hours, r.resolved, r.first_time_fixes, r.first_time_fix_pct, r.refused, r.reassigned_away]
 
     return Sheet(_("Workload"), columns,

@@ -29,6 +29,7 @@ from dispatch.services.timezone import hospital_date
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 EXPORT = "<any(csv, xlsx):fmt>"
+REPEATS_SHOWN = 25
 
 
 def _period_name(report) -> str:
@@ -79,10 +80,12 @@ def compliance_page(fmt: str | None = None):
 def _trend_chart(report, moment, target: str):
     data = trend(report, moment, target)
     names = tables.target_names()
+    floor, step = charts.percent_axis([v for _n, _p, points, _c in data.series for v in points], COMPLIANCE_GOAL)
     return charts.line_chart(
         [format_date(m, "MMM yy") for m in data.months], [(name, points) for name, _p, points, _c in data.series],
         title=_("%(target)s within target, by month and trade (last 12 months)", target=names[target]),
-        y_label=_("% within target"), guide=COMPLIANCE_GOAL, guide_label=_("goal %(pct)d%%", pct=COMPLIANCE_GOAL),
+        y_label=_("% within target"), y_min=floor, y_step=step, guide=COMPLIANCE_GOAL,
+        guide_label=_("goal %(pct)d%%", pct=COMPLIANCE_GOAL),
     )
 
 
@@ -260,7 +263,9 @@ def repeats_page(fmt: str | None = None):
         if fmt == "csv" and request.args.get("table") == "places":
             sheets = sheets[1:]
         return _export(fmt, sheets, f"repeat-faults_{_period_name(parsed.report)}")
-    return render_template("reports/repeats.html", assets=assets, places=places, **_page_context(parsed))
+    # The page shows the worst; the files have every asset and place with a repeat.
+    return render_template("reports/repeats.html", assets=assets[:REPEATS_SHOWN], places=places[:REPEATS_SHOWN],
+                           asset_count=len(assets), place_count=len(places), **_page_context(parsed))
 
 
 @bp.route("/licences", endpoint="licences")
