@@ -397,6 +397,25 @@ def test_a_restart_and_a_redis_flush_mid_chain_lose_nothing_and_repeat_nothing(a
     assert len(fake_twilio.state.calls()) == 4
 
 
+def test_the_sweep_enqueues_again_only_messages_whose_job_was_lost(hospital, clock, fake_twilio, live_app, worker,
+                                                                   redis_conn):
+    """A worker that is merely behind still has the job: enqueueing it again would only lengthen its queue."""
+    from dispatch.queue import get_queue
+
+    staff_rota(hospital)
+    ticket = file_fault(hospital)  # the assignment SMS and the call, queued
+    assert len(get_queue().job_ids) == 2
+    clock.advance(seconds=31)
+    assert notify.sweep(clock.now())["enqueued"] == 0
+    assert len(get_queue().job_ids) == 2
+    redis_conn.flushdb()  # now they are lost
+    assert notify.sweep(clock.now())["enqueued"] == 2
+    assert sorted(worker()) == ["sent", "sent"]
+    assert all(r.state in ("sent", "delivered") for r in outbox_rows(ticket.id))
+    assert len([m for m in fake_twilio.state.messages() if m["direction"] == "outbound-api"]) == 1
+    assert len(fake_twilio.state.calls()) == 1
+
+
 # --- two schedulers at once ------------------------------------------------------------------------
 
 def test_two_schedulers_at_once_fire_each_step_exactly_once(app, hospital, clock):

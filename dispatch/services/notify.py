@@ -241,7 +241,8 @@ def sweep(now: datetime) -> dict[str, int]:
         ).limit(500)
     ).all()
     db.session.commit()
-    enqueued = sum(1 for message_id in due if enqueue(message_id))
+    waiting = _waiting_in_queue() if due else set()
+    enqueued = sum(1 for message_id in due if message_id not in waiting and enqueue(message_id))
     stuck = db.session.scalars(
         select(OutboundMessage.id).where(and_(OutboundMessage.state == "sending", OutboundMessage.claimed_at <= now - STUCK_AFTER))
         .limit(100)
@@ -249,6 +250,22 @@ def sweep(now: datetime) -> dict[str, int]:
     db.session.commit()
     reconciled = sum(1 for message_id in stuck if reconcile(message_id) != "unchanged")
     return {"enqueued": enqueued, "reconciled": reconciled}
+
+
+def _waiting_in_queue() -> set[int]:
+    """Rows whose send job is still in the queue. A worker that is behind has not lost them, and
+    enqueueing them again would only lengthen its queue (and this round) under a backlog."""
+    from rq.job import Job
+
+    from dispatch.queue import get_queue
+
+    try:
+        queue = get_queue()
+        jobs = Job.fetch_many(queue.get_job_ids(), connection=queue.connection, serializer=queue.serializer)
+    except Exception:  # Redis down: nothing is waiting there, and enqueue() says so per row
+        log.warning("could not read the SMS queue; enqueueing every pending row again", exc_info=True)
+        return set()
+    return {job.args[0] for job in jobs if job is not None and job.func_name == "workers.jobs.send_sms" and job.args}
 
 
 def reconcile(message_id: int) -> str:
