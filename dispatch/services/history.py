@@ -30,8 +30,15 @@ TRADE_WEIGHTS = {"power": 30, "water": 25, "gas": 6, "lift": 12, "hvac": 20, "ot
 LATE_SHARE = {1: 0.08, 2: 0.13, 3: 0.15, 4: 0.10}
 TRADE_LATENESS = {"lift": 1.35, "gas": 0.7, "hvac": 1.1}
 PLANNED = ("Planned inspection", "Preventive maintenance visit", "Filter change", "Annual safety test")
-NOTES = ("Replaced fuse", "Reset breaker", "Replaced washer", "Cleared blockage", "Replaced faulty valve",
-         "Re-gassed unit", "Reset controller", "Replaced door sensor", "Tightened connection", "Replaced filter")
+NOTES = {
+    "power": ("Replaced fuse", "Reset breaker", "Replaced socket", "Tightened connection", "Replaced RCD"),
+    "water": ("Replaced washer", "Cleared blockage", "Replaced faulty valve", "Repaired pipe joint"),
+    "gas": ("Replaced outlet seal", "Reset alarm panel", "Replaced pressure sensor", "Changed over cylinder"),
+    "lift": ("Replaced door sensor", "Reset controller", "Released passenger and reset", "Adjusted levelling"),
+    "hvac": ("Re-gassed unit", "Replaced filter", "Reset controller", "Replaced fan belt"),
+    "other": ("Replaced lock", "Adjusted window", "Repaired nurse call panel"),
+}
+PARTS = {"power": "Fuse 10A", "water": "Tap washer", "gas": "Outlet seal", "lift": "Door sensor", "hvac": "Filter"}
 # Which causes (by position in models.breach.DEFAULT_BREACH_CAUSES) explain breaches, per trade.
 CAUSE_WEIGHTS = {"lift": (1, 3, 1, 3, 6, 1, 1, 1, 1), "gas": (2, 3, 2, 3, 2, 3, 1, 2, 1),
                  "hvac": (1, 3, 1, 5, 3, 2, 1, 1, 1), "default": (2, 5, 2, 3, 1, 3, 1, 2, 1)}
@@ -317,6 +324,7 @@ class _Generator:
             return at is not None and at <= now and (cancelled is None or at <= cancelled)
 
         status, assignee = "new", None
+        work_note = rng.choice(NOTES.get(trade.code, NOTES["other"]))
         assigned = steps["assigned"]
         if seen(assigned):
             first = refused_by or previous or tech
@@ -345,7 +353,7 @@ class _Generator:
             if not seen(at):
                 continue
             actor = reporter if kind == "reopen" else assignee
-            note = rng.choice(NOTES) if kind in ("resolve", "make_safe") else ("Still not working" if kind == "reopen" else None)
+            note = work_note if kind in ("resolve", "make_safe") else ("Still not working" if kind == "reopen" else None)
             events.append((ticket_id, at, actor, kind, status, to_status, note, "sms" if kind in ("acknowledge", "attend") else "web", None))
             if kind == "reopen":
                 events.append((ticket_id, at + timedelta(minutes=3), dispatcher, "assigned", "reopened", "assigned", None,
@@ -405,7 +413,7 @@ class _Generator:
             times["attended_at"], times["made_safe_at"], resolved, times["closed_at"], cancelled,
             targets.acknowledge_minutes, targets.attend_minutes, targets.resolve_minutes, ack_due, attend_due, resolve_due,
             on_hold_since, hold_reason, held, breaches["acknowledge"], breaches["attend"], breaches["resolve"],
-            rng.choice(NOTES) if resolved else None, "Fuse 10A" if resolved and rng.random() < 0.1 else None, labour,
+            work_note if resolved or times["made_safe_at"] else None, PARTS.get(trade.code) if resolved and rng.random() < 0.15 else None, labour,
             "Reported in error" if cancelled else None, 1 if refused_by else 0, 1 if previous else 0,
             1 if steps.get("reopen") and seen(steps["reopen"]) else 0, rating, None,
         )
