@@ -263,6 +263,18 @@ def test_each_steps_messages_reach_twilio_once_through_redis_and_a_real_worker(a
     assert len(supervisor_texts) == 3 and all(m["body"].startswith("ESCALATION P1 #1001") for m in supervisor_texts)
 
 
+def test_a_step_is_recorded_when_it_fires_not_when_the_scheduler_round_began(hospital, clock):
+    staff_rota(hospital)
+    filed = clock.now()
+    ticket = file_fault(hospital)
+    due = filed + timedelta(minutes=5)
+    clock.set(due + timedelta(seconds=3))  # the round began at the due time; this ticket's turn came 3 s later
+    assert escalation.run_due(due) == 1
+    [event] = events(ticket.id, ("escalated",))
+    assert (event.at, event.data["lag_seconds"]) == (due + timedelta(seconds=3), 3.0)
+    assert timer(ticket.id).next_due_at == due + timedelta(minutes=5, seconds=3)
+
+
 # --- answered mid-chain --------------------------------------------------------------------------
 
 def test_accepting_by_sms_stops_the_chain_and_the_attend_phase_begins(app, hospital, clock):

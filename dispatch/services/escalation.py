@@ -170,7 +170,9 @@ def run_due(now: datetime, *, by: str = "scheduler", grace: timedelta = timedelt
     fired = 0
     for escalation_id in due_ids:
         try:
-            fired += _process(escalation_id, now, by, grace)
+            # Each step is recorded at the moment it fires, not when the round began (a long round
+            # would otherwise understate how late its last steps were).
+            fired += _process(escalation_id, max(now, clock_now()), by, grace)
         except Exception:
             log.exception("escalation %s failed; it stays due and is retried next round", escalation_id)
             db.session.rollback()
