@@ -286,7 +286,7 @@ def _seed_rota(trades: dict[str, Trade], by_trade: dict[str, list[User]]) -> Non
     day, night = time(8), time(20)
     for code, trade in trades.items():
         people = by_trade[code]
-        if code == "other" or not people:
+        if not people:
             continue
         for weekday in range(7):
             db.session.add(OnCallShift(trade=trade, role="primary", user=people[weekday % len(people)],

@@ -149,13 +149,23 @@ def coverage_gaps(start: datetime, days: int = 14) -> list[Gap]:
     end = start + timedelta(days=days)
     duties = [d for d in duties_between(start, end) if d.role in TECHNICIAN_ROLES]
     gaps: list[Gap] = []
+    # Licence validity changes by the day, and activity not at all: ask once per person, trade and day
+    # rather than once per hour (336 hours a fortnight).
+    seen: dict[tuple[int, int, object], bool] = {}
+
+    def can_work(user_id: int, trade_id: int, hour: datetime) -> bool:
+        key = (user_id, trade_id, hour.astimezone(zone).date())
+        if key not in seen:
+            seen[key] = _active(user_id) and _licensed(user_id, trade_id, hour)
+        return seen[key]
+
     for trade in db.session.scalars(select(Trade).order_by(Trade.sort_order)):
         mine = [d for d in duties if d.trade_id == trade.id]
         hour, open_gap = start, None
         while hour < end:
             covered = _covers(hour, hour + timedelta(hours=1), [
                 d for d in mine if d.starts_at < hour + timedelta(hours=1) and d.ends_at > hour
-                and _active(d.user_id) and _licensed(d.user_id, trade.id, hour)])
+                and can_work(d.user_id, trade.id, hour)])
             if not covered and open_gap is None:
                 open_gap = Gap(trade, hour, hour + timedelta(hours=1))
                 gaps.append(open_gap)
