@@ -154,9 +154,10 @@ def breaches_page(fmt: str | None = None):
         return _bad_export(parsed.errors)
     by_cause = breaches.breaches_by_cause(parsed.report, moment)
     if fmt:
-        sheets = [tables.ticket_sheet(all_ticket_lines(parsed.report, selection, moment), _("Breaches"))]
-        if request.args.get("table") == "causes" or fmt == "xlsx":
-            sheets = [tables.causes_sheet(by_cause)] + sheets if fmt == "xlsx" else [tables.causes_sheet(by_cause)]
+        # The workbook has both tables; a CSV file holds one: the breach list, or (table=causes) the counts.
+        listing = tables.ticket_sheet(all_ticket_lines(parsed.report, selection, moment), _("Breaches"))
+        counts = tables.causes_sheet(by_cause)
+        sheets = [counts, listing] if fmt == "xlsx" else [counts if request.args.get("table") == "causes" else listing]
         return _export(fmt, sheets, f"breaches_{_period_name(parsed.report)}")
     listing = ticket_page(parsed.report, selection, moment, page)
     return render_template("reports/breaches.html", listing=listing, selection=selection, by_cause=by_cause,
