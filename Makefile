@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: run test test-sqlite test-postgresql bench venv clean
+.PHONY: run test test-sqlite test-postgresql bench translations venv clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test-postgresql: venv
 
 bench: venv  ## reports and board with 1,000,000 tickets on SQLite and PostgreSQL; results in docs/benchmarks.md
 	@bench/run.sh $(BENCH_ARGS)
+
+translations: venv  ## re-extract the interface's strings, merge them into each language's .po, compile the .mo
+	@$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file -o translations/messages.pot . 2>&1 | grep -v '^extracting' || true
+	@$(VENV)/bin/pybabel update -i translations/messages.pot -d translations
+	@$(VENV)/bin/pybabel compile -d translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -95,17 +95,18 @@ def apply_assignment(session, ticket: Ticket, technician: User, now, *, actor_id
         ticket.reassign_count += 1
     if reassigning and notify_people:
         previous = session.get(User, previous_assignee)
-        notify.owe_sms(session, recipient=previous, body=sms_text.reassigned_away(ticket), kind="reassigned_away",
+        notify.owe_sms(session, recipient=previous, body=sms_text.for_user(previous, sms_text.reassigned_away, ticket), kind="reassigned_away",
                        ticket=ticket)
     _event(ticket, "reassigned" if reassigning else "assigned", actor_id, now, "system" if automatic else channel,
            from_status=previous_status, to_status="assigned", note=note or technician.full_name,
            data={"technician_id": technician.id, "previous_technician_id": previous_assignee, "automatic": automatic})
     if notify_people:
-        body = incidents.team_text(session, incident) if incident is not None else sms_text.assignment(ticket)
+        body = (sms_text.for_user(technician, incidents.team_text, session, incident) if incident is not None
+                else sms_text.for_user(technician, sms_text.assignment, ticket))
         notify.owe_sms(session, recipient=technician, body=body,
                        kind="reassignment" if reassigning else "assignment", ticket=ticket)
     if voice and notify_people:
-        notify.owe_call(session, recipient=technician, body=sms_text.voice_job(ticket), kind="call", ticket=ticket)
+        notify.owe_call(session, recipient=technician, body=sms_text.for_user(technician, sms_text.voice_job, ticket), kind="call", ticket=ticket)
     from dispatch.services import escalation
 
     escalation.on_assigned(session, ticket, technician.id, now)

@@ -287,10 +287,11 @@ def _act(session, escalation: TicketEscalation, ticket: Ticket, step: dict, now:
         people = rota.on_call(ticket.trade_id, (target,), now)
     for person in people:
         notify.owe_sms(session, recipient=person, kind="escalation", ticket=ticket,
-                       body=sms_text.escalation(ticket, escalation.waiting_for))
+                       body=sms_text.for_user(person, sms_text.escalation, ticket, escalation.waiting_for))
         if step.get("voice"):
             notify.owe_call(session, recipient=person, kind="escalation_call", ticket=ticket,
-                            body=sms_text.voice_escalation(ticket, escalation.waiting_for))
+                            body=sms_text.for_user(person, sms_text.voice_escalation, ticket,
+                                                    escalation.waiting_for))
     return people
 
 

@@ -16,6 +16,7 @@ from dispatch.errors import DispatchError, IllegalTransitionError, NotFoundError
 from dispatch.services import access, notify, rota, sla
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import incident_text
+from dispatch.sms import text as sms_text
 from models import Building, Incident, IncidentMember, Ticket, Trade, User, Ward, db
 
 # Tickets that may be grouped: not yet on site. A technician already working a ward's fault keeps it.
@@ -122,7 +123,7 @@ def _open(session, tickets: list[Ticket], now: datetime, actor_id: int | None) -
     # The duty manager on call hears of every major incident at once.
     for person in rota.on_call(None, ("duty_manager",), now):
         notify.owe_sms(session, recipient=person, kind="incident", ticket=lead,
-                       body=incident_text.opened(incident, lead, len(tickets), wards, minutes))
+                       body=sms_text.for_user(person, incident_text.opened, incident, lead, len(tickets), wards, minutes))
     _tell_released(session, incident, released)
     return incident
 
@@ -193,8 +194,9 @@ def _follow_lead(session, incident: Incident, lead: Ticket, ticket: Ticket, now:
 def _tell_released(session, incident: Incident, released: dict[int, list[int]]) -> None:
     for person_id, numbers in released.items():
         if person_id != session.get(Ticket, incident.lead_ticket_id).assignee_id:
-            notify.owe_sms(session, recipient=session.get(User, person_id), kind="incident", ticket=None,
-                           body=incident_text.released(incident, sorted(numbers)))
+            person = session.get(User, person_id)
+            notify.owe_sms(session, recipient=person, kind="incident", ticket=None,
+                           body=sms_text.for_user(person, incident_text.released, incident, sorted(numbers)))
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -327,10 +329,8 @@ def ungroup_ticket(ticket_id: int, actor: User, reason: str) -> Ticket:
         escalation.resume_after_ungroup(session, ticket, now)
         if ticket.assignee_id and ticket.assignee_id != team:
             # Given back to the technician it was taken from (who was told to leave it): tell them again.
-            from dispatch.sms import text as sms_text
-
             notify.owe_sms(session, recipient=ticket.assignee, kind="assignment", ticket=ticket,
-                           body=sms_text.assignment(ticket))
+                           body=sms_text.for_user(ticket.assignee, sms_text.assignment, ticket))
     return ticket
 
 

@@ -35,8 +35,8 @@ def daily_coverage_sms(now: datetime, hour: int) -> bool:
             session.add(Heartbeat(name=MARKER, beat_at=now, detail=today))
         else:
             marker.beat_at, marker.detail = now, today
-        body = sms_text.coverage_gaps(gap_lines(now))
         for manager in rota.on_call(None, ("duty_manager",), now):
+            body = sms_text.for_user(manager, lambda: sms_text.coverage_gaps(gap_lines(now)))
             notify.owe_sms(session, recipient=manager, body=body, kind="coverage")
     return True
 

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError
+from dispatch.i18n import in_language_of
 from dispatch.services import tickets as ticket_service
 from dispatch.services.staff import normalise_phone
 from dispatch.services.unit_of_work import write_transaction
@@ -58,7 +59,8 @@ def handle_inbound(sid: str, from_number: str, to_number: str | None, body: str)
     if sender is None:
         outcome, reply = "unknown_sender", None
     else:
-        outcome, reply, ticket_id = _apply(sender, command)
+        with in_language_of(sender):
+            outcome, reply, ticket_id = _apply(sender, command)
     if reply is not None:
         reply = segments.fit(reply, 2)
     with write_transaction() as session:

@@ -72,7 +72,7 @@ def send_test_sms(user_id: int) -> OutboundMessage:
             raise NotFoundError(_("No such person."))
         if not user.phone:
             raise ValidationError(_("%(name)s has no mobile number.", name=user.full_name), field="phone")
-        message = notify.owe_sms(session, recipient=user, body=sms_text.test_message(user.full_name), kind="test")
+        message = notify.owe_sms(session, recipient=user, body=sms_text.for_user(user, sms_text.test_message, user.full_name), kind="test")
     return message
 
 

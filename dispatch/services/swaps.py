@@ -14,6 +14,7 @@ from dispatch.services import licences, notify, rota
 from dispatch.services.timezone import hospital_zone
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import segments
+from dispatch.sms import text as sms_text
 from models import ShiftOverride, SwapRequest, Trade, User, db
 
 PENDING, ACCEPTED, DECLINED, WITHDRAWN = "pending", "accepted", "declined", "withdrawn"
@@ -112,7 +113,8 @@ def accept_swap(request_id: int, colleague_id: int) -> SwapRequest:
         session.add(override)
         session.flush()
         swap.override_id = override.id
-        notify.owe_sms(session, recipient=swap.requester, body=swap_accepted_text(swap), kind="rota")
+        notify.owe_sms(session, recipient=swap.requester, body=sms_text.for_user(swap.requester, swap_accepted_text, swap),
+                       kind="rota")
     return swap
 
 

@@ -245,10 +245,12 @@ def _notify(session, ticket: Ticket, action: str, actor: User, note: str | None,
         for supervisor in session.scalars(select(User).where(User.role == "supervisor", User.active.is_(True),
                                                              User.phone.is_not(None))):
             notify.owe_sms(session, recipient=supervisor, kind="refusal", ticket=ticket,
-                           body=sms_text.refused(ticket, refuser.full_name if refuser else "?", note))
+                           body=sms_text.for_user(supervisor, sms_text.refused, ticket,
+                                                  refuser.full_name if refuser else "?", note))
     elif action == "cancel" and ticket.assignee_id and ticket.assignee_id != actor.id:
-        notify.owe_sms(session, recipient=session.get(User, ticket.assignee_id), kind="cancellation", ticket=ticket,
-                       body=sms_text.cancelled(ticket, note))
+        assignee = session.get(User, ticket.assignee_id)
+        notify.owe_sms(session, recipient=assignee, kind="cancellation", ticket=ticket,
+                       body=sms_text.for_user(assignee, sms_text.cancelled, ticket, note))
 
 
 def _apply(ticket: Ticket, action: str, now: datetime, note: str | None, data: dict, **details) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -31,7 +32,7 @@ def write_transaction() -> Iterator[Session]:
     except StaleDataError as exc:
         session.info.pop(AFTER_COMMIT, None)
         session.rollback()
-        raise ConflictError("Someone else changed this ticket at the same moment. Reload and try again.") from exc
+        raise ConflictError(_("Someone else changed this ticket at the same moment. Reload and try again.")) from exc
     except BaseException:
         session.info.pop(AFTER_COMMIT, None)
         session.rollback()

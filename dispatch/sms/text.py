@@ -3,9 +3,16 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from dispatch.i18n import in_language_of
 from dispatch.sms import segments
 
 MAX_SEGMENTS = 2
+
+
+def for_user(user, make, *args, **kwargs) -> str:
+    """`make(*args)` in the recipient's language: every SMS body is built through this."""
+    with in_language_of(user):
+        return str(make(*args, **kwargs))
 
 
 def _short_place(ticket) -> str:
