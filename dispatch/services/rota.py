@@ -44,7 +44,9 @@ def _weekly(start: datetime, end: datetime) -> list[Duty]:
     zone = hospital_zone()
     first = start.astimezone(zone).date() - timedelta(days=1)  # yesterday's overnight shift may still run
     last = end.astimezone(zone).date()
-    shifts = db.session.scalars(select(OnCallShift)).all()
+    # Only the weekdays the window touches: "who is on call now" reads two days' lines, not seven.
+    weekdays = {(first + timedelta(days=n)).weekday() for n in range(min(7, (last - first).days + 1))}
+    shifts = db.session.scalars(select(OnCallShift).where(OnCallShift.weekday.in_(weekdays))).all()
     duties = []
     day = first
     while day <= last:
@@ -121,7 +123,8 @@ def on_call(trade_id: int | None, roles: tuple[str, ...], at: datetime) -> list[
     """Active people on call at `at` for the trade in these roles, in role order; technicians only
     while their licence for the trade is valid. Hospital-wide supervisor / duty-manager lines count for every trade."""
     people: list[User] = []
-    for duty in duties_between(at, at + timedelta(seconds=1)):
+    duties = duties_between(at, at + timedelta(seconds=1))
+    for duty in duties:
         if duty.role not in roles or not (duty.trade_id == trade_id or (duty.trade_id is None and duty.role not in TECHNICIAN_ROLES)):
             continue
         user = db.session.get(User, duty.user_id)
@@ -130,8 +133,7 @@ def on_call(trade_id: int | None, roles: tuple[str, ...], at: datetime) -> list[
         if duty.role in TECHNICIAN_ROLES and not _licensed(user.id, trade_id, at):
             continue
         people.append(user)
-    return sorted(people, key=lambda u: min(ROLE_ORDER.get(d.role, 9) for d in duties_between(at, at + timedelta(seconds=1))
-                                            if d.user_id == u.id))
+    return sorted(people, key=lambda u: min(ROLE_ORDER.get(d.role, 9) for d in duties if d.user_id == u.id))
 
 
 @dataclass
