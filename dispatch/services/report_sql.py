@@ -139,12 +139,20 @@ def windowed_percentiles(source, keys: Sequence[str], value: str, fractions: Seq
     return select(*[picked.c[k] for k in keys], *columns)
 
 
+_TEMPORARY_TABLES: dict[tuple[str, tuple[str, ...]], Table] = {}
+
+
 @contextmanager
 def temporary_table(name: str, query) -> Iterator[Table]:
     """The rows of `query` in a temporary table of whole numbers for the length of the block, so several
     aggregates read them without scanning the tickets again. Connection-private; dropped afterwards."""
-    table = Table(name, MetaData(), *[Column(c.name, BigInteger) for c in query.selected_columns],
-                  prefixes=["TEMPORARY"])
+    columns = tuple(c.name for c in query.selected_columns)
+    table = _TEMPORARY_TABLES.get((name, columns))
+    if table is None:
+        # One Table object per shape, reused: statements over it then have the same cache key every time,
+        # and SQLAlchemy compiles them once instead of on every request.
+        table = Table(name, MetaData(), *[Column(c, BigInteger) for c in columns], prefixes=["TEMPORARY"])
+        _TEMPORARY_TABLES[(name, columns)] = table
     connection = db.session.connection()
     table.create(connection)
     try:
