@@ -170,7 +170,8 @@ def _native_figures(keys, where, now: datetime) -> tuple[list[dict], dict | None
 
 def _fallback_figures(keys, where, now: datetime) -> tuple[list[dict], dict | None]:
     """Databases without percentile_cont: the period's tickets are read once into a temporary table of
-    keys, per-target outcomes and times; counts and every percentile (groups and total) come from it."""
+    keys, per-target outcomes and times; counts and every percentile (groups and total, picked along an
+    index of it) come from it."""
     names = [name for name, _ in keys]
     flags = {}
     for target in TARGETS:
@@ -187,11 +188,17 @@ def _fallback_figures(keys, where, now: datetime) -> tuple[list[dict], dict | No
         by_key = {tuple(g[n] for n in names): g for g in groups}
         total = {k: sum(g[k] or 0 for g in groups) for k in groups[0] if k not in names} if groups else None
         for target in TARGETS:
+            if total is None or not total[f"{target}_done"]:
+                continue
             columns = {f"p{round(p * 100)}": f"{target}_p{round(p * 100)}" for p in report_sql.PERCENTILES}
-            for found in db.session.execute(report_sql.windowed_percentiles(base, names, target)).mappings():
-                by_key[tuple(found[n] for n in names)].update({mine: found[theirs] for theirs, mine in columns.items()})
-            if total is not None:
-                for found in db.session.execute(report_sql.windowed_percentiles(base, [], target)).mappings():
+            report_sql.index_temporary(base, [*names, target])
+            report_sql.index_temporary(base, [target])
+            sizes = {key: group[f"{target}_done"] for key, group in by_key.items()}
+            for query in report_sql.ranked_percentiles(base, names, target, sizes):
+                for found in db.session.execute(query).mappings():
+                    by_key[tuple(found[n] for n in names)].update({mine: found[theirs] for theirs, mine in columns.items()})
+            for query in report_sql.ranked_percentiles(base, [], target, {(): total[f"{target}_done"]}):
+                for found in db.session.execute(query).mappings():
                     total.update({mine: found[theirs] for theirs, mine in columns.items()})
     return groups, total
 
