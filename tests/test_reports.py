@@ -30,7 +30,7 @@ def figures(r, target):
     return f.met, f.missed, f.pct, f.p50, f.p90
 
 
-@pytest.mark.parametrize("native", [None, False], ids=["database-percentiles", "window-fallback"])
+@pytest.mark.parametrize("native", [None, False], ids=["database-percentiles", "order-statistics-fallback"])
 def test_power_p2_figures_match_the_hand_computation(fixed, db, native):
     report = compliance(MARCH, NOW, by="trade_priority", native_percentiles=native)
     power = row(report, "Power", "P2")
