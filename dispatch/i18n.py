@@ -4,16 +4,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app
+from flask import current_app, g, has_request_context, request
 from flask_babel import force_locale
 from flask_login import current_user
 
 SUPPORTED_LOCALES = ("en", "zh_CN")
+LANGUAGE_COOKIE = "lang"
 
 
 def select_locale() -> str:
     if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
         return current_user.locale
+    if has_request_context():  # before logging in: ?lang= on the login page, or the choice kept in a cookie
+        chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+        if chosen in SUPPORTED_LOCALES:
+            return chosen
     return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
 
 
@@ -27,6 +32,8 @@ def language_of(user) -> str:
 @contextmanager
 def in_language_of(user) -> Iterator[None]:
     """Texts made inside speak the person's language (an SMS to a technician, whoever's request sends it)."""
+    # Flask-Babel ignores force_locale while `g` is empty (a worker's job outside any request): mark it used.
+    g.setdefault("dispatch_language", None)
     with force_locale(language_of(user)):
         yield
 

@@ -49,6 +49,9 @@ def local_time(value: datetime | None, fmt: str = "short") -> str:
         return format_datetime(value, "HH:mm")
     if fmt == "iso":
         return value.isoformat()
+    # "24 Nov 14:05" in English; "11月24日 14:05" in Chinese (CLDR's "d MMM" would read "24 11月").
+    if str(get_locale() or "").startswith("zh"):
+        return format_datetime(value, "M月d日 HH:mm")
     return format_datetime(value, "d MMM HH:mm")
 
 

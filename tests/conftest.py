@@ -115,6 +115,7 @@ def app(database_url, clock, tmp_path):
         from flask import g
 
         g.pop("_login_user", None)
+        g.pop("_flask_babel", None)  # Flask-Babel's locale, chosen for that user
 
     yield app
     from models import db

@@ -9,6 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from dispatch.blueprints.auth.forms import LoginForm
+from dispatch.i18n import LANGUAGE_COOKIE, SUPPORTED_LOCALES
+from dispatch.services.unit_of_work import write_transaction
 from models import User, db
 
 bp = Blueprint("auth", __name__)
@@ -52,6 +54,21 @@ def login():
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/language", methods=["POST"])
+def language():
+    """English / 中文 in the header: kept on the person's account, or in a cookie before logging in."""
+    choice = request.form.get("locale")
+    back = _safe_next(request.form.get("next")) or url_for("auth.home" if current_user.is_authenticated else "auth.login")
+    if choice not in SUPPORTED_LOCALES:
+        return redirect(back)
+    if current_user.is_authenticated:
+        with write_transaction() as session:
+            session.get(User, current_user.id).locale = choice
+    response = redirect(back)
+    response.set_cookie(LANGUAGE_COOKIE, choice, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
