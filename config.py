@@ -81,6 +81,11 @@ class Config:
     # Alarm intake: per token, in Flask-Limiter's notation; counted in Redis (REDIS_URL unless set).
     ALARM_RATE_LIMIT = os.environ.get("ALARM_RATE_LIMIT", "120/minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI")
+    # Password guessing: failed logins counted per account and per client address (Flask-Limiter notation).
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5/minute;20/hour")
+    LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "30/minute")
+    # How many reverse proxies in front of the app set X-Forwarded-For / -Proto (0: none, the headers are ignored).
+    PROXY_FIX_X_FOR = int(os.environ.get("TRUSTED_PROXIES", "0"))
     # Major incidents: this many reports of one trade from one building within the window are proposed
     # to the dispatcher as one incident; from the auto threshold on they are grouped without asking.
     MAJOR_INCIDENT_WINDOW_MINUTES = int(os.environ.get("MAJOR_INCIDENT_WINDOW_MINUTES", "15"))

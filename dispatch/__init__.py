@@ -18,6 +18,7 @@ def create_app(config: Mapping | type | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     register_config(app, config)
+    register_security(app)
     register_clock(app)
     register_extensions(app)
     register_blueprints(app)
@@ -40,6 +41,12 @@ def register_config(app: Flask, config: Mapping | type | None) -> None:
         if app.config.get("ENV_NAME") == "production" or app.config.get("SESSION_COOKIE_SECURE"):
             raise RuntimeError("SECRET_KEY must be set in production")
         app.config["SECRET_KEY"] = kept_secret_key()
+
+
+def register_security(app: Flask) -> None:
+    from dispatch import security
+
+    security.init_app(app)
 
 
 def register_clock(app: Flask) -> None:

@@ -1,14 +1,16 @@
 """Login, logout, and each role's home page."""
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from dispatch.blueprints.auth.forms import LoginForm
+from dispatch.extensions import limiter
 from dispatch.i18n import LANGUAGE_COOKIE, SUPPORTED_LOCALES
 from dispatch.services.unit_of_work import write_transaction
 from models import User, db
@@ -41,7 +43,40 @@ def home():
     return redirect(url_for(HOME_BY_ROLE.get(current_user.role, "auth.login")))
 
 
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_address_limit() -> str:
+    return current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    """The account being tried (a digest: the name is whatever the client typed, of any length)."""
+    name = (request.form.get("username") or "").strip().lower()
+    return "login-account:" + hashlib.sha256(name.encode()).hexdigest()
+
+
+def _address_key() -> str:
+    return "login-addr:" + (request.remote_addr or "?")
+
+
+def _failed(response) -> bool:
+    """Only failed attempts count: a ward PC where the whole shift logs in is never locked out."""
+    return response.status_code != 302
+
+
+def _too_many_attempts(_limit):
+    flash(_("Too many login attempts. Wait a minute and try again, or ask the control room to reset your password."),
+          "error")
+    return current_app.make_response((render_template("auth/login.html", form=LoginForm()), 429))
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed,
+               on_breach=_too_many_attempts, scope="login-account")
+@limiter.limit(_login_address_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed,
+               on_breach=_too_many_attempts, scope="login-address")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("auth.home"))
