@@ -1,0 +1,158 @@
+"""Emergency plans: the list and editor for supervisors and managers, each version readable for
+good, and a ticket's plan at /p/<ticket number> (the short link in the technician's SMS)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from dispatch.auth import roles_required
+from dispatch.blueprints.auth.views import _safe_next
+from dispatch.blueprints.plans.forms import AttachForm, PlanForm
+from dispatch.errors import DispatchError, NotFoundError
+from dispatch.services import access
+from dispatch.services import emergency_plans as plans
+from dispatch.services.board import all_trades
+from models import WARD_CRITICALITIES
+
+bp = Blueprint("plans", __name__)
+
+
+def _choices(form: PlanForm) -> None:
+    from dispatch.templating import CRITICALITY_LABELS
+
+    form.trade_id.choices = [(t.id, t.name) for t in all_trades()]
+    form.criticality.choices = [("", _("Any ward"))] + [(c, str(CRITICALITY_LABELS[c])) for c in WARD_CRITICALITIES]
+
+
+def _content(form: PlanForm) -> plans.PlanContent:
+    return plans.parse_content(title=form.title.data, summary=form.summary.data, steps=form.steps.data,
+                               contacts=form.contacts.data, isolation_points=form.isolation_points.data)
+
+
+def _show_error(form: PlanForm, error: DispatchError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/plans/")
+@roles_required(*access.PLAN_READERS)
+def index():
+    return render_template("plans/index.html", plans=plans.all_plans())
+
+
+@bp.route("/plans/new", methods=["GET", "POST"])
+@roles_required(*access.PLAN_EDITORS)
+def new():
+    form = PlanForm()
+    _choices(form)
+    if form.validate_on_submit():
+        try:
+            plan = plans.create_plan(current_user, trade_id=form.trade_id.data, criticality=form.criticality.data,
+                                     keywords=form.keywords.data, content=_content(form))
+        except DispatchError as error:
+            _show_error(form, error)
+        else:
+            flash(_("Emergency plan published as version 1."), "success")
+            return redirect(url_for("plans.show", plan_id=plan.id))
+    return render_template("plans/edit.html", form=form, plan=None), 422 if form.is_submitted() else 200
+
+
+@bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
+@roles_required(*access.PLAN_EDITORS)
+def edit(plan_id: int):
+    try:
+        plan = plans.get_plan(plan_id)
+    except NotFoundError:
+        abort(404)
+    form = PlanForm()
+    _choices(form)
+    if not form.is_submitted():
+        current = plan.current
+        form.title.data, form.summary.data = current.title, current.summary
+        form.trade_id.data, form.criticality.data = plan.trade_id, plan.criticality or ""
+        form.keywords.data, form.active.data = plan.keywords, plan.active
+        form.steps.data = "\n".join(current.steps)
+        form.contacts.data = "\n".join(f"{c['name']} | {c['phone']}" for c in current.contacts)
+        form.isolation_points.data = "\n".join(f"{p['what']} | {p['where']}" for p in current.isolation_points)
+    elif form.validate():
+        try:
+            version = plans.update_plan(plan.id, current_user, trade_id=form.trade_id.data,
+                                        criticality=form.criticality.data, keywords=form.keywords.data,
+                                        active=form.active.data, content=_content(form),
+                                        change_note=form.change_note.data)
+        except DispatchError as error:
+            _show_error(form, error)
+        else:
+            if version is None:
+                flash(_("The steps are unchanged: no new version. Who the plan applies to is saved."), "success")
+            else:
+                flash(_("Version %(n)d published. Tickets handled under earlier versions keep theirs.",
+                        n=version.number), "success")
+            return redirect(url_for("plans.show", plan_id=plan.id))
+    return render_template("plans/edit.html", form=form, plan=plan), 422 if form.is_submitted() else 200
+
+
+@bp.route("/plans/<int:plan_id>")
+@bp.route("/plans/<int:plan_id>/v/<int:number>")
+@roles_required(*access.PLAN_READERS)
+def show(plan_id: int, number: int | None = None):
+    try:
+        plan = plans.get_plan(plan_id)
+        version = plans.get_version(plan.id, number) if number is not None else plan.current
+    except NotFoundError:
+        abort(404)
+    return render_template("plans/show.html", plan=plan, version=version)
+
+
+@bp.route("/p/<int:ticket_id>")
+@login_required
+def ticket_plan(ticket_id: int):
+    """The short link in the SMS. Login first (the login page comes back here), then only people
+    who may see the ticket: its technician, the control room, the reporting ward."""
+    try:
+        ticket = access.ticket_for(current_user, ticket_id)
+    except NotFoundError:
+        abort(404)
+    panel = plans.panel_for(ticket, current_user)
+    if panel is None:
+        flash(_("Ticket %(number)s has no emergency plan.", number=ticket.number), "info")
+        return redirect(url_for("tickets.detail", ticket_id=ticket.id))
+    return render_template("plans/ticket.html", ticket=ticket, panel=panel)
+
+
+@bp.route("/p/<int:ticket_id>/steps/<int:step>", methods=["POST"])
+@login_required
+def tick(ticket_id: int, step: int):
+    back = _safe_next(request.form.get("next")) or url_for("plans.ticket_plan", ticket_id=ticket_id)
+    # The CSRF token is checked for every POST by CSRFProtect; there is nothing else to parse.
+    try:
+        plans.tick_step(ticket_id, step - 1, current_user)
+    except NotFoundError:
+        abort(404)
+    except DispatchError as error:
+        flash(error.message, "error")
+    return redirect(back)
+
+
+@bp.route("/p/<int:ticket_id>/plan", methods=["POST"])
+@roles_required(*access.CONTROL_ROOM)
+def attach(ticket_id: int):
+    form = AttachForm()
+    form.plan_id.choices = [(0, "")] + [(p.id, "") for p in plans.all_plans()]
+    if not form.validate_on_submit():
+        flash(_("Choose an emergency plan."), "error")
+        return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    try:
+        plans.set_ticket_plan(ticket_id, form.plan_id.data or None, current_user, expected_version=version)
+    except NotFoundError:
+        abort(404)
+    except DispatchError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Emergency plan saved on ticket %(number)s.", number=ticket_id), "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
