@@ -65,6 +65,9 @@ class Config:
     COVERAGE_REPORT_HOUR = int(os.environ.get("COVERAGE_REPORT_HOUR", "8"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Flask-Login's "remember me" cookie: no script reads it, and no other site's form sends it.
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     # flask-smorest / OpenAPI
     API_TITLE = "Dispatch API"
     API_VERSION = "v1"
@@ -91,6 +94,20 @@ class Config:
     MAJOR_INCIDENT_WINDOW_MINUTES = int(os.environ.get("MAJOR_INCIDENT_WINDOW_MINUTES", "15"))
     MAJOR_INCIDENT_THRESHOLD = int(os.environ.get("MAJOR_INCIDENT_THRESHOLD", "3"))
     MAJOR_INCIDENT_AUTO_THRESHOLD = int(os.environ.get("MAJOR_INCIDENT_AUTO_THRESHOLD", "5"))
+    # Who may read GET /metrics (Prometheus): a scraper sending `Authorization: Bearer <METRICS_TOKEN>`,
+    # or one calling from these addresses or networks (comma-separated; `localhost` = 127.0.0.1 and ::1).
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    METRICS_ALLOW_FROM = os.environ.get("METRICS_ALLOW_FROM", "localhost")
+    # Where `flask backup` writes when given no file name.
+    BACKUP_DIR = os.environ.get("BACKUP_DIR") or str(INSTANCE_DIR / "backups")
+    # Cost. Money is kept to two decimals in this currency (ISO 4217).
+    CURRENCY = os.environ.get("CURRENCY", "CNY")
+    # Labour is paid at the normal rate from NORMAL_HOURS_START to NORMAL_HOURS_END (hospital time, whole
+    # hours), Monday to Friday, and at the out-of-hours rate before, after, at weekends and on the
+    # public holidays listed in HOLIDAYS (comma-separated YYYY-MM-DD).
+    NORMAL_HOURS_START = int(os.environ.get("NORMAL_HOURS_START", "8"))
+    NORMAL_HOURS_END = int(os.environ.get("NORMAL_HOURS_END", "18"))
+    HOLIDAYS = tuple(d.strip() for d in os.environ.get("HOLIDAYS", "").split(",") if d.strip())
     TESTING = False
 
 
@@ -99,6 +116,7 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
+    ENV_NAME = "production"  # create_app refuses to start without SECRET_KEY
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

@@ -79,10 +79,14 @@ def register_blueprints(app: Flask) -> None:
     from dispatch.blueprints.incidents.views import bp as incidents_bp
     from dispatch.blueprints.integrations.views import bp as integrations_bp
     from dispatch.blueprints.oncall.views import bp as oncall_bp
+    from dispatch.blueprints.planned.views import bp as planned_bp
+    from dispatch.blueprints.operations.views import bp as operations_bp
+    from dispatch.blueprints.plans.views import bp as plans_bp
     from dispatch.blueprints.report.views import bp as report_bp
     from dispatch.blueprints.reports.views import bp as reports_bp
     from dispatch.blueprints.sms.views import bp as sms_bp
     from dispatch.blueprints.sms.views import voice_bp
+    from dispatch.blueprints.stock.views import bp as stock_bp
     from dispatch.blueprints.technician.views import bp as technician_bp
     from dispatch.blueprints.tickets.views import bp as tickets_bp
 
@@ -93,6 +97,10 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(incidents_bp)
     app.register_blueprint(integrations_bp)
+    app.register_blueprint(planned_bp)
+    app.register_blueprint(operations_bp)
+    app.register_blueprint(plans_bp)
+    app.register_blueprint(stock_bp)
     csrf.exempt(sms_bp)  # Twilio signs its webhooks instead; see blueprints/sms
     csrf.exempt(voice_bp)
     register_api(app)

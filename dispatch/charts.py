@@ -177,3 +177,100 @@ def _nice_ceiling(value: float) -> float:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def grouped_percent_chart(categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
+                          title: str, goal: float | None = None, goal_label: str = "", width: int = 1000,
+                          height: int = 300) -> Markup:
+    """% per category (a trade), one bar per series (a target) side by side, 0-100 %, with a dashed goal line.
+
+    Bars differ by colour and by fill pattern (solid, hatched, dotted), so they stay apart in black and white.
+    """
+    left, right, top, bottom = 48, 200, 34, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n, k = max(len(categories), 1), max(len(series), 1)
+    group = plot_w / n
+    bar = group * 0.8 / k
+    fills = [PALETTE[0], "url(#bars-hatch)", "url(#bars-dots)"]
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+             f'xmlns="http://www.w3.org/2000/svg" {FONT} font-size="12">', f'<title>{escape(title)}</title>',
+             '<defs><pattern id="bars-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+             f'patternTransform="rotate(45)"><rect width="6" height="6" fill="{PALETTE[1]}"/>'
+             '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern>'
+             f'<pattern id="bars-dots" width="5" height="5" patternUnits="userSpaceOnUse"><rect width="5" height="5" '
+             f'fill="{PALETTE[2]}"/><circle cx="2.5" cy="2.5" r="1" fill="#fff"/></pattern></defs>',
+             f'<text x="{left}" y="16" font-size="13" font-weight="600" fill="#1c2430">{escape(title)}</text>']
+    for value in range(0, 101, 20):
+        y = top + plot_h * (1 - value / 100)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#d9dee5"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#444">{value}%</text>')
+    for i, category in enumerate(categories):
+        x0 = left + i * group + group * 0.1
+        for j, (name, values) in enumerate(series):
+            value = values[i] if i < len(values) else None
+            if value is None:
+                continue
+            h = plot_h * value / 100
+            parts.append(f'<rect x="{x0 + j * bar:.1f}" y="{top + plot_h - h:.1f}" width="{bar * 0.92:.1f}" '
+                         f'height="{h:.1f}" fill="{fills[j % len(fills)]}" stroke="{PALETTE[j % len(PALETTE)]}">'
+                         f'<title>{escape(category)} · {escape(name)}: {value:.1f}%</title></rect>')
+        parts.append(f'<text x="{left + i * group + group / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+                     f'fill="#444">{escape(_clip(category, 18))}</text>')
+    if goal is not None:
+        y = top + plot_h * (1 - goal / 100)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#b3261e" '
+                     f'stroke-width="1.5" stroke-dasharray="6 4"/>')
+        parts.append(f'<text x="{left + plot_w + 6}" y="{y + 4:.1f}" fill="#b3261e">{escape(goal_label)}</text>')
+    for j, (name, _values) in enumerate(series):
+        y = top + plot_h * 0.4 + j * 20  # below the goal line's label
+        parts.append(f'<rect x="{left + plot_w + 6}" y="{y}" width="14" height="12" fill="{fills[j % len(fills)]}" '
+                     f'stroke="{PALETTE[j % len(PALETTE)]}"/><text x="{left + plot_w + 26}" y="{y + 10}" '
+                     f'fill="#1c2430">{escape(_clip(name, 24))}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def budget_chart(rows: Sequence[tuple[str, float | None, float, float]], *, title: str, budget_label: str,
+                 actual_label: str, over_label: str, last_year_label: str, width: int = 1200) -> Markup:
+    """Per trade, horizontal: the month's actual cost (solid; hatched when over budget), the same month last
+    year (thin grey bar) and the budget (a black tick). rows: (trade, budget or None, actual, last year)."""
+    left, right, top, row_h = 230, 90, 52, 40
+    height = top + row_h * max(len(rows), 1) + 16
+    plot_w = width - left - right
+    scale = _nice_ceiling(max([v for _t, b, a, ly in rows for v in (b or 0, a, ly)] + [1.0]))
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+             f'xmlns="http://www.w3.org/2000/svg" {FONT} font-size="12">',
+             f'<title>{escape(title)}</title>',
+             '<defs><pattern id="over-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+             'patternTransform="rotate(45)"><rect width="6" height="6" fill="#D55E00"/>'
+             '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern></defs>',
+             f'<text x="12" y="15" font-size="13" font-weight="600" fill="#1c2430">{escape(title)}</text>',
+             f'<rect x="12" y="24" width="14" height="10" fill="#0072B2"/>'
+             f'<text x="30" y="33" fill="#1c2430">{escape(actual_label)}</text>'
+             f'<rect x="230" y="24" width="14" height="10" fill="url(#over-hatch)"/>'
+             f'<text x="248" y="33" fill="#1c2430">{escape(over_label)}</text>'
+             f'<rect x="470" y="27" width="14" height="4" fill="#999999"/>'
+             f'<text x="490" y="33" fill="#1c2430">{escape(last_year_label)}</text>'
+             f'<line x1="700" y1="22" x2="700" y2="36" stroke="#000" stroke-width="3"/>'
+             f'<text x="708" y="33" fill="#1c2430">{escape(budget_label)}</text>']
+    for k in range(5):
+        x = left + plot_w * k / 4
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 16}" stroke="#d9dee5"/>')
+        parts.append(f'<text x="{x:.1f}" y="{height - 3}" text-anchor="middle" fill="#444">{scale * k / 4:,.0f}</text>')
+    for i, (trade, budget, actual, last_year) in enumerate(rows):
+        y = top + i * row_h
+        over = budget is not None and actual > budget
+        w = plot_w * actual / scale
+        parts.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end" fill="#1c2430">{escape(_clip(trade, 30))}</text>')
+        parts.append(f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="18" fill="{"url(#over-hatch)" if over else "#0072B2"}" '
+                     f'stroke="{"#D55E00" if over else "#0072B2"}"><title>{escape(trade)}: {actual:,.2f}</title></rect>')
+        parts.append(f'<rect x="{left}" y="{y + 25}" width="{plot_w * last_year / scale:.1f}" height="5" fill="#999999">'
+                     f'<title>{escape(last_year_label)}: {last_year:,.2f}</title></rect>')
+        if budget is not None:
+            bx = left + plot_w * budget / scale
+            parts.append(f'<line x1="{bx:.1f}" y1="{y}" x2="{bx:.1f}" y2="{y + 32}" stroke="#000" stroke-width="3">'
+                         f'<title>{escape(budget_label)}: {budget:,.2f}</title></line>')
+        parts.append(f'<text x="{left + max(w, plot_w * (budget or 0) / scale) + 8:.1f}" y="{y + 17}" fill="#1c2430">'
+                     f'{actual:,.0f}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -14,7 +14,7 @@ from models import ROLES, Ticket, User, Ward, db
 
 def register(app: Flask) -> None:
     for command in (create_user, create_token, revoke_token, seed_demo, seed_history, run_worker, run_scheduler,
-                    run_watchdog):
+                    run_watchdog, backup_database, restore_database, database_fingerprint):
         app.cli.add_command(command)
 
 
@@ -153,7 +153,7 @@ def run_scheduler(once):
     """Run the scheduler: escalation steps, breach flags, SMS sweep and heartbeats, every second."""
     from dispatch.services.scheduler import Rounds
 
-    _loop("scheduler", Rounds(), current_app.config["SCHEDULER_INTERVAL_SECONDS"], once)
+    _loop("scheduler", Rounds(reports_in_background=not once), current_app.config["SCHEDULER_INTERVAL_SECONDS"], once)
 
 
 @click.command("watchdog")
@@ -163,3 +163,69 @@ def run_watchdog(once):
     from dispatch.services.scheduler import Watchdog
 
     _loop("watchdog", Watchdog(), 5.0, once)
+
+
+def _database_url() -> str:
+    return current_app.config["SQLALCHEMY_DATABASE_URI"]
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def backup_database(path):
+    """Back up the database (pg_dump -Fc on PostgreSQL, the online backup API on SQLite) to PATH,
+    by default BACKUP_DIR/dispatch-<UTC time>.dump (or .sqlite3). Safe while the service runs."""
+    from pathlib import Path
+
+    from dispatch.clock import now
+    from dispatch.services import backup
+
+    url = _database_url()
+    try:
+        target = Path(path) if path else Path(current_app.config["BACKUP_DIR"]) / backup.default_name(
+            url, now().strftime("%Y%m%d-%H%M%S"))
+        written = backup.backup(url, target)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backed up {_shown(url)} to {written} ({written.stat().st_size:,} bytes)")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database's content.")
+def restore_database(path, yes):
+    """Replace the database's content with a backup made by `flask backup`. Stop the web, worker,
+    scheduler and watchdog processes first; run `flask db upgrade` after, if the backup is older."""
+    from pathlib import Path
+
+    from dispatch.services import backup
+
+    url = _database_url()
+    if not yes:
+        click.confirm(f"Replace everything in {_shown(url)} with {path}?", abort=True)
+    db.session.remove()
+    db.engine.dispose()  # this process holds no connection while the restore runs
+    try:
+        backup.restore(url, Path(path))
+        tables, tickets, revision = backup.summary(url)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored {path} into {_shown(url)}: {tables} tables, {tickets:,} tickets, schema revision {revision}"
+               " (run `flask db upgrade` if the code is newer)")
+
+
+@click.command("db-fingerprint")
+def database_fingerprint():
+    """Print each table's row count and a checksum of its rows: run it on the source and on a restored
+    copy (with nothing writing to either) and compare the two outputs."""
+    from dispatch.services import backup
+
+    found = backup.fingerprint(_database_url())
+    for name, (rows, digest) in found.tables.items():
+        click.echo(f"{name}\t{rows}\t{digest}")
+    click.echo(f"schema revision\t{found.revision}")

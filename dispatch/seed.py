@@ -4,12 +4,13 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 
+from dispatch import seed_costs
 from dispatch.clock import now as clock_now
-from dispatch.services import sla
-from dispatch.services.timezone import hospital_date
+from dispatch.services import audit, sla
+from dispatch.services.timezone import hospital_date, hospital_zone
 from models import (
-    Asset, Building, Licence, LicenceType, Location, OnCallShift, ServiceTarget, Site, Ticket, TicketEvent, Trade, User,
-    Ward, db,
+    Asset, BreachCause, Building, EmergencyPlan, EmergencyPlanVersion, Licence, LicenceType, Location, OnCallShift,
+    ServiceTarget, Site, Ticket, TicketBreachCause, TicketEvent, TicketPlanStep, Trade, User, Ward, db,
 )
 
 DEMO_PASSWORD = "demo1234"
@@ -165,6 +166,10 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
             db.session.add(Licence(technician=tech, licence_type=types[code], number=f"T{rng.randint(10**9, 10**10)}",
                                    issuer="Municipal Emergency Management Bureau", issued_on=issued, expires_on=expires))
     logins.append(("wang.electric", "technician (power)"))
+    db.session.flush()
+    # The audit trail starts with the accounts the seed made (from the command line: no one acted).
+    for user in db.session.query(User).order_by(User.id):
+        audit.add(db.session, "user_created", subject_id=user.id, subject=user.username, detail={"role": user.role})
     db.session.commit()
 
     # Only currently valid licences: the history never shows an unlicensed technician on a job.
@@ -173,11 +178,39 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
                 for code in trades}
     by_trade["other"] = technicians
     _seed_rota(trades, by_trade)
-    history = _seed_history(rng, moment, days, wards, trades, by_trade, assets)
+    # The same month last year first (the budget report compares with it), then the recent months, in time
+    # order so the store's ledger reads forwards.
+    offsets = seed_costs.last_year_days(moment)
+    stores = seed_costs.DemoStores(rng, moment - timedelta(days=max(offsets + [days]) + 1),
+                                   db.session.query(User).filter_by(username="supervisor").one())
+    then = today - timedelta(days=max(offsets))
+    by_trade_then = {code: [t for t in people if all(lic.issued_on <= then for lic in t.licences)] or people
+                     for code, people in by_trade.items()}
+    history = _seed_history(rng, moment, offsets, wards, trades, by_trade_then, assets, stores)
+    history += _seed_history(rng, moment, range(days, 0, -1), wards, trades, by_trade, assets, stores)
+    stores.finish(moment)
+    seed_costs.seed_budgets(moment, today - timedelta(days=days))
     live = _seed_open_tickets(rng, moment, wards, trades, by_trade)
+    plans = _seed_plans(moment, trades)
+    live += _seed_emergency(moment, wards, trades, by_trade, plans)
+    _plans_for_open_emergencies()
     db.session.commit()
+    from dispatch.seed_planned import seed_planned_work
+
+    schedules, planned_tickets = seed_planned_work(rng, moment, wards, trades, by_trade)
+    db.session.commit()
+    _link_assets(seed)
+    explained = _seed_breach_causes(rng, moment)
+    db.session.commit()
+    # Last month's report for the hospital's leadership, as the scheduler would have kept it on the 1st.
+    from dispatch.services.leadership import generate_due
+
+    monthly = generate_due(moment)
     lines = [f"demo hospital seeded: {len(wards)} wards, {len(technicians)} technicians, "
-             f"{history} past tickets, {live} open tickets", f"demo logins (password {DEMO_PASSWORD}):"]
+             f"{history} past tickets, {live} open tickets, {schedules} maintenance schedules "
+             f"({planned_tickets} planned tickets), {explained} breach causes recorded",
+             f"monthly leadership report kept for {monthly.month:%Y-%m}" if monthly else "monthly leadership report already kept",
+             f"demo logins (password {DEMO_PASSWORD}):"]
     lines += [f"  {u:<18} {what}" for u, what in logins]
     return "\n".join(lines)
 
@@ -204,12 +237,12 @@ def _minutes_around(rng, target: int, late_share: float) -> float:
     return target * rng.betavariate(2, 5)
 
 
-def _seed_history(rng, moment, days, wards, trades, by_trade, assets) -> int:
+def _seed_history(rng, moment, day_offsets, wards, trades, by_trade, assets, stores=None) -> int:
     nurses = {u.ward_id: u for u in db.session.query(User).filter_by(role="nurse")}
     dispatcher = db.session.query(User).filter_by(username="dispatcher").one()
     weights = {"power": 30, "water": 25, "gas": 6, "lift": 12, "hvac": 20, "other": 7}
     count = 0
-    for day in range(days, 0, -1):
+    for day in day_offsets:
         for _ in range(rng.randint(8, 18)):
             created = moment - timedelta(days=day, minutes=rng.randint(0, 24 * 60 - 1))
             trade = trades[rng.choices(list(weights), weights=list(weights.values()))[0]]
@@ -242,6 +275,8 @@ def _seed_history(rng, moment, days, wards, trades, by_trade, assets) -> int:
                 steps.append((confirmed, "confirm", ticket.reporter_id, "resolved", "closed"))
             ticket.status = steps[-1][4]
             ticket.updated_at = steps[-1][0]
+            if stores is not None:
+                stores.cost_job(ticket, trade, moment)
             for name in ("acknowledge", "attend", "resolve"):
                 done = {"acknowledge": ack, "attend": attend, "resolve": resolve}[name]
                 setattr(ticket, f"{name}_breached", done > getattr(ticket, f"{name}_due_at"))
@@ -280,6 +315,59 @@ def _seed_open_tickets(rng, moment, wards, trades, by_trade) -> int:
     return len(plans)
 
 
+# What the control room wrote when it recorded why a target was missed: the action taken.
+BREACH_ACTIONS = {
+    "No licensed technician available": "Second licensed electrician added to the night rota",
+    "Technician busy on a higher-priority job": "Secondary on call now called after 10 minutes",
+    "SMS not delivered or not seen": "Technician's mobile number corrected",
+    "Parts not in stock": "Spare parts now kept in the estates store",
+    "Specialist contractor needed": "Call-out terms agreed with the contractor in advance",
+    "No access: clinical activity or infection control": "Access agreed with the ward sister for out-of-hours work",
+}
+
+
+def _link_assets(seed: int) -> None:
+    """Most power, medical-gas and air-conditioning faults concern the ward's own distribution board, gas panel
+    or AC unit, so the repeat-fault figures have assets to name. A random stream of its own leaves the rest of
+    the demo as it was."""
+    rng = random.Random(seed + 1)
+    by_ward_trade = {(a.ward_id, a.trade_id): a for a in db.session.query(Asset) if a.ward_id}
+    for ticket in db.session.query(Ticket).filter(Ticket.asset_id.is_(None)).order_by(Ticket.id):
+        asset = by_ward_trade.get((ticket.ward_id, ticket.trade_id))
+        if asset is not None and rng.random() < 0.6:
+            ticket.asset_id = asset.id
+    db.session.flush()
+
+
+def _seed_breach_causes(rng, moment) -> int:
+    """Causes and actions for about two thirds of last month's breaches, as the control room records them."""
+    today = hospital_date(moment)
+    first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    zone = hospital_zone()
+    lower = datetime.combine(first, time.min, zone)
+    upper = datetime.combine(today.replace(day=1), time.min, zone)
+    causes = {c.name: c for c in db.session.query(BreachCause) if c.name in BREACH_ACTIONS}
+    dispatcher = db.session.query(User).filter_by(username="dispatcher").one()
+    breached = (db.session.query(Ticket).filter(Ticket.created_at >= lower, Ticket.created_at < upper)
+                .filter(Ticket.acknowledge_breached | Ticket.attend_breached | Ticket.resolve_breached)
+                .order_by(Ticket.id).all())
+    count = 0
+    for ticket in breached:
+        if not causes or rng.random() > 0.65:
+            continue
+        cause = causes[rng.choice(sorted(causes))]
+        at = (ticket.resolved_at or ticket.created_at) + timedelta(hours=rng.uniform(1, 30))
+        if at > moment:
+            continue
+        db.session.add(TicketBreachCause(ticket_id=ticket.id, cause_id=cause.id, note=BREACH_ACTIONS[cause.name],
+                                         recorded_by_id=dispatcher.id, recorded_at=at))
+        db.session.add(TicketEvent(ticket_id=ticket.id, at=at, actor_id=dispatcher.id, kind="breach_cause",
+                                   channel="web", note=f"{cause.name}: {BREACH_ACTIONS[cause.name]}",
+                                   data={"cause_id": cause.id}))
+        count += 1
+    return count
+
+
 def _seed_rota(trades: dict[str, Trade], by_trade: dict[str, list[User]]) -> None:
     """Day (08-20) and night (20-08) primary on call per trade, rotating through its licensed
     technicians, a 24-hour secondary, the shift supervisor and the duty manager around the clock."""
@@ -302,3 +390,165 @@ def _seed_rota(trades: dict[str, Trade], by_trade: dict[str, list[User]]) -> Non
         db.session.add(OnCallShift(trade=None, role="supervisor", user=supervisor, weekday=weekday, starts=time(0), ends=time(0)))
         db.session.add(OnCallShift(trade=None, role="duty_manager", user=manager, weekday=weekday, starts=time(0), ends=time(0)))
     db.session.flush()
+
+
+# (trade, criticality, keywords, title, summary, steps, contacts, isolation points). Demo numbers only.
+PLANS = [
+    ("power", "icu", None, "ICU power loss",
+     "Ventilators, pumps and monitors run on battery: restore the essential supply within minutes.",
+     ["Phone ICU nurse in charge (ext 3301): confirm which bed spaces have lost power and that ventilators are on battery",
+      "Check the ICU UPS panel (A3 plant room): on inverter or bypass, minutes of battery left",
+      "At switch room A-B1 check main LV board A: incoming supply, ATS position, tripped breakers",
+      "If the mains has failed, confirm the standby generator has started and taken the essential load",
+      "Do not reset a tripped ICU breaker before the fault is found: isolate the faulty circuit first",
+      "Restore supply to the essential (red) sockets first, then the normal sockets",
+      "Tell the duty manager and the control room: cause, time restored, anything still on battery"],
+     [("ICU nurse in charge", "3301"), ("Duty electrician (HV)", "+86 139 0000 1000"),
+      ("Control room", "2222"), ("Duty manager", "+86 139 0000 1998"), ("Power utility (State Grid) fault line", "95598")],
+     [("ICU essential supply (red sockets)", "Switch room A-B1, LV board A, feeder A-07"),
+      ("ICU normal supply", "Switch room A-B1, LV board A, feeder A-08"),
+      ("ICU UPS bypass switch", "Plant room A3, beside UPS-3")]),
+    ("gas", None, "oxygen, O2, 氧", "Medical oxygen low-pressure alarm",
+     "Low oxygen pressure threatens every ventilated patient on the line: find the cause before anything is isolated.",
+     ["Phone the ward: how many patients on oxygen, any on ventilators; ward to prepare portable cylinders",
+      "Read the area alarm panel and the pressure gauge at the zone valve box (AVSU)",
+      "Check the oxygen plant: VIE tank level, vaporiser icing, changeover manifold to reserve cylinders",
+      "If the main supply has failed, switch the manifold to the reserve bank and confirm pressure at the ward",
+      "Never close a zone valve without the nurse in charge agreeing: patients on that zone lose oxygen",
+      "Call the gas supplier for an emergency delivery if the tank is below 20%",
+      "Record pressures before and after in the ticket; tell the duty manager"],
+     [("Duty medical gas technician", "+86 139 0000 1007"), ("Oxygen supplier emergency line", "400 800 1234"),
+      ("Control room", "2222"), ("Duty manager", "+86 139 0000 1998")],
+     [("Oxygen main to Inpatient Tower", "Gas plant, valve OX-M1 (green handle)"),
+      ("ICU oxygen zone valve", "Corridor outside ICU, box AVSU-3-1"),
+      ("Reserve cylinder manifold", "Gas plant, manifold room")]),
+    ("lift", None, "trapped, 困", "Person trapped in lift",
+     "Keep talking to the people inside; only a lift engineer opens the doors.",
+     ["Speak to the people inside on the lift intercom: how many, anyone unwell, a patient on a bed?",
+      "Tell them help is coming and not to force the doors",
+      "Switch the lift to inspection mode at the controller (machine room) before anything else",
+      "Bring the car level with the nearest floor using the manual release; only then open the doors",
+      "If a patient is unwell, call the resuscitation team to the landing",
+      "Keep the lift out of service until the cause is found; report to the lift maintenance company",
+      "Record how long people were trapped"],
+     [("Lift maintenance company (24 h)", "400 600 5678"), ("Lift emergency platform", "96333"),
+      ("Resuscitation team", "2222"), ("Duty manager", "+86 139 0000 1998")],
+     [("Bed lifts A1/A2 main switch", "Machine room, roof of Inpatient Tower, panel L-A")]),
+    ("hvac", "theatre", None, "Theatre air conditioning failure",
+     "Theatre temperature, humidity and pressure hold the sterile field: tell theatre coordinators at once.",
+     ["Phone the theatre coordinator (ext 2401): which theatres are in use, any operation that cannot stop",
+      "Read the AHU-T1 panel in the plant room: fault code, supply fan, chilled water valve",
+      "Check the chilled water supply temperature and the chiller status",
+      "If the supply fan has tripped, reset once; if it trips again isolate and call the duty refrigeration engineer",
+      "Report temperature and pressure readings to the coordinator every 15 minutes until restored",
+      "Infection control to be told before theatres reopen"],
+     [("Theatre coordinator", "2401"), ("Duty refrigeration engineer", "+86 139 0000 1013"),
+      ("Infection control", "2650"), ("Duty manager", "+86 139 0000 1998")],
+     [("AHU-T1 supply fan", "Plant room B-Roof, panel AHU-T1"),
+      ("Chilled water to theatres", "Plant room B-Roof, valve CHW-T")]),
+    ("water", None, "no water, water loss, 停水, 无水", "Water loss to a clinical area",
+     "Without water there is no hand hygiene and no dialysis: bring bottled water and find the cause.",
+     ["Phone the ward: which outlets are dry, is hot and cold water affected, any dialysis or theatre scrub affected",
+      "Check the booster pump set and the break tank level (basement plant room)",
+      "Check for a burst: walk the riser, look for water on floors below",
+      "If a burst, isolate the branch at the riser valve and restore the rest of the floor",
+      "Arrange bottled water and alcohol hand rub for the ward through the control room",
+      "Flush the outlets before the ward uses them again (Legionella control)"],
+     [("Duty plumber", "+86 139 0000 1004"), ("Water utility", "96116"), ("Control room", "2222")],
+     [("Cold water riser A", "Basement plant room, valve CW-A"), ("Booster pumps", "Basement plant room, panel BP-1")]),
+]
+
+
+def _seed_plans(moment: datetime, trades: dict[str, Trade]) -> dict[str, EmergencyPlanVersion]:
+    """The estates department's emergency plans. The ICU one has two versions: tickets from before
+    the revision keep version 1."""
+    manager = db.session.query(User).filter_by(username="manager").one()
+    supervisor = db.session.query(User).filter_by(username="supervisor").one()
+    current = {}
+    for code, criticality, keywords, title, summary, steps, contacts, points in PLANS:
+        plan = EmergencyPlan(trade=trades[code], criticality=criticality, keywords=keywords, active=True,
+                             created_at=moment - timedelta(days=120), current_number=0)
+        db.session.add(plan)
+        versions = [(steps, None, moment - timedelta(days=120))]
+        if title == "ICU power loss":
+            # Version 1 had no UPS check and no utility number; the revision after an incident added them.
+            first = [s for s in steps if "UPS" not in s]
+            versions = [(first, None, moment - timedelta(days=120)),
+                        (steps, "Added the UPS check and the power utility's fault line after the March outage",
+                         moment - timedelta(days=30))]
+        for number, (version_steps, note, at) in enumerate(versions, start=1):
+            is_last = number == len(versions)
+            version = EmergencyPlanVersion(
+                plan=plan, number=number, title=title, summary=summary, steps=version_steps,
+                contacts=[{"name": n, "phone": p} for n, p in (contacts if is_last else contacts[:-1])],
+                isolation_points=[{"what": w, "where": where} for w, where in points],
+                change_note=note, published_at=at, published_by=supervisor if number > 1 else manager)
+            db.session.add(version)
+            plan.current_number = number
+            current[f"{title}/v{number}"] = version
+        current[title] = version
+    db.session.flush()
+    return current
+
+
+def _seed_emergency(moment: datetime, wards: list[Ward], trades: dict[str, Trade], by_trade: dict[str, list[User]],
+                    plans: dict[str, EmergencyPlanVersion]) -> int:
+    """An ICU power loss in progress: P1, its plan (version 2) at the top, two steps ticked; and one
+    handled last month under version 1, which still shows version 1."""
+    icu = wards[0]
+    nurse = db.session.query(User).filter_by(role="nurse", ward_id=icu.id).first()
+    dispatcher = db.session.query(User).filter_by(username="dispatcher").one()
+    tech = by_trade["power"][0]
+    for version, created, done in ((plans["ICU power loss/v1"], moment - timedelta(days=40), True),
+                                   (plans["ICU power loss"], moment - timedelta(minutes=9), False)):
+        ticket = Ticket(ward=icu, trade=trades["power"], priority=1, patient_at_risk=True, whole_area=True,
+                        description="No power to bed spaces 3-6, ventilators alarming on battery",
+                        reporter_id=nurse.id if nurse else None, status="new", created_at=created, updated_at=created,
+                        held_seconds=0, location=icu.locations[0] if icu.locations else None, plan_version=version)
+        sla.fix_due_times(ticket, sla.targets_for(ticket.trade_id, 1))
+        db.session.add(ticket)
+        events = [(created, "reported", ticket.reporter_id, None, "new", ticket.description, "web", {"priority": 1}),
+                  (created, "plan_attached", None, None, None, version.label, "system",
+                   {"plan_id": version.plan_id, "plan_version_id": version.id, "number": version.number}),
+                  (created + timedelta(minutes=1), "assigned", dispatcher.id, "new", "assigned", tech.full_name, "web", None),
+                  (created + timedelta(minutes=2), "acknowledge", tech.id, "assigned", "acknowledged", None, "sms", None),
+                  (created + timedelta(minutes=7), "attend", tech.id, "acknowledged", "attended", None, "web", None)]
+        ticket.assignee_id, ticket.assigned_at = tech.id, created + timedelta(minutes=1)
+        ticket.acknowledged_at, ticket.attended_at = created + timedelta(minutes=2), created + timedelta(minutes=7)
+        db.session.flush()  # the ticket's number, for its ticked steps
+        for index in (range(len(version.steps)) if done else range(2)):
+            at = created + timedelta(minutes=8 + 3 * index if done else 7 + index)
+            db.session.add(TicketPlanStep(ticket_id=ticket.id, plan_version_id=version.id, step_index=index, done_at=at,
+                                          done_by_id=tech.id))
+            events.append((at, "plan_step", tech.id, None, None, version.steps[index], "web",
+                           {"plan_version_id": version.id, "number": version.number, "step": index + 1}))
+        if done:
+            resolved = created + timedelta(minutes=55)
+            ticket.resolved_at = resolved
+            ticket.closed_at, ticket.rating, ticket.labour_minutes = resolved + timedelta(hours=2), 5, 48
+            ticket.resolution_note = "Feeder A-07 breaker tripped on a faulty bed-head unit at bed 5; unit isolated, supply restored"
+            events += [(resolved, "resolve", tech.id, "attended", "resolved", ticket.resolution_note, "web", None),
+                       (ticket.closed_at, "confirm", ticket.reporter_id, "resolved", "closed", None, "web", {"rating": 5})]
+        ticket.status = events[-1][4] if done else "attended"
+        for name, is_late in sla.live_breaches(ticket, moment).items():
+            setattr(ticket, f"{name}_breached", is_late)
+        for at, kind, actor, before, after, note, channel, data in sorted(events, key=lambda e: e[0]):
+            db.session.add(TicketEvent(ticket=ticket, at=at, actor_id=actor, kind=kind, from_status=before,
+                                       to_status=after, note=note, channel=channel, data=data))
+    return 1  # one of the two is open
+
+
+def _plans_for_open_emergencies() -> None:
+    """The other P1 jobs in flight get the plan that fits them, as report_fault would have given."""
+    from dispatch.services.emergency_plans import choose_plan
+    from models import OPEN_STATUSES
+
+    db.session.flush()
+    for ticket in db.session.query(Ticket).filter(Ticket.priority == 1, Ticket.status.in_(OPEN_STATUSES),
+                                                  Ticket.plan_version_id.is_(None)):
+        plan = choose_plan(db.session, ticket)
+        if plan is not None:
+            ticket.plan_version = plan.current
+            db.session.add(TicketEvent(ticket=ticket, at=ticket.created_at, kind="plan_attached", channel="system",
+                                       note=plan.current.label, data={"plan_id": plan.id, "plan_version_id": plan.current.id,
+                                                                      "number": plan.current_number, "automatic": True}))

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask
-from flask_babel import format_datetime, get_locale
+from flask import Flask, current_app
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from dispatch.clock import now
 from dispatch.services import sla
+from dispatch.services.emergency_plans import tel_href
 from dispatch.services.tickets import STATUS_LABELS
 
 PRIORITY_LABELS = {1: _l("P1 emergency"), 2: _l("P2 urgent"), 3: _l("P3 routine"), 4: _l("P4 planned")}
@@ -29,13 +30,19 @@ EVENT_LABELS = {
     "auto_dispatch_none": _l("No one to auto-dispatch"), "reprioritised": _l("Priority changed"), "comment": _l("Comment"),
     "grouped": _l("Grouped into an incident"), "ungrouped": _l("Taken out of an incident"),
     "incident_opened": _l("Incident opened"), "incident_resolved": _l("Incident resolved"),
+    "parts": _l("Parts used"),
     "alarm_repeat": _l("Alarm repeated"), "alarm_cleared": _l("Alarm cleared"),
+    "checklist_ticked": _l("Checklist step ticked"), "checklist_unticked": _l("Checklist step unticked"),
+    "plan_attached": _l("Emergency plan attached"), "plan_removed": _l("Emergency plan taken off"),
+    "plan_step": _l("Plan step done"),
 }
 TARGET_LABELS = {"acknowledge": _l("acknowledge"), "attend": _l("attend"), "resolve": _l("resolve")}
 SMS_STATE_LABELS = {
     "pending": _l("SMS queued"), "sending": _l("SMS sending"), "sent": _l("SMS sent"),
     "delivered": _l("SMS delivered"), "undelivered": _l("SMS undelivered"), "failed": _l("SMS failed"),
 }
+MOVEMENT_LABELS = {"receipt": _l("Received"), "issue": _l("Used on a job"), "adjustment": _l("Count correction"),
+                   "return": _l("Returned from a job")}
 CRITICALITY_LABELS = {
     "icu": _l("ICU"), "theatre": _l("Theatre"), "ed": _l("Emergency department"),
     "isolation": _l("Isolation"), "general": _l("General"),
@@ -67,14 +74,42 @@ def duration(seconds: float | None) -> str:
     return _("%(d)d d %(h)d h", d=seconds // 86400, h=(seconds % 86400) // 3600)
 
 
+def from_iso(value: str | None) -> datetime | None:
+    """An ISO time kept as text (a kept report's snapshot) back as a datetime, for |localtime."""
+    return None if not value else datetime.fromisoformat(value)
+
+
 def minutes_label(minutes: int) -> str:
     return duration(minutes * 60)
+
+
+def money(value) -> str:
+    """An amount with the hospital's currency: CN¥1,234.50 (¥1,234.50 in Chinese)."""
+    if value is None:
+        return ""
+    return format_currency(value, current_app.config["CURRENCY"])
+
+
+def amount(value) -> str:
+    """An amount in a table whose heading names the currency: 1,234.50."""
+    if value is None:
+        return ""
+    return format_decimal(value, "#,##0.00")
+
+
+def _part_choices():
+    from dispatch.services.stock import active_parts
+
+    return active_parts()
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["minutes"] = minutes_label
+    app.jinja_env.filters["fromiso"] = from_iso
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["amount"] = amount
     app.jinja_env.globals.update(
         now=now,
         get_locale=get_locale,
@@ -85,10 +120,18 @@ def init_app(app: Flask) -> None:
         TARGET_LABELS=TARGET_LABELS,
         CRITICALITY_LABELS=CRITICALITY_LABELS,
         SMS_STATE_LABELS=SMS_STATE_LABELS,
+        MOVEMENT_LABELS=MOVEMENT_LABELS,
+        part_choices=_part_choices,
+        format_month=lambda day: format_date(day, "MMM"),
         next_due=sla.next_due,
         live_breaches=sla.live_breaches,
+        tel_href=tel_href,
     )
 
     @app.context_processor
     def hospital():
-        return {"hospital_name": app.config["HOSPITAL_NAME"]}
+        from babel.numbers import get_currency_symbol
+
+        # The symbol in the reader's language (CN¥ in English, ¥ in Chinese); files use the ISO code.
+        return {"hospital_name": app.config["HOSPITAL_NAME"],
+                "CURRENCY": get_currency_symbol(app.config["CURRENCY"], str(get_locale() or "en"))}

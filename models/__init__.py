@@ -1,15 +1,22 @@
 """The data model. Importing this package registers every table on db.metadata."""
 from models.base import Base, UTCDateTime, db
+from models.audit import AUDIT_KINDS, AuditEvent
 from models.alarm import ALARM_STATES, SEVERITIES, Alarm, AlarmPoint
 from models.breach import DEFAULT_BREACH_CAUSES, BreachCause, TicketBreachCause
 from models.heartbeat import Heartbeat
+from models.leadership import LeadershipReport
 from models.incident import INCIDENT_STATES, Incident, IncidentMember
+from models.plan import EmergencyPlan, EmergencyPlanVersion, TicketPlanStep
 from models.outbox import FINAL_STATES, MESSAGE_STATES, STATE_RANK, InboundMessage, OutboundMessage
 from models.rota import (
     OVERRIDE_KINDS, ROTA_ROLES, STEP_TARGETS, EscalationPolicy, EscalationStep, OnCallShift, ShiftOverride,
     SwapRequest, TicketEscalation,
 )
+from models.planned import (
+    OCCURRENCE_STATES, RECURRENCE_KINDS, RECURRENCE_UNITS, MaintenanceSchedule, PlannedOccurrence, TicketChecklistItem,
+)
 from models.place import CRITICAL_WARDS, WARD_CRITICALITIES, Asset, Building, Location, Site, Ward
+from models.stock import MOVEMENT_KINDS, LabourRate, Part, StockLevel, StockMovement, Store, TicketPart, TradeBudget
 from models.staff import ROLES, ApiToken, Licence, LicenceType, Trade, User, trade_licence_type
 from models.ticket import (
     OPEN_STATUSES,
@@ -28,5 +35,11 @@ __all__ = [
     "Location", "Site", "Ward", "ROLES", "ApiToken", "Licence", "LicenceType", "Trade", "User",
     "trade_licence_type", "OPEN_STATUSES", "PRIORITIES", "STATUSES", "UNASSIGNED_STATUSES",
     "ServiceTarget", "Ticket", "TicketEvent",
+    "AUDIT_KINDS", "AuditEvent",
+    "MOVEMENT_KINDS", "LabourRate", "Part", "StockLevel", "StockMovement", "Store", "TicketPart", "TradeBudget",
     "ALARM_STATES", "SEVERITIES", "Alarm", "AlarmPoint", "INCIDENT_STATES", "Incident", "IncidentMember",
+    "OCCURRENCE_STATES", "RECURRENCE_KINDS", "RECURRENCE_UNITS", "MaintenanceSchedule", "PlannedOccurrence",
+    "TicketChecklistItem",
+    "EmergencyPlan", "EmergencyPlanVersion", "TicketPlanStep",
+    "LeadershipReport",
 ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
@@ -10,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -122,12 +124,19 @@ class Ticket(db.Model):
     resolution_note: Mapped[str | None] = mapped_column(Text)
     parts_used: Mapped[str | None] = mapped_column(Text)
     labour_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Cost, priced when it happened (dispatch.services.costs): parts at their issue price, labour at the
+    # trade's rate when the job was finished. Later price or rate changes do not rewrite these.
+    parts_cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    labour_cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    labour_out_of_hours_minutes: Mapped[int | None] = mapped_column(Integer)
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
     refusal_count: Mapped[int] = mapped_column(Integer, default=0)
     reassign_count: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     rating: Mapped[int | None] = mapped_column(Integer)
     feedback: Mapped[str | None] = mapped_column(Text)
+    # The emergency plan version this ticket is handled under, fixed when the plan is attached.
+    plan_version_id: Mapped[int | None] = mapped_column(ForeignKey("emergency_plan_version.id"))
 
     ward: Mapped["Ward"] = relationship()  # noqa: F821
     location: Mapped["Location | None"] = relationship()  # noqa: F821
@@ -135,6 +144,7 @@ class Ticket(db.Model):
     trade: Mapped["Trade"] = relationship()  # noqa: F821
     reporter: Mapped["User | None"] = relationship(foreign_keys=[reporter_id])  # noqa: F821
     assignee: Mapped["User | None"] = relationship(foreign_keys=[assignee_id])  # noqa: F821
+    plan_version: Mapped["EmergencyPlanVersion | None"] = relationship()  # noqa: F821
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", passive_deletes="all"
     )

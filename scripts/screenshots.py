@@ -11,6 +11,8 @@ free local port, logs in as the people who use each page and saves PNGs:
     compliance.png    estates manager, compliance over the last three months
     ticket.png        dispatcher, one job in progress: targets, technician and history
     oncall.png        shift supervisor, who is on call now and next, with tonight's cover for a sick electrician
+    plan-phone.png    electrician, the ICU power-loss plan from the SMS link on a phone (390x844), two steps ticked
+    planned.png       shift supervisor, the planned-work calendar: tickets the schedules opened and dates to come
 
 Needs Debian's Chromium (/usr/bin/chromium, or $DISPATCH_CHROMIUM); no network, no Redis.
 """
@@ -106,6 +108,17 @@ def ticket_to_show(app) -> int:
         return db.session.scalar(select(Ticket.id).where(Ticket.status == "attended").order_by(Ticket.created_at.desc()))
 
 
+def emergency_with_a_plan(app) -> int:
+    """The demo's ICU power loss in progress, handled under its emergency plan."""
+    from sqlalchemy import select
+
+    from models import Ticket, db
+
+    with app.app_context():
+        return db.session.scalar(select(Ticket.id).where(Ticket.plan_version_id.is_not(None), Ticket.status == "attended",
+                                                         Ticket.priority == 1).order_by(Ticket.created_at.desc()))
+
+
 def cover_for_a_sick_electrician(app) -> None:
     """The power primary on call now goes home sick; another licensed electrician covers the next 12 hours."""
     from datetime import timedelta
@@ -195,8 +208,11 @@ def main() -> int:
                 keep_background_alive(app)
                 shoot("dispatcher", f"/tickets/{ticket_to_show(app)}", "ticket.png", DESKTOP, ready="ol.timeline li",
                       full_page=True)
+                shoot("wang.electric", f"/p/{emergency_with_a_plan(app)}", "plan-phone.png", PHONE,
+                      ready="section.plan-panel", full_page=False)
                 cover_for_a_sick_electrician(app)
                 shoot("supervisor", "/oncall/", "oncall.png", DESKTOP, ready="table.oncall-table tbody tr", full_page=True)
+                shoot("supervisor", "/planned/calendar", "planned.png", DESKTOP, ready="table.planned-calendar tbody tr")
                 browser.close()
         finally:
             server.shutdown()

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -15,7 +14,31 @@ from dispatch import create_app
 from dispatch.clock import FrozenClock
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _claim_redis_database(base_url: str) -> str:
+    """A Redis database of this run's own (15 down to 1), claimed in database 0, so two test runs side by
+    side (two checkouts, CI and a developer) never flush each other's queues. Claims expire after 6 hours
+    in case a run is killed; an unreachable Redis leaves the URL alone and the redis_conn fixture fails."""
+    import atexit
+    from urllib.parse import urlsplit, urlunsplit
+
+    from redis import Redis
+
+    parts = urlsplit(base_url)
+    try:
+        registry = Redis.from_url(urlunsplit(parts._replace(path="/0")), socket_connect_timeout=1)
+        for number in range(15, 0, -1):
+            key = f"dispatch-test:claimed-db:{number}"
+            if registry.set(key, os.getpid(), nx=True, ex=6 * 3600):
+                atexit.register(registry.delete, key)
+                return urlunsplit(parts._replace(path=f"/{number}"))
+    except Exception:
+        pass
+    return base_url
+
+
+TEST_REDIS_URL = _claim_redis_database(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 # 10:00 on a Tuesday in Shanghai.
 START = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
 PASSWORD = "correct-horse-1"
@@ -108,14 +131,14 @@ def app(database_url, clock, tmp_path):
     })
 
     @app.before_request
-    def _forget_the_previous_requests_user():
+    def _start_with_an_empty_g():
         # The `db` fixture keeps one app context open for the whole test, so requests share `g`;
         # in production each request has its own. Without this, a second client in a test would
-        # be taken for the first one's user.
+        # be taken for the first one's user (and see its locale, CSRF token and cached figures).
         from flask import g
 
-        g.pop("_login_user", None)
-        g.pop("_flask_babel", None)  # Flask-Babel's locale, chosen for that user
+        for name in list(vars(g)):
+            delattr(g, name)
 
     yield app
     from models import db
@@ -123,6 +146,18 @@ def app(database_url, clock, tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def fixed(hospital, clock, db):
+    """The reports' small fixed data set (tests/report_data.py) at its moment, with the department's
+    breach causes (PostgreSQL tests start from emptied tables)."""
+    from dispatch.services.report_breaches import ensure_default_causes
+    from tests.report_data import NOW, build_fixed_set
+
+    clock.set(NOW)
+    ensure_default_causes()
+    return build_fixed_set(hospital)
 
 
 @pytest.fixture
@@ -144,6 +179,13 @@ def hospital(db):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def text_of(page: str) -> str:
+    """The page as a reader sees it: tags dropped, entities decoded, whitespace squeezed."""
+    import html
+
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
 
 
 def csrf_token(html: str) -> str:

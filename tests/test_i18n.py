@@ -109,7 +109,7 @@ def visible_text(page: str) -> str:
 
 
 # Data stays as entered (names of people, wards, trades, the hospital); codes and units are not words to translate.
-ALLOWED = {"P1", "P2", "P3", "P4", "SMS", "CSV", "XLSX", "Excel", "QR", "API", "KB", "ICU", "STOP", "START",
+ALLOWED = {"P1", "P2", "P3", "P4", "SMS", "CSV", "XLSX", "PDF", "Excel", "QR", "API", "KB", "ICU", "STOP", "START",
            "English", "UTF", "URL", "YYYY", "MM", "DD", "trade", "role", "username", "weekday", "starts", "ends",
            "primary", "secondary", "supervisor", "duty_manager", "mon", "sun"}
 
@@ -121,13 +121,13 @@ def english_left(page: str, data_words: set[str]) -> list[str]:
 
 @pytest.fixture
 def data_words(hospital) -> set[str]:
-    from models import Building, Site, Trade, Ward
+    from models import Building, Location, Site, Trade, Ward
     from models.breach import BreachCause
     from models.staff import Licence
     from models.staff import LicenceType
 
     names = [u.full_name for u in db.session.query(User)] + [u.username for u in db.session.query(User)]
-    for model in (Trade, Ward, Building, Site, LicenceType):
+    for model in (Trade, Ward, Building, Site, LicenceType, Location):
         names += [row.name for row in db.session.query(model)]
     names += [t.code for t in db.session.query(Trade)]
     names.append(current_app.config["HOSPITAL_NAME"])
@@ -141,10 +141,12 @@ PAGES = {
     "nurse.icu": ["/report", "/ward", "/tickets/{ticket}"],
     "dispatcher": ["/board/", "/board/rows", "/tickets/{ticket}", "/oncall/", "/oncall/rota",
                    "/oncall/gaps"],
-    "supervisor": ["/oncall/overrides", "/oncall/escalation", "/board/"],
+    "supervisor": ["/oncall/overrides", "/oncall/escalation", "/board/", "/planned/", "/planned/calendar",
+                   "/planned/new", "/reports/leadership", "/stock/", "/stock/stores", "/stock/parts/new"],
     "sparky": ["/jobs", "/oncall/mine", "/tickets/{ticket}"],
-    "manager": ["/reports/compliance", "/reports/breaches", "/reports/workload", "/reports/repeats",
-                "/reports/licences", "/reports/tickets", "/reports/causes", "/admin/staff"],
+    "manager": ["/reports/planned", "/reports/compliance", "/reports/breaches", "/reports/workload", "/reports/repeats",
+                "/reports/licences", "/reports/tickets", "/reports/causes", "/reports/leadership", "/admin/staff",
+                "/reports/cost", "/reports/cost?by=month", "/reports/budget", "/reports/budget/edit", "/stock/reorder"],
     "admin": ["/admin/staff", "/admin/staff/new", "/admin/staff/{sparky}", "/integrations/alarm-points",
               "/integrations/alarm-points/new", "/board/"],
 }

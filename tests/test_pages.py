@@ -1,7 +1,6 @@
 """Page flows as people use them: forms with their CSRF token, redirects, flashes and what ends up saved."""
 from __future__ import annotations
 
-import html
 import re
 from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 from dispatch.services.assignment import assign_ticket
 from dispatch.services.tickets import report_fault, transition
 from models import Ticket, TicketEvent, db
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, text_of
 
 
 @pytest.fixture(autouse=True)
@@ -42,10 +41,6 @@ def fresh(ticket_id: int) -> Ticket:
 def ticket_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Ticket))
 
-
-def text_of(page: str) -> str:
-    """The page as a reader sees it: tags dropped, entities decoded, whitespace squeezed."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
 def flashes(page: str) -> list[str]:

@@ -7,16 +7,11 @@ import pytest
 
 from dispatch.services.report_filters import ReportFilter
 from dispatch.services.reports import attend_distribution, compliance, trend
-from tests.report_data import NOW, build_fixed_set
+from tests.report_data import NOW
 
 MARCH = ReportFilter(start=date(2026, 3, 1), end=date(2026, 3, 31))
 MIN = 60
 
-
-@pytest.fixture
-def fixed(hospital, clock):
-    clock.set(NOW)
-    return build_fixed_set(hospital)
 
 
 def row(report, *labels):

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.report_data import NOW, build_fixed_set, read_xlsx
+from tests.report_data import NOW, read_xlsx
 
 PEOPLE = {"nurse": "nurse.icu", "dispatcher": "dispatcher", "supervisor": "supervisor", "technician": "sparky",
           "manager": "manager", "admin": "admin"}
@@ -33,20 +33,6 @@ EXPORTS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fresh_request_globals(app):
-    from flask import g
-
-    @app.before_request
-    def forget_previous_request():
-        for name in list(vars(g)):
-            delattr(g, name)
-
-
-@pytest.fixture
-def fixed(hospital, clock):
-    clock.set(NOW)
-    return build_fixed_set(hospital)
 
 
 def flashes(page: str) -> list[str]:

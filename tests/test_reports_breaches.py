@@ -1,7 +1,6 @@
 """Breaches and their causes: the prompt on the ticket page, recording a cause, the list, and the department's causes."""
 from __future__ import annotations
 
-import html
 import re
 from datetime import date
 
@@ -14,34 +13,17 @@ from dispatch.services.report_breaches import (
 )
 from dispatch.services.report_filters import ReportFilter
 from models import BreachCause, TicketBreachCause, TicketEvent, db
-from tests.report_data import NOW, build_fixed_set
+from tests.conftest import text_of
+from tests.report_data import NOW
 
 MARCH = ReportFilter(start=date(2026, 3, 1), end=date(2026, 3, 31))
 
 
-@pytest.fixture(autouse=True)
-def fresh_request_globals(app):
-    from flask import g
-
-    @app.before_request
-    def forget_previous_request():
-        for name in list(vars(g)):
-            delattr(g, name)
-
-
-@pytest.fixture
-def fixed(hospital, clock, db):
-    clock.set(NOW)
-    ensure_default_causes()  # PostgreSQL tests start from emptied tables
-    return build_fixed_set(hospital)
 
 
 def cause_named(name: str) -> BreachCause:
     return db.session.scalar(select(BreachCause).where(BreachCause.name == name))
 
-
-def text_of(page: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
 
 
 @pytest.mark.parametrize("username,prompted", [("dispatcher", True), ("supervisor", True), ("manager", True),

@@ -9,30 +9,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.report_data import NOW, build_fixed_set, read_xlsx
+from tests.conftest import text_of
+from tests.report_data import read_xlsx
 
 MARCH = "start=2026-03-01&end=2026-03-31"
 
 
-@pytest.fixture(autouse=True)
-def fresh_request_globals(app):
-    """Each request starts with empty `g`, as in production (see tests/test_pages.py)."""
-    from flask import g
 
-    @app.before_request
-    def forget_previous_request():
-        for name in list(vars(g)):
-            delattr(g, name)
-
-
-@pytest.fixture
-def fixed(hospital, clock):
-    clock.set(NOW)
-    return build_fixed_set(hospital)
-
-
-def text_of(page: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
 
 
 def body_rows(page: str, table_class: str) -> list[list[str]]:

@@ -21,7 +21,15 @@ GAP_READERS = ("dispatcher", "supervisor", "manager", "admin")
 ROTA_EDITORS = ("supervisor", "manager", "admin")
 POLICY_READERS = ("supervisor", "manager", "admin")
 POLICY_EDITORS = ("manager", "admin")
+# Preventive maintenance: supervisors, managers and admins keep the schedules; the control room and
+# technicians read them and the calendar of planned work.
+PLANNED_EDITORS = ("supervisor", "manager", "admin")
+PLANNED_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
+# Emergency plans: the supervisors and managers write them; the control room and technicians read them.
+PLAN_EDITORS = ("supervisor", "manager", "admin")
+PLAN_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
 STAFF_EDITORS = ("manager", "admin")  # only an admin may give or take the admin role
+AUDIT_READERS = ("admin",)  # the security trail: who logged in from where, role changes, API tokens
 
 
 def visible_tickets(user: User, query: Select | None = None) -> Select:

@@ -44,7 +44,7 @@ def open_board(now: datetime) -> Board:
         .where(Ticket.status.in_(OPEN_STATUSES))
         .options(
             selectinload(Ticket.ward), selectinload(Ticket.trade), selectinload(Ticket.assignee),
-            selectinload(Ticket.location),
+            selectinload(Ticket.location), selectinload(Ticket.plan_version),
         )
     ).all()
     rows = []

@@ -16,13 +16,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from dispatch.services import sla
 from dispatch.services.report_breaches import ensure_default_causes
 from dispatch.services.timezone import hospital_zone
-from models import CRITICAL_WARDS, Asset, BreachCause, Licence, Location, Ticket, Trade, User, Ward, db, trade_licence_type
+from models import (
+    CRITICAL_WARDS, Asset, BreachCause, LabourRate, Licence, Location, Part, Store, Ticket, Trade, User, Ward, db,
+    trade_licence_type,
+)
 
 HOUR_WEIGHTS = (3, 2, 2, 2, 2, 3, 5, 8, 10, 10, 10, 9, 8, 9, 10, 10, 9, 8, 7, 6, 5, 5, 4, 3)
 TRADE_WEIGHTS = {"power": 30, "water": 25, "gas": 6, "lift": 12, "hvac": 20, "other": 7}
@@ -49,8 +53,10 @@ TICKET_COLUMNS = (
     "acknowledge_target_minutes", "attend_target_minutes", "resolve_target_minutes", "acknowledge_due_at",
     "attend_due_at", "resolve_due_at", "on_hold_since", "hold_reason", "held_seconds", "acknowledge_breached",
     "attend_breached", "resolve_breached", "resolution_note", "parts_used", "labour_minutes", "cancel_reason",
-    "refusal_count", "reassign_count", "reopen_count", "rating", "feedback",
+    "refusal_count", "reassign_count", "reopen_count", "rating", "feedback", "parts_cost", "labour_cost",
+    "labour_out_of_hours_minutes",
 )
+PART_COLUMNS = ("ticket_id", "part_id", "store_id", "quantity", "returned", "unit_cost", "issued_at", "issued_by_id")
 EVENT_COLUMNS = ("ticket_id", "at", "actor_id", "kind", "from_status", "to_status", "note", "channel", "data")
 CAUSE_COLUMNS = ("ticket_id", "cause_id", "note", "recorded_by_id", "recorded_at")
 
@@ -123,6 +129,17 @@ class _Plan:
                                                         .order_by(BreachCause.sort_order, BreachCause.id))]
         self.targets = {(t.id, p): sla.targets_for(t.id, p) for t in self.trades.values() for p in (1, 2, 3, 4)}
         self.zone = hospital_zone()
+        # Cost: each trade's labour rate and the store's parts for it (from the demo's stock list). A rate or
+        # part list that is missing simply leaves that cost out.
+        from flask import current_app
+
+        self.rates = {r.trade_id: (r.normal_rate, r.out_of_hours_rate) for r in db.session.scalars(select(LabourRate))}
+        self.store_id = db.session.scalar(select(Store.id).order_by(Store.id).limit(1))
+        self.parts: dict[int, list[tuple[int, Decimal]]] = {}
+        for part in db.session.scalars(select(Part).where(Part.active.is_(True), Part.trade_id.is_not(None))
+                                       .order_by(Part.id)):
+            self.parts.setdefault(part.trade_id, []).append((part.id, part.unit_cost))
+        self.day_hours = (current_app.config["NORMAL_HOURS_START"], current_app.config["NORMAL_HOURS_END"])
         from dispatch.seed import FAULTS
 
         self.faults = FAULTS
@@ -151,7 +168,7 @@ def seed_history(tickets: int, *, years: float = 5.0, seed: int = 7, open_cap: i
     start = end - timedelta(days=365.25 * years)
     moments = _report_times(rng, tickets, start, end)
     writer = _Writer(db.engine.dialect.name)
-    generator = _Generator(rng, plan, start, end, open_cap)
+    generator = _Generator(rng, plan, start, end, open_cap, cost_seed=seed)
     chunk = 20_000
     counts = {"events": 0, "open": 0, "breached": 0}
     try:
@@ -164,7 +181,8 @@ def seed_history(tickets: int, *, years: float = 5.0, seed: int = 7, open_cap: i
                     event_rows += ticket_events
                 if cause:
                     cause_rows.append(cause)
-            writer.write(rows, event_rows, cause_rows)
+            writer.write(rows, event_rows, cause_rows, generator.part_rows)
+            generator.part_rows = []
             counts["events"] += len(event_rows)
             say(f"  {min(offset + chunk, len(moments)):,} / {len(moments):,} tickets")
         writer.finish()
@@ -193,8 +211,12 @@ def _report_times(rng: random.Random, count: int, start: datetime, end: datetime
 
 
 class _Generator:
-    def __init__(self, rng: random.Random, plan: _Plan, start: datetime, end: datetime, open_cap: int) -> None:
+    def __init__(self, rng: random.Random, plan: _Plan, start: datetime, end: datetime, open_cap: int,
+                 cost_seed: int = 0) -> None:
         self.rng, self.plan, self.start, self.end, self.open_cap = rng, plan, start, end, open_cap
+        # Costs draw from a generator of their own, so adding them left the rest of a seed's history unchanged.
+        self.cost_rng = random.Random(cost_seed)
+        self.part_rows: list[tuple] = []
         self.open_count = 0
         self.breached = 0
         self.trade_codes = [c for c in TRADE_WEIGHTS if c in plan.trades]
@@ -416,8 +438,34 @@ class _Generator:
             work_note if resolved or times["made_safe_at"] else None, PARTS.get(trade.code) if resolved and rng.random() < 0.15 else None, labour,
             "Reported in error" if cancelled else None, 1 if refused_by else 0, 1 if previous else 0,
             1 if steps.get("reopen") and seen(steps["reopen"]) else 0, rating, None,
+            *self._cost(ticket_id, trade.id, times["attended_at"], resolved, labour, assignee),
         )
         return row, events, cause_row
+
+    def _cost(self, ticket_id: int, trade_id: int, attended: datetime | None, resolved: datetime | None,
+              labour: int | None, assignee: int | None) -> tuple:
+        """(parts cost, labour cost, out-of-hours minutes) priced as the live service does, except that the
+        labour of a generated job is all at one rate, decided by the hour it started (cheap at a million
+        tickets). The parts are queued for ticket_part; the store ledger is not generated."""
+        if resolved is None:
+            return None, None, None
+        labour_cost = outside = None
+        rate = self.plan.rates.get(trade_id)
+        if labour and attended is not None:
+            local = attended.replace(tzinfo=timezone.utc).astimezone(self.plan.zone)
+            start_hour, end_hour = self.plan.day_hours
+            late = local.weekday() >= 5 or not start_hour <= local.hour < end_hour
+            outside = labour if late else 0
+            if rate is not None:
+                labour_cost = (Decimal(labour) * (rate[1] if late else rate[0]) / 60).quantize(Decimal("0.01"))
+        parts_cost = None
+        candidates = self.plan.parts.get(trade_id)
+        if candidates and self.plan.store_id and self.cost_rng.random() < 0.4:
+            part_id, unit_cost = self.cost_rng.choice(candidates)
+            quantity = self.cost_rng.choice((1, 1, 1, 2, 3)) if unit_cost < 50 else 1
+            parts_cost = unit_cost * quantity
+            self.part_rows.append((ticket_id, part_id, self.plan.store_id, quantity, 0, unit_cost, resolved, assignee))
+        return parts_cost, labour_cost, outside
 
 
 class _Writer:
@@ -428,9 +476,9 @@ class _Writer:
         db.session.commit()
         self.raw = db.engine.raw_connection()
 
-    def write(self, tickets: list[tuple], events: list[tuple], causes: list[tuple]) -> None:
+    def write(self, tickets: list[tuple], events: list[tuple], causes: list[tuple], parts: list[tuple] = ()) -> None:
         tables = (("ticket", TICKET_COLUMNS, tickets), ("ticket_event", EVENT_COLUMNS, events),
-                  ("ticket_breach_cause", CAUSE_COLUMNS, causes))
+                  ("ticket_breach_cause", CAUSE_COLUMNS, causes), ("ticket_part", PART_COLUMNS, parts))
         if self.dialect == "postgresql":
             with self.raw.cursor() as cursor:
                 for table, columns, rows in tables:
@@ -459,7 +507,7 @@ class _Writer:
             # VACUUM cannot run in a transaction; it also sets the visibility map, so index-only scans work.
             self.raw.dbapi_connection.autocommit = True
             with self.raw.cursor() as cursor:
-                cursor.execute("VACUUM (ANALYZE) ticket, ticket_event, ticket_breach_cause")
+                cursor.execute("VACUUM (ANALYZE) ticket, ticket_event, ticket_breach_cause, ticket_part")
             self.raw.dbapi_connection.autocommit = False
             return
         cursor = self.raw.cursor()
@@ -486,5 +534,5 @@ def _sqlite_rows(rows: list[tuple], columns: tuple[str, ...]) -> list[list]:
             value = row[i]
             if value is not None:
                 row[i] = value.isoformat(" ", "microseconds")
-        out.append(row)
+        out.append([str(v) if isinstance(v, Decimal) else v for v in row])
     return out

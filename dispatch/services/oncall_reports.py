@@ -5,6 +5,7 @@ from datetime import datetime
 
 from flask_babel import format_datetime
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from dispatch.services import notify, rota
 from dispatch.services.timezone import hospital_zone
@@ -26,18 +27,23 @@ def daily_coverage_sms(now: datetime, hour: int) -> bool:
     if local.hour < hour:
         return False
     today = local.date().isoformat()
-    with write_transaction() as session:
-        marker = session.get(Heartbeat, MARKER)
-        if marker is not None and marker.detail == today:
-            return False
-        # Claim the day in the same transaction as the SMS rows: a second scheduler sees the marker.
-        if marker is None:
-            session.add(Heartbeat(name=MARKER, beat_at=now, detail=today))
-        else:
-            marker.beat_at, marker.detail = now, today
-        for manager in rota.on_call(None, ("duty_manager",), now):
-            body = sms_text.for_user(manager, lambda: sms_text.coverage_gaps(gap_lines(now)))
-            notify.owe_sms(session, recipient=manager, body=body, kind="coverage")
+    try:
+        with write_transaction() as session:
+            # Locked (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises): a second scheduler at the
+            # same moment waits here, then reads the day as claimed.
+            marker = session.get(Heartbeat, MARKER, with_for_update=True, populate_existing=True)
+            if marker is not None and marker.detail == today:
+                return False
+            # Claim the day in the same transaction as the SMS rows: a second scheduler sees the marker.
+            if marker is None:
+                session.add(Heartbeat(name=MARKER, beat_at=now, detail=today))
+            else:
+                marker.beat_at, marker.detail = now, today
+            for manager in rota.on_call(None, ("duty_manager",), now):
+                body = sms_text.for_user(manager, lambda: sms_text.coverage_gaps(gap_lines(now)))
+                notify.owe_sms(session, recipient=manager, body=body, kind="coverage")
+    except IntegrityError:
+        return False  # the very first day: the other scheduler inserted the marker first, and sends
     return True
 
 

@@ -2,31 +2,89 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from flask import current_app
 
-from dispatch.services import escalation, heartbeats, notify, sla
+from dispatch.services import escalation, heartbeats, notify, planned, sla
+from models import db
 
 log = logging.getLogger(__name__)
 WORKER_PING_EVERY = timedelta(seconds=30)
+# Planned tickets open days ahead of their date: a look once a minute is plenty.
+PLANNED_EVERY = timedelta(seconds=60)
+# After a failed attempt at the monthly leadership report, wait this long before trying again.
+LEADERSHIP_RETRY_EVERY = timedelta(minutes=10)
 
 
 class Rounds:
     """One scheduler process. `tick` does whatever is due at `now`."""
 
-    def __init__(self) -> None:
+    def __init__(self, reports_in_background: bool = False) -> None:
         self.last_worker_ping: datetime | None = None
+        self.last_planned_run: datetime | None = None
+        # The monthly leadership report takes seconds on a large history: the scheduler process makes it
+        # on a thread of its own so escalations keep firing on time meanwhile (tests make it in line).
+        self.reports_in_background = reports_in_background
+        self.leadership_thread: threading.Thread | None = None
+        self.leadership_month_done = None  # the month whose report this process knows is kept
+        self.leadership_failed_at: datetime | None = None
 
     def tick(self, now: datetime) -> None:
         escalation.run_due(now)
         sla.sweep_breaches(now)
         notify.sweep(now)
         send_coverage_report_if_due(now)
+        if self.last_planned_run is None or now - self.last_planned_run >= PLANNED_EVERY:
+            planned.open_due(now)
+            self.last_planned_run = now
         heartbeats.beat("scheduler")
+        self._leadership_report(now)
         if self.last_worker_ping is None or now - self.last_worker_ping >= WORKER_PING_EVERY:
             self._ping_worker()
             self.last_worker_ping = now
+
+    def _leadership_report(self, now: datetime) -> None:
+        """Last month's leadership report, once (the database's unique month and version decide between two
+        schedulers). After the month is known to be kept this costs nothing until the next month; a failure
+        is logged and retried ten minutes later rather than stopping the rounds."""
+        from dispatch.services import leadership
+
+        month = leadership.month_due(now)
+        if self.leadership_month_done == month:
+            return
+        if self.leadership_thread is not None and self.leadership_thread.is_alive():
+            return
+        if self.leadership_failed_at is not None and now - self.leadership_failed_at < LEADERSHIP_RETRY_EVERY:
+            return
+        if not self.reports_in_background:
+            self._make_leadership_report(now, month)
+            return
+        app = current_app._get_current_object()
+
+        def in_its_own_context() -> None:
+            with app.app_context():
+                try:
+                    self._make_leadership_report(now, month)
+                finally:
+                    db.session.remove()
+
+        # A daemon: stopping the scheduler mid-report commits nothing, and the next start makes it again.
+        self.leadership_thread = threading.Thread(target=in_its_own_context, name="leadership-report", daemon=True)
+        self.leadership_thread.start()
+
+    def _make_leadership_report(self, now: datetime, month) -> None:
+        from dispatch.services import leadership
+
+        try:
+            leadership.generate_due(now)
+        except Exception:
+            log.exception("could not make the leadership report for %s", month.strftime("%Y-%m"))
+            db.session.rollback()
+            self.leadership_failed_at = now
+            return
+        self.leadership_month_done, self.leadership_failed_at = month, None
 
     @staticmethod
     def _ping_worker() -> None:

@@ -127,13 +127,18 @@ def sweep_breaches(now: datetime) -> int:
             conditions = [Ticket.status.in_(OPEN_STATUSES), flag.is_(False), done.is_(None), due < now]
             if name == "resolve":
                 conditions += [Ticket.resolved_at.is_(None), Ticket.status != "on_hold"]
-            ids = session.scalars(select(Ticket.id).where(*conditions)).all()
+            # Two schedulers may sweep at the same moment: on PostgreSQL each locks the rows it will flag and
+            # skips those the other holds (on SQLite BEGIN IMMEDIATE runs the sweeps one after the other), and
+            # only rows still unflagged are flagged and get a history line, so each breach is recorded once.
+            ids = session.scalars(select(Ticket.id).where(*conditions).order_by(Ticket.id)
+                                  .with_for_update(skip_locked=True)).all()
             if not ids:
                 continue
             # A plain UPDATE (no version bump): a breach flag must never turn a dispatcher's click into a conflict.
-            session.execute(
-                update(Ticket).where(Ticket.id.in_(ids)).values({flag.key: True}).execution_options(synchronize_session=False)
-            )
+            ids = session.scalars(
+                update(Ticket).where(Ticket.id.in_(ids), flag.is_(False)).values({flag.key: True})
+                .returning(Ticket.id).execution_options(synchronize_session=False)
+            ).all()
             session.add_all(
                 TicketEvent(ticket_id=i, at=now, kind="breach", channel="system", note=name, data={"target": name})
                 for i in ids

@@ -9,11 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError
 from dispatch.i18n import in_language_of
+from dispatch.services import checklists
 from dispatch.services import tickets as ticket_service
 from dispatch.services.staff import normalise_phone
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import segments
-from dispatch.sms.commands import Command, parse
+from dispatch.services.stock import PartLine
+from dispatch.sms.commands import Command, done_details, parse
 from models import OPEN_STATUSES, InboundMessage, Ticket, User, db
 from models.incident import Incident, IncidentMember
 
@@ -28,8 +30,9 @@ NUMBERLESS_STATUSES = {
 
 
 def help_text() -> str:
-    return _("Dispatch replies: A 1042 accept, R 1042 reason refuse, S 1042 on site, D 1042 note done, "
-             "J my jobs. The number can be left out when you have one job.")
+    return " ".join((_("Dispatch replies: A 1042 accept, R 1042 reason refuse, S 1042 on site, D 1042 note done, "
+                       "J my jobs. The number can be left out when you have one job."),
+                     _("Time and parts: D 1042 note; 45min; P-100 x2")))
 
 
 def handle_inbound(sid: str, from_number: str, to_number: str | None, body: str) -> str | None:
@@ -97,8 +100,17 @@ def _apply(sender: User, command: Command) -> tuple[str, str | None, int | None]
     ticket, problem = _target_ticket(sender, command)
     if ticket is None:
         return "not_matched", problem, None
+    checklist = None
+    details = {}
+    note = command.text or None
+    if command.kind == "done":
+        done = done_details(command.text)
+        note = done.note or None
+        details = {"labour_minutes": done.minutes, "parts": [PartLine(code, quantity) for code, quantity in done.parts]}
     try:
-        ticket_service.transition(ticket.id, ACTIONS[command.kind], sender, channel="sms", note=command.text or None)
+        if command.kind == "done":
+            checklist = _tick_from_note(ticket, sender, note or "")
+        ticket_service.transition(ticket.id, ACTIONS[command.kind], sender, channel="sms", note=note, **details)
     except DispatchError as error:
         return "rejected", error.message, ticket.id
     confirmations = {
@@ -107,7 +119,24 @@ def _apply(sender: User, command: Command) -> tuple[str, str | None, int | None]
         "site": _("On site at #%(n)d recorded. Reply D %(n)d note when done.", n=ticket.number),
         "done": _("#%(n)d resolved. Thank you.", n=ticket.number),
     }
-    return "applied", confirmations[command.kind], ticket.id
+    reply = confirmations[command.kind]
+    if checklist is not None:
+        reply += " " + _("Checklist: %(done)d of %(total)d steps ticked.", done=checklist.done, total=checklist.total)
+    return "applied", reply, ticket.id
+
+
+def _tick_from_note(ticket: Ticket, sender: User, note: str) -> checklists.TickResult | None:
+    """A planned job's checklist, ticked from the done reply's note (`D 1042 all checked`, `D 1042 1,2,3 ok`;
+    see checklists.positions_in_note). None when the ticket has no checklist. Nothing is ticked when the
+    job cannot be resolved now: the transition's own message says why."""
+    items = checklists.items_for(ticket.id)
+    if not items:
+        return None
+    positions = checklists.positions_in_note(note, len(items))
+    if positions and ticket.status in ticket_service.TRANSITIONS["resolve"][0]:
+        return checklists.tick(ticket.id, sender, positions, channel="sms")
+    done = sum(1 for item in items if item.done_at is not None)
+    return checklists.TickResult(0, done, len(items))
 
 
 def _follows_a_lead():

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from dispatch.errors import ValidationError
+from dispatch.services import audit
 from dispatch.services.unit_of_work import write_transaction
 from models import ROLES, Licence, LicenceType, User, Ward
 
@@ -26,7 +27,8 @@ def normalise_phone(raw: str | None, default_region: str = "CN") -> str | None:
 
 
 def create_user(*, username: str, full_name: str, role: str, password: str, ward_id: int | None = None,
-                phone: str | None = None, locale: str | None = None) -> User:
+                phone: str | None = None, locale: str | None = None, actor_id: int | None = None) -> User:
+    """A new account; `actor_id` is who made it (None: the command line or the demo seed), for the audit trail."""
     if role not in ROLES:
         raise ValidationError(_("Unknown role."), field="role")
     username = (username or "").strip()
@@ -48,6 +50,9 @@ def create_user(*, username: str, full_name: str, role: str, password: str, ward
                     locale=locale, active=True)
         user.set_password(password)
         session.add(user)
+        session.flush()
+        audit.add(session, "user_created", actor_id=actor_id, subject_id=user.id, subject=user.username,
+                  detail={"role": role})
     return user
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from dispatch.errors import NotFoundError, PermissionDeniedError, ValidationError
-from dispatch.services import notify, staff
+from dispatch.services import audit, notify, staff
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import text as sms_text
 from models import ROLES, Licence, OutboundMessage, User, Ward, db
@@ -31,7 +31,7 @@ def _may_touch_admin(actor: User, *roles: str) -> None:
 def create_staff(actor: User, **fields) -> User:
     """staff.create_user, after checking the actor may give that role."""
     _may_touch_admin(actor, fields.get("role", ""))
-    return staff.create_user(**fields)
+    return staff.create_user(**fields, actor_id=actor.id)
 
 
 def update_user(actor: User, user_id: int, *, full_name: str, role: str, phone: str | None, ward_id: int | None,
@@ -56,6 +56,12 @@ def update_user(actor: User, user_id: int, *, full_name: str, role: str, phone: 
             raise ValidationError(_("No such ward."), field="ward_id")
         if role == "technician" and not phone:
             raise ValidationError(_("A technician needs a mobile number for jobs by SMS."), field="phone")
+        if role != user.role:
+            audit.add(session, "role_changed", actor_id=actor.id, subject_id=user.id, subject=user.username,
+                      detail={"from": user.role, "to": role})
+        if bool(active) != user.active:
+            audit.add(session, "user_reactivated" if active else "user_deactivated", actor_id=actor.id,
+                      subject_id=user.id, subject=user.username)
         user.full_name, user.role, user.active = full_name, role, bool(active)
         user.ward_id = ward_id if role == "nurse" else None
         if phone != user.phone:

@@ -124,24 +124,41 @@ def report_fault(
             if priority not in (1, 2, 3, 4):
                 raise ValidationError(_("Priority must be 1 to 4."), field="priority")
         chosen = priority or proposed
-        ticket = Ticket(
-            ward=ward, location=location, asset=asset, trade=trade, priority=chosen,
-            place_detail=_clean_text(place_detail, "place_detail", required=False, limit=120),
-            patient_at_risk=bool(patient_at_risk), whole_area=bool(whole_area), description=description,
-            reporter_id=reporter.id, status="new", created_at=now, updated_at=now, held_seconds=0,
-        )
-        sla.fix_due_times(ticket, sla.targets_for(trade.id, chosen))
-        session.add(ticket)
-        _event(ticket, "reported", reporter.id, now, channel, to_status="new", note=description,
-               data={"priority": chosen, "proposed_priority": proposed})
-        session.flush()
-        from dispatch.services import escalation, incidents
-
-        # A report joining a major incident follows its lead ticket: no dispatch or escalation of its own.
-        if incidents.on_reported(session, ticket, now) is None:
-            escalation.auto_dispatch(session, ticket, now)
-            escalation.start(session, ticket, now)
+        ticket = _file(session, now, channel, ward=ward, location=location, asset=asset, trade=trade, priority=chosen,
+                       place_detail=_clean_text(place_detail, "place_detail", required=False, limit=120),
+                       patient_at_risk=bool(patient_at_risk), whole_area=bool(whole_area), description=description,
+                       reporter_id=reporter.id, data={"priority": chosen, "proposed_priority": proposed})
     return ticket
+
+
+def _file(session, now: datetime, channel: str, *, data: dict, planned: bool = False, **fields) -> Ticket:
+    """The new ticket with its targets, its first history line, dispatch and escalation timer."""
+    ticket = Ticket(**fields, status="new", created_at=now, updated_at=now, held_seconds=0)
+    sla.fix_due_times(ticket, sla.targets_for(ticket.trade.id, ticket.priority))
+    session.add(ticket)
+    _event(ticket, "reported", fields.get("reporter_id"), now, channel, to_status="new", note=ticket.description,
+           data=data)
+    session.flush()
+    from dispatch.services import emergency_plans, escalation, incidents
+
+    # Before dispatch, so the technician's first SMS carries the plan's link.
+    emergency_plans.on_priority(session, ticket, now)
+    # A report joining a major incident follows its lead ticket: no dispatch or escalation of its own.
+    # Planned work is never grouped with faults: an inspection is not a sign that something has failed.
+    if planned or incidents.on_reported(session, ticket, now) is None:
+        escalation.auto_dispatch(session, ticket, now)
+        escalation.start(session, ticket, now)
+    return ticket
+
+
+def file_planned(session, now: datetime, *, ward: Ward, location: Location | None, asset: Asset | None, trade: Trade,
+                 description: str, schedule_id: int, due_date: str) -> Ticket:
+    """A P4 planned ticket opened by a maintenance schedule, inside the caller's transaction: the same
+    targets, history, dispatch and escalation as any ticket, with no reporter (the schedule opened it)."""
+    return _file(session, now, "system", planned=True, ward=ward, location=location or (asset.location if asset else None),
+                 asset=asset, trade=trade, priority=4, place_detail=None, patient_at_risk=False, whole_area=False,
+                 description=description[:MAX_DESCRIPTION], reporter_id=None,
+                 data={"priority": 4, "planned": True, "schedule_id": schedule_id, "due_date": due_date})
 
 
 def _load_for_change(session, ticket_id: int, expected_version: int | None, viewer: User | None = None) -> Ticket:
@@ -181,6 +198,7 @@ def transition(
     note: str | None = None,
     labour_minutes: int | None = None,
     parts_used: str | None = None,
+    parts: list | None = None,
     rating: int | None = None,
 ) -> Ticket:
     """Apply one state-machine action, or raise with a message that says why not."""
@@ -192,7 +210,7 @@ def transition(
         ticket = _load_for_change(session, ticket_id, expected_version, viewer=actor)
         _check_actor(actor, ticket, action)
         step(session, ticket, action, actor, now, channel=channel, note=note, labour_minutes=labour_minutes,
-             parts_used=parts_used, rating=rating)
+             parts_used=parts_used, parts=parts, rating=rating)
         from dispatch.services import incidents
 
         incidents.on_lead_transition(session, ticket, action, actor, now, channel, note)
@@ -221,6 +239,14 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
     data: dict = {}
     previous = ticket.status
     _apply(ticket, action, now, note, data, **details)
+    if action == "resolve":
+        from dispatch.services.checklists import unticked_count
+
+        # Allowed, but on record: the planned-work report counts jobs closed with steps unticked.
+        unticked = unticked_count(session, ticket.id)
+        if unticked:
+            data["checklist_unticked"] = unticked
+        _cost_on_finish(session, ticket, actor, now, data, details.get("parts") or [])
     ticket.status = target if not (action == "resume" and ticket.made_safe_at) else "made_safe"
     ticket.updated_at = now
     actor_id = actor.id if actor is not None else None
@@ -233,6 +259,18 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
     from dispatch.services import escalation
 
     escalation.on_transition(session, ticket, action, now)
+
+
+def _cost_on_finish(session, ticket: Ticket, actor: User | None, now: datetime, data: dict, parts: list) -> None:
+    """Labour priced at the trade's rate and parts taken off the shelf, in the finishing transaction: if a
+    part is short, the job is not marked done either, and the technician is told what is left."""
+    from dispatch.services import costs, stock
+
+    costs.price_labour(session, ticket, data.get("labour_minutes") or 0, now)
+    issued = [stock.issue_to_ticket(session, ticket, line.part, line.quantity, actor, now, line.store_id)
+              for line in parts]
+    if issued:
+        data["parts"] = [[line.part.code, line.quantity, str(line.unit_cost)] for line in issued]
 
 
 def _notify(session, ticket: Ticket, action: str, actor: User, note: str | None, data: dict) -> None:
@@ -343,6 +381,9 @@ def reprioritise(ticket_id: int, priority: int, actor: User, *, reason: str, cha
             setattr(ticket, f"{name}_breached", is_late)
         ticket.updated_at = now
         _event(ticket, "reprioritised", actor.id, now, channel, note=reason, data={"from": old, "to": priority})
+        from dispatch.services import emergency_plans
+
+        emergency_plans.on_priority(session, ticket, now)
     return ticket
 
 

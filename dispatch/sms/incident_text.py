@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from dispatch.sms import segments
-from dispatch.sms.text import MAX_SEGMENTS, _fit_description
+from dispatch.sms.text import MAX_SEGMENTS, _fit_description, reply_tail
 
 
 def team(incident, lead, wards: int) -> str:
@@ -13,8 +13,7 @@ def team(incident, lead, wards: int) -> str:
              n=lead.number, trade=incident.trade.name, building=incident.building.name, wards=wards)
     if any(m.ticket.patient_at_risk for m in incident.members if m.ungrouped_at is None):
         head = _("PATIENT AT RISK") + " " + head
-    tail = _("Reply A %(n)d accept, R %(n)d reason refuse, S %(n)d on site, D %(n)d note done.", n=lead.number)
-    return _fit_description(head, lead.description, tail)
+    return _fit_description(head, lead.description, reply_tail(lead))
 
 
 def opened(incident, lead, reports: int, wards: int, minutes: int) -> str:

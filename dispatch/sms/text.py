@@ -30,6 +30,17 @@ def _fit_description(head: str, description: str, tail: str) -> str:
     if segments.count(whole) <= MAX_SEGMENTS:
         return whole
     mark = segments.ellipsis(whole)
+    if segments.count(f"{head}{mark} {tail}") > MAX_SEGMENTS:
+        # Even with no description the head is too long (a long place name turning the text to UCS-2):
+        # shorten the head instead, so the reply codes and the plan's link still arrive whole.
+        low, high = 0, len(head)
+        while low < high:
+            mid = (low + high + 1) // 2
+            if segments.count(f"{head[:mid].rstrip()}{mark} {tail}") <= MAX_SEGMENTS:
+                low = mid
+            else:
+                high = mid - 1
+        return f"{head[:low].rstrip()}{mark} {tail}"
     low, high = 0, len(description)
     while low < high:
         mid = (low + high + 1) // 2
@@ -45,8 +56,25 @@ def assignment(ticket) -> str:
              place=_short_place(ticket))
     if ticket.patient_at_risk:
         head = _("PATIENT AT RISK") + " " + head
+    return _fit_description(head, ticket.description, reply_tail(ticket))
+
+
+def reply_tail(ticket) -> str:
+    """The reply codes, and before them the emergency plan's link when the ticket has a plan: both are
+    kept whole, the description gives way to them."""
     tail = _("Reply A %(n)d accept, R %(n)d reason refuse, S %(n)d on site, D %(n)d note done.", n=ticket.number)
-    return _fit_description(head, ticket.description, tail)
+    if ticket.plan_version_id is not None:
+        from dispatch.services.emergency_plans import short_link
+
+        tail = _("Plan: %(link)s", link=short_link(ticket)) + " " + tail
+    return tail
+
+
+def plan_attached(ticket, link: str) -> str:
+    """For the technician who already has the job when it gets its emergency plan."""
+    version = ticket.plan_version
+    return segments.fit(_("P%(p)d #%(n)d emergency plan v%(v)d: %(link)s %(title)s", p=ticket.priority,
+                          n=ticket.number, v=version.number, link=link, title=version.title), MAX_SEGMENTS)
 
 
 def reassigned_away(ticket) -> str:

@@ -1,8 +1,8 @@
 """Staff forms: a person's details, a new account, and a licence."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from models import ROLES
 
@@ -35,3 +35,32 @@ class LicenceForm(FlaskForm):
                                                       Length(max=160)])
     issued_on = DateField(_l("Issued on"), validators=[InputRequired(message=_l("Give the issue date."))])
     expires_on = DateField(_l("Expires on"), validators=[InputRequired(message=_l("Give the expiry date."))])
+
+
+AUDIT_KIND_LABELS = {
+    "login_succeeded": _l("Logged in"), "login_failed": _l("Login failed"), "logout": _l("Logged out"),
+    "user_created": _l("Account created"), "role_changed": _l("Role changed"),
+    "user_deactivated": _l("Account switched off"), "user_reactivated": _l("Account switched on again"),
+    "token_created": _l("API token created"), "token_revoked": _l("API token revoked"),
+    "token_used": _l("API token used"),
+    "job_requeued": _l("Failed job requeued"), "job_deleted": _l("Failed job deleted"),
+}
+
+
+def _plausible_day(form, field) -> None:
+    # Days far outside the hospital's records would overflow when turned into UTC moments.
+    if field.data is not None and not 2000 <= field.data.year <= 2100:
+        raise ValidationError(_l("Choose a day between 2000 and 2100."))
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit page's filters, read from the query string (a GET form: nothing changes, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("What"), choices=[("", _l("Everything"))] + list(AUDIT_KIND_LABELS.items()), default="")
+    person = SelectField(_l("Person"), coerce=int, default=0)  # 0: anyone
+    start = DateField(_l("From"), validators=[Optional(), _plausible_day])
+    end = DateField(_l("To"), validators=[Optional(), _plausible_day])
+    page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=1_000_000)], default=1)

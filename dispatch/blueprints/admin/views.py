@@ -1,17 +1,18 @@
 """Staff pages for managers and administrators: who works here, their mobiles (checked, in E.164),
-roles, wards, licences with their expiry, and a test SMS per person."""
+roles, wards, licences with their expiry, and a test SMS per person; and, for administrators, the
+security audit trail."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.admin.forms import LicenceForm, NewStaffForm, StaffForm
+from dispatch.blueprints.admin.forms import AUDIT_KIND_LABELS, AuditFilterForm, LicenceForm, NewStaffForm, StaffForm
 from dispatch.clock import now
 from dispatch.errors import DispatchError
-from dispatch.services import access, staff, staff_records
+from dispatch.services import access, audit, staff, staff_records
 from dispatch.services.timezone import hospital_date
 from models import LicenceType, User, Ward, db
 
@@ -132,3 +133,25 @@ def test_sms(user_id: int):
         else:
             flash(_("Test SMS to %(name)s queued.", name=user.full_name), "success")
     return redirect(url_for("admin.staff_list") + f"#person-{user.id}")
+
+
+@bp.route("/audit")
+@roles_required(*access.AUDIT_READERS)
+def audit_log():
+    """Logins, role changes and API tokens, newest first; a bad filter value is named and left out."""
+    form = AuditFilterForm(request.args)
+    people = db.session.scalars(select(User).order_by(User.full_name)).all()
+    form.person.choices = [(0, _("Anyone"))] + [(p.id, f"{p.full_name} ({p.username})") for p in people]
+    form.validate()
+
+    def value(field):
+        return None if field.errors else field.data
+
+    wanted = audit.AuditFilter(kind=value(form.kind) or None, person_id=value(form.person) or None,
+                               start=value(form.start), end=value(form.end), page=value(form.page) or 1)
+    if wanted.start and wanted.end and wanted.start > wanted.end:
+        form.end.errors = [*form.end.errors, _("The start date is after the end date.")]
+        wanted = audit.AuditFilter(kind=wanted.kind, person_id=wanted.person_id, page=wanted.page)
+    found = audit.search(db.session, wanted)
+    kept = {k: v for k, v in request.args.items() if k != "page" and k in form and not form[k].errors}
+    return render_template("admin/audit.html", form=form, found=found, kept=kept, kind_labels=AUDIT_KIND_LABELS)

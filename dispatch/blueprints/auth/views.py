@@ -12,6 +12,7 @@ from sqlalchemy import select
 from dispatch.blueprints.auth.forms import LoginForm
 from dispatch.extensions import limiter
 from dispatch.i18n import LANGUAGE_COOKIE, SUPPORTED_LOCALES
+from dispatch.services import audit
 from dispatch.services.unit_of_work import write_transaction
 from models import User, db
 
@@ -82,10 +83,14 @@ def login():
         return redirect(url_for("auth.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
+        name = form.username.data.strip()
+        user = db.session.scalar(select(User).where(User.username == name))
         if user is None or not user.active or not user.check_password(form.password.data):
+            why = "unknown" if user is None else "inactive" if not user.active else "password"
+            audit.record("login_failed", subject_id=user.id if user else None, subject=name, detail={"reason": why})
             flash(_("Wrong username or password."), "error")
         else:
+            audit.record("login_succeeded", actor_id=user.id, subject_id=user.id, subject=user.username)
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
     return render_template("auth/login.html", form=form)
@@ -102,13 +107,15 @@ def language():
         with write_transaction() as session:
             session.get(User, current_user.id).locale = choice
     response = redirect(back)
-    response.set_cookie(LANGUAGE_COOKIE, choice, max_age=365 * 86400, samesite="Lax", httponly=True)
+    response.set_cookie(LANGUAGE_COOKIE, choice, max_age=365 * 86400, samesite="Lax", httponly=True,
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))  # HTTPS-only where the session is
     return response
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    audit.record("logout", actor_id=current_user.id, subject_id=current_user.id, subject=current_user.username)
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))

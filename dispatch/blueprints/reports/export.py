@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 
 from dispatch.services.timezone import local
 
-# Column kinds: text, int, pct (0-100), minutes, hours, datetime (UTC in, hospital time out), date.
+# Column kinds: text, int, pct (0-100), minutes, hours, money (Decimal, two places), datetime (UTC in, hospital
+# time out), date.
 XLSX_ROW_LIMIT = 100_000
 
 
@@ -42,6 +43,8 @@ def _csv_value(value, kind: str) -> str:
         return local(value).strftime("%Y-%m-%d %H:%M")
     if kind == "date":
         return value.isoformat()
+    if kind == "money":
+        return f"{value:.2f}"
     if kind in ("pct", "minutes", "hours"):
         return f"{value:.1f}"
     if kind == "int":
@@ -89,6 +92,7 @@ def xlsx_response(sheets: Sequence[Sheet], filename: str) -> Response:
         "pct": book.add_format({"num_format": "0.0%"}),
         "minutes": book.add_format({"num_format": "#,##0.0"}),
         "hours": book.add_format({"num_format": "#,##0.0"}),
+        "money": book.add_format({"num_format": "#,##0.00"}),
         "datetime": book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
         "date": book.add_format({"num_format": "yyyy-mm-dd"}),
     }
@@ -124,6 +128,8 @@ def _xlsx_cell(ws, row: int, col: int, value, kind: str, formats) -> None:
         ws.write_number(row, col, value / 100.0, formats["pct"])
     elif kind in ("int", "minutes", "hours"):
         ws.write_number(row, col, value, formats[kind])
+    elif kind == "money":
+        ws.write_number(row, col, float(value), formats["money"])
     elif isinstance(value, bool):
         ws.write_string(row, col, _("yes") if value else _("no"))
     else:

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from dispatch.blueprints.reports.export import Column, Sheet
 from dispatch.services.report_breaches import CauseCount
 from dispatch.services.report_filters import TARGETS
+from dispatch.services.report_planned import PlannedRow
 from dispatch.services.report_tickets import TicketLine
 from dispatch.services.report_workload import HandoverRow, LicenceRow, RepeatRow, WorkloadRow
 from dispatch.services.reports import ComplianceReport
@@ -122,3 +123,13 @@ def licences_sheet(rows: list[LicenceRow]) -> Sheet:
         [r.licence.technician.full_name, r.licence.licence_type.name, r.licence.number, r.licence.issuer,
          r.licence.issued_on, r.licence.expires_on, r.days_left, _("expired") if r.expired else _("expiring")]
         for r in rows))
+
+
+def planned_sheet(rows: list[PlannedRow], total: PlannedRow) -> Sheet:
+    columns = [Column(_("Month")), Column(_("Trade")), Column(_("Planned dates due"), "int"),
+               Column(_("Done on time"), "int"), Column(_("Late"), "int"), Column(_("Skipped"), "int"),
+               Column(_("Open"), "int"), Column(_("Compliance (%)"), "pct"),
+               Column(_("Resolved with checklist steps unticked"), "int")]
+    return Sheet(_("Planned work"), columns, (
+        [r.month.strftime("%Y-%m") if r.month else _("All"), r.trade or _("All"), r.due, r.on_time, r.late, r.skipped,
+         r.open, r.pct, r.unticked] for r in [*rows, total]))

@@ -22,6 +22,7 @@ from dispatch.errors import DispatchError
 from dispatch.services import access, sla
 from dispatch.services import report_breaches as breaches
 from dispatch.services.report_filters import describe, filter_choices
+from dispatch.services.report_planned import planned_compliance
 from dispatch.services.report_tickets import OUTCOMES, Selection, all_ticket_lines, ticket_page
 from dispatch.services.report_workload import licences_to_renew, refusals_by_trade, repeat_faults, workload
 from dispatch.services.reports import COMPLIANCE_GOAL, DIMENSIONS, attend_distribution, compliance, trend
@@ -280,6 +281,21 @@ def licences_page(fmt: str | None = None):
     return render_template("reports/licences.html", rows=rows, today=hospital_date(moment))
 
 
+@bp.route("/planned", endpoint="planned")
+@bp.route(f"/planned.{EXPORT}", endpoint="planned_export")
+@roles_required(*access.REVIEWERS)
+def planned_page(fmt: str | None = None):
+    moment = now()
+    today = hospital_date(moment)
+    parsed = parse_filter(request.args, today, default_start=today.replace(day=1) - timedelta(days=150))
+    if fmt and parsed.errors:
+        return _bad_export(parsed.errors)
+    rows, total = planned_compliance(parsed.report, moment)
+    if fmt:
+        return _export(fmt, [tables.planned_sheet(rows, total)], f"planned-work_{_period_name(parsed.report)}")
+    return render_template("reports/planned.html", rows=rows, total=total, **_page_context(parsed))
+
+
 @bp.app_template_global("report_url")
 def report_url(endpoint: str, report, *extra: dict, **params) -> str:
     """A link to a report page or export carrying the filter, the extra parameters and any overrides."""
@@ -289,3 +305,8 @@ def report_url(endpoint: str, report, *extra: dict, **params) -> str:
     args.update({k: v for k, v in params.items() if v is not None})
     return url_for(endpoint, **args)
 
+
+
+# The monthly leadership report's pages live beside the other reports, on the same blueprint.
+from dispatch.blueprints.reports import leadership as _leadership_pages  # noqa: E402,F401
+from dispatch.blueprints.reports import costs as _cost_pages  # noqa: E402,F401  (registers the cost pages on bp)

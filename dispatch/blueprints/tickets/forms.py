@@ -20,3 +20,7 @@ class ActionForm(FlaskForm):
 
 class CommentForm(FlaskForm):
     note = TextAreaField(_l("Add a comment"), validators=[Length(min=1, max=1000)])
+
+
+class PartsForm(FlaskForm):
+    """Parts added to (or returned from) a ticket: the lines are read by the view, checked by the stock service."""

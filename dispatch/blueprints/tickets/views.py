@@ -7,9 +7,10 @@ from flask_login import current_user, login_required
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import _safe_next
-from dispatch.blueprints.tickets.forms import ActionForm, CommentForm
+from dispatch.blueprints.tickets.forms import ActionForm, CommentForm, PartsForm
 from dispatch.errors import DispatchError, NotFoundError
-from dispatch.services import access, notify
+from dispatch.services import access, costs, emergency_plans, notify, stock
+from dispatch.services.stock import PartLine
 from dispatch.services.assignment import candidates_for
 from dispatch.services.tickets import ACTION_LABELS, TRANSITIONS, add_comment, transition
 from models import ROLES
@@ -40,13 +41,37 @@ def detail(ticket_id: int):
         ticket = access.ticket_for(current_user, ticket_id)
     except NotFoundError:
         abort(404)
-    candidates = candidates_for(ticket) if current_user.role in access.CONTROL_ROOM and ticket.is_open else []
+    control_room = current_user.role in access.CONTROL_ROOM and ticket.is_open
+    candidates = candidates_for(ticket) if control_room else []
+    plan_choices = [p for p in emergency_plans.all_plans()
+                    if p.active or (ticket.plan_version and p.id == ticket.plan_version.plan_id)] if control_room else []
     return render_template(
         "tickets/detail.html", ticket=ticket, actions=available_actions(current_user, ticket),
         action_form=ActionForm(), comment_form=CommentForm(), candidates=candidates,
         messages=notify.messages_for_ticket(ticket.id) if current_user.role != "nurse" else [],
         just_filed=request.args.get("filed") == "1",
+        plan_panel=emergency_plans.panel_for(ticket, current_user), plan_choices=plan_choices,
+        # Nurses see the work done, not what it cost.
+        parts=stock.ticket_parts(ticket.id) if current_user.role != "nurse" else [],
+        cost=costs.ticket_cost(ticket) if current_user.role != "nurse" else None,
+        may_add_parts=stock.may_record_parts(current_user, ticket),
     )
+
+
+PART_ROWS = 3  # part lines on the finish form; more can be added from the ticket page afterwards
+
+
+def part_lines(form) -> list[PartLine]:
+    """The part lines filled in on a form (`part-0`, `quantity-0`, `store-0`...); an empty quantity means 1."""
+    lines = []
+    for index in range(PART_ROWS):
+        code = (form.get(f"part-{index}") or "").strip()
+        if not code:
+            continue
+        store = (form.get(f"store-{index}") or "").strip()
+        lines.append(PartLine(code[:30], (form.get(f"quantity-{index}") or "").strip()[:12] or "1",
+                              int(store) if store.isdigit() and len(store) < 10 else None))
+    return lines
 
 
 @bp.route("/<int:ticket_id>/<action>", methods=["POST"])
@@ -65,6 +90,7 @@ def act(ticket_id: int, action: str):
             ticket_id, action, current_user,
             expected_version=int(form.version.data) if (form.version.data or "").isdigit() else None,
             note=form.note.data, labour_minutes=form.labour_minutes.data, parts_used=form.parts_used.data,
+            parts=part_lines(request.form) if action == "resolve" else None,
             rating=int(form.rating.data) if form.rating.data else None,
         )
     except DispatchError as error:
@@ -72,6 +98,38 @@ def act(ticket_id: int, action: str):
     else:
         flash(_("Ticket %(number)s %(action)s.", number=ticket_id, action=ACTION_LABELS[action]), "success")
     return redirect(back)
+
+
+@bp.route("/<int:ticket_id>/parts", methods=["POST"])
+@roles_required(*ROLES)
+def add_parts(ticket_id: int):
+    form = PartsForm()
+    if not form.validate_on_submit():
+        flash(_("The form had expired; try again."), "error")
+    else:
+        try:
+            issued = stock.issue_parts(ticket_id, part_lines(request.form), current_user)
+        except DispatchError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("%(n)d part line(s) recorded and taken from stock.", n=len(issued)), "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+@bp.route("/<int:ticket_id>/parts/<int:line_id>/return", methods=["POST"])
+@roles_required(*ROLES)
+def return_part(ticket_id: int, line_id: int):
+    form = PartsForm()
+    if not form.validate_on_submit():
+        flash(_("The form had expired; try again."), "error")
+    else:
+        try:
+            stock.return_part(line_id, request.form.get("quantity") or "1", current_user, request.form.get("reason"))
+        except DispatchError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Returned to stock."), "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
 
 
 @bp.route("/<int:ticket_id>/comment", methods=["POST"])
