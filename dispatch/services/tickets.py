@@ -242,11 +242,13 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
     if action == "resolve":
         from dispatch.services.checklists import unticked_count
 
-        # Allowed, but on record: the planned-work report counts jobs closed with steps unticked.
-        unticked = unticked_count(session, ticket.id)
-        if unticked:
-            data["checklist_unticked"] = unticked
-        _cost_on_finish(session, ticket, actor, now, data, details.get("parts") or [])
+        # No flush until the step is whole: one UPDATE of the ticket, so its version moves by one per action.
+        with session.no_autoflush:
+            # Allowed, but on record: the planned-work report counts jobs closed with steps unticked.
+            unticked = unticked_count(session, ticket.id)
+            if unticked:
+                data["checklist_unticked"] = unticked
+            _cost_on_finish(session, ticket, actor, now, data, details.get("parts") or [])
     ticket.status = target if not (action == "resume" and ticket.made_safe_at) else "made_safe"
     ticket.updated_at = now
     actor_id = actor.id if actor is not None else None

@@ -76,7 +76,7 @@ def test_power_fault_from_report_to_confirmed_fix(live_server, new_device, hospi
     done = job.locator("details.action-note", has=phone.locator("summary", has_text="Done"))
     done.locator("summary").click()
     done.get_by_label("What was done").fill("Tripped RCD on bed 1 circuit; found and replaced a failed socket")
-    done.get_by_label("Parts used").fill("1 x twin socket outlet")
+    done.get_by_label("Other parts (not in the stock list)").fill("1 x twin socket outlet")
     done.get_by_label("Labour (minutes)").fill("35")
     done.get_by_role("button", name="Done").click()
     expect(phone.get_by_role("status").first).to_contain_text(f"Ticket {number} resolved.")
