@@ -54,6 +54,18 @@ def fresh_database(backend: str, workdir: Path) -> None:
     admin.dispose()
 
 
+def database_exists(backend: str, workdir: Path) -> bool:
+    if backend == "sqlite":
+        return (workdir / "bench.sqlite3").is_file()
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(ADMIN_URL)
+    with admin.connect() as conn:
+        found = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE_NAME})
+    admin.dispose()
+    return bool(found)
+
+
 def make_app(url: str):
     from dispatch import create_app
 
@@ -70,7 +82,8 @@ def prepare(backend: str, url: str, args) -> dict:
     from dispatch.services.history import seed_history
     from models import Ticket, db
 
-    if not args.reuse:
+    # --reuse keeps a database already there; a first run (or a new machine) still has to make one.
+    if not args.reuse or not database_exists(backend, Path(args.workdir)):
         fresh_database(backend, Path(args.workdir))
     app = make_app(url)
     with app.app_context():

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app, g, has_request_context, request
-from flask_babel import force_locale
+from flask_babel import force_locale, format_datetime, get_locale
 from flask_login import current_user
 
 SUPPORTED_LOCALES = ("en", "zh_CN")
@@ -40,3 +40,19 @@ def in_language_of(user) -> Iterator[None]:
 
 def select_timezone() -> str:
     return current_app.config["HOSPITAL_TIMEZONE"]
+
+
+def _chinese() -> bool:
+    return str(get_locale() or "").startswith("zh")
+
+
+def short_datetime(value) -> str:
+    """'24 Nov 14:05' in English, '11月24日 14:05' in Chinese (CLDR's "d MMM" would read "24 11月"), in hospital time."""
+    return format_datetime(value, "M月d日 HH:mm" if _chinese() else "d MMM HH:mm")
+
+
+def month_label(day, short: bool = False) -> str:
+    """'November 2026' ('Nov 2026') in English, '2026年11月' in Chinese: CLDR's year-month form for the locale."""
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMM" if short else "yMMMM", day, locale=get_locale() or "en")

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from dispatch.clock import now
+from dispatch.i18n import short_datetime
 from dispatch.services import sla
 from dispatch.services.emergency_plans import tel_href
 from dispatch.services.tickets import STATUS_LABELS
@@ -56,10 +57,7 @@ def local_time(value: datetime | None, fmt: str = "short") -> str:
         return format_datetime(value, "HH:mm")
     if fmt == "iso":
         return value.isoformat()
-    # "24 Nov 14:05" in English; "11月24日 14:05" in Chinese (CLDR's "d MMM" would read "24 11月").
-    if str(get_locale() or "").startswith("zh"):
-        return format_datetime(value, "M月d日 HH:mm")
-    return format_datetime(value, "d MMM HH:mm")
+    return short_datetime(value)
 
 
 def duration(seconds: float | None) -> str:

@@ -13,8 +13,13 @@ free local port, logs in as the people who use each page and saves PNGs:
     oncall.png        shift supervisor, who is on call now and next, with tonight's cover for a sick electrician
     plan-phone.png    electrician, the ICU power-loss plan from the SMS link on a phone (390x844), two steps ticked
     planned.png       shift supervisor, the planned-work calendar: tickets the schedules opened and dates to come
+    budget.png        estates manager, this month's cost against budget per trade, and the same month last year
+    board-zh.png, planned-zh.png, plan-ticket-zh.png, budget-zh.png
+                      the same people after choosing 中文 in the header: the board, the planned-work calendar,
+                      a P1 ticket with its emergency plan, and the budget
 
-Needs Debian's Chromium (/usr/bin/chromium, or $DISPATCH_CHROMIUM); no network, no Redis.
+Needs Debian's Chromium (/usr/bin/chromium, or $DISPATCH_CHROMIUM) and, for the Chinese pages, a CJK font
+(apt-get install fonts-noto-cjk); no network, no Redis.
 """
 from __future__ import annotations
 
@@ -68,12 +73,12 @@ def build_instance(workdir: Path):
 
 
 def keep_background_alive(app) -> None:
-    """The demo runs no scheduler or worker; record their rounds so the board shows them as running."""
+    """The demo runs no scheduler, watchdog or worker; record their rounds so the board shows them as running."""
     from dispatch.services import heartbeats
 
     with app.app_context():
-        heartbeats.beat("scheduler", "screenshots")
-        heartbeats.beat("worker", "screenshots")
+        for name in heartbeats.SILENCE_LIMITS:
+            heartbeats.beat(name, "screenshots")
 
 
 def give_electrician_a_second_job(app) -> None:
@@ -179,15 +184,22 @@ def main() -> int:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
 
-                def shoot(username: str, path: str, name: str, device: dict, *, ready: str, full_page: bool = False):
-                    context = browser.new_context(base_url=base_url, locale="en-GB", timezone_id="Asia/Shanghai", **device)
+                def shoot(username: str, path: str, name: str, device: dict, *, ready: str, full_page: bool = False,
+                          chinese: bool = False):
+                    # The browser speaks the page's language too: its own widgets (a month picker) follow it.
+                    context = browser.new_context(base_url=base_url, locale="zh-CN" if chinese else "en-GB",
+                                                  timezone_id="Asia/Shanghai", **device)
                     context.set_default_timeout(TIMEOUT_MS)
                     page = context.new_page()
                     page.goto("/login")
                     page.get_by_label("Username").fill(username)
                     page.get_by_label("Password").fill(DEMO_PASSWORD)
                     page.get_by_role("button", name="Log in").click()
-                    expect(page.get_by_role("button", name="Log out")).to_be_attached()
+                    # The account keeps its language: a user switched to 中文 earlier still reads Chinese.
+                    expect(page.locator("form[action$='/logout'] button")).to_be_attached()
+                    if chinese:  # as a new user does: the header's language switch, kept on the account
+                        page.get_by_role("button", name="中文").click()
+                        expect(page.get_by_role("button", name="退出")).to_be_attached()
                     page.goto(path)
                     expect(page.locator(ready).first).to_be_visible()
                     page.evaluate("document.fonts.ready")
@@ -213,6 +225,16 @@ def main() -> int:
                 cover_for_a_sick_electrician(app)
                 shoot("supervisor", "/oncall/", "oncall.png", DESKTOP, ready="table.oncall-table tbody tr", full_page=True)
                 shoot("supervisor", "/planned/calendar", "planned.png", DESKTOP, ready="table.planned-calendar tbody tr")
+                shoot("manager", "/reports/budget", "budget.png", DESKTOP, ready="table.report-table tbody tr",
+                      full_page=True)
+                keep_background_alive(app)
+                shoot("dispatcher", "/board/", "board-zh.png", DESKTOP, ready="#board tr[data-ticket]", chinese=True)
+                shoot("supervisor", "/planned/calendar", "planned-zh.png", DESKTOP,
+                      ready="table.planned-calendar tbody tr", chinese=True)
+                shoot("dispatcher", f"/tickets/{emergency_with_a_plan(app)}", "plan-ticket-zh.png", DESKTOP,
+                      ready="section.plan-panel", chinese=True)
+                shoot("manager", "/reports/budget", "budget-zh.png", DESKTOP, ready="table.report-table tbody tr",
+                      full_page=True, chinese=True)
                 browser.close()
         finally:
             server.shutdown()

@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 
 from flask import g
-from flask_babel import force_locale, format_date, format_datetime, get_locale
+from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -26,6 +26,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import CondPageBreak, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
+from dispatch.i18n import month_label
 from dispatch.services.report_filters import TARGETS
 from dispatch.services.timezone import hospital_zone
 
@@ -54,10 +55,7 @@ def target_names() -> dict[str, str]:
 
 def month_title(month: date | str) -> str:
     month = date.fromisoformat(month) if isinstance(month, str) else month
-    # "March 2026"; in Chinese "2026年3月" (CLDR's standalone month name would read "三月 2026").
-    if str(get_locale() or "").startswith("zh"):
-        return f"{month.year}年{month.month}月"
-    return format_date(month, "MMMM yyyy")
+    return month_label(month)
 
 
 def pct_text(value: float | None) -> str:

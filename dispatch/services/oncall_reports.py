@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import format_datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from dispatch.i18n import short_datetime
 from dispatch.services import notify, rota
 from dispatch.services.timezone import hospital_zone
 from dispatch.services.unit_of_work import write_transaction
@@ -18,8 +18,8 @@ MARKER = "coverage-sms"
 
 def gap_lines(now: datetime) -> list[str]:
     zone = hospital_zone()
-    return [f"{g.trade.name} {format_datetime(g.starts_at.astimezone(zone), 'd MMM HH:mm')}-"
-            f"{format_datetime(g.ends_at.astimezone(zone), 'd MMM HH:mm')}" for g in rota.coverage_gaps(now)]
+    return [f"{g.trade.name} {short_datetime(g.starts_at.astimezone(zone))}-{short_datetime(g.ends_at.astimezone(zone))}"
+            for g in rota.coverage_gaps(now)]
 
 
 def daily_coverage_sms(now: datetime, hour: int) -> bool:

@@ -232,7 +232,7 @@ def filter_choices() -> Choices:
 
 def describe(report: ReportFilter) -> list[str]:
     """The narrowing filters in words, for page titles: ['Power', 'P2', 'ICU', ...]."""
-    from flask_babel import format_date
+    from dispatch.i18n import month_label
 
     words = []
     if report.trade_id:
@@ -254,5 +254,5 @@ def describe(report: ReportFilter) -> list[str]:
         location = db.session.get(Location, report.location_id)
         words.append(f"{location.ward.name} · {location.name}")
     if report.month:
-        words.append(format_date(report.month, "MMMM yyyy"))
+        words.append(month_label(report.month))
     return words

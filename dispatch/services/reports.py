@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, tuple_, union_all
 
+from dispatch import i18n
 from dispatch.services import report_sql
 from dispatch.services.report_filters import (
     BACKLOG_AGES, TARGETS, ReportFilter, Teams, backlog_age, conditions, elapsed, met, missed, technician_teams,
@@ -76,7 +76,7 @@ def _month_boundaries(start: date, end: date) -> tuple[list[date], list[datetime
 
 
 def month_label(month: date) -> str:
-    return format_date(month, "MMM yyyy")
+    return i18n.month_label(month, short=True)
 
 
 def _group_keys(by: str, report: ReportFilter, teams: Teams):

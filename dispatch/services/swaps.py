@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import ConflictError, NotFoundError, ValidationError
+from dispatch.i18n import short_datetime
 from dispatch.services import licences, notify, rota
 from dispatch.services.timezone import hospital_zone
 from dispatch.services.unit_of_work import write_transaction
@@ -133,8 +133,7 @@ def swap_accepted_text(swap: SwapRequest) -> str:
     return segments.fit(_(
         "%(name)s will take your %(trade)s on-call shift %(start)s-%(end)s. You are off call then.",
         name=swap.colleague.full_name, trade=swap.trade.name if swap.trade else "",
-        start=format_datetime(swap.starts_at.astimezone(zone), "d MMM HH:mm"),
-        end=format_datetime(swap.ends_at.astimezone(zone), "d MMM HH:mm")), 2)
+        start=short_datetime(swap.starts_at.astimezone(zone)), end=short_datetime(swap.ends_at.astimezone(zone))), 2)
 
 
 def asked_of(user_id: int) -> list[SwapRequest]:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from babel.numbers import get_currency_symbol
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,6 +18,7 @@ from dispatch.blueprints.reports.export import Column, Sheet
 from dispatch.blueprints.reports.forms import parse_filter
 from dispatch.blueprints.reports.views import EXPORT, _bad_export, _export, _page_context, _period_name, bp
 from dispatch.clock import now
+from dispatch.i18n import month_label
 from dispatch.errors import DispatchError
 from dispatch.services import access, costs
 from dispatch.services.timezone import hospital_date
@@ -115,7 +116,7 @@ def budget_page(fmt: str | None = None):
         flash(message, "error")
     chart = charts.budget_chart(
         [(r.trade, float(r.budget) if r.budget is not None else None, float(r.actual), float(r.last_year)) for r in rows],
-        title=_("Cost by trade, %(month)s (%(currency)s)", month=format_date(month, "MMMM yyyy"),
+        title=_("Cost by trade, %(month)s (%(currency)s)", month=month_label(month),
                 currency=get_currency_symbol(costs.current_currency(), str(get_locale() or "en"))),
         budget_label=_("budget"), actual_label=_("actual, within budget"), over_label=_("actual, over budget"),
         last_year_label=_("same month last year"))
