@@ -38,6 +38,9 @@ EVENT_LABELS = {
     "plan_step": _l("Plan step done"),
 }
 TARGET_LABELS = {"acknowledge": _l("acknowledge"), "attend": _l("attend"), "resolve": _l("resolve")}
+# How a history line came in (shown after the person; the web is the default and not named).
+CHANNEL_LABELS = {"sms": _l("by SMS"), "api": _l("by API"), "voice": _l("by phone call"), "system": _l("automatic"),
+                  "alarm": _l("from an alarm panel"), "watchdog": _l("by the watchdog")}
 SMS_STATE_LABELS = {
     "pending": _l("SMS queued"), "sending": _l("SMS sending"), "sent": _l("SMS sent"),
     "delivered": _l("SMS delivered"), "undelivered": _l("SMS undelivered"), "failed": _l("SMS failed"),
@@ -118,6 +121,7 @@ def init_app(app: Flask) -> None:
         TARGET_LABELS=TARGET_LABELS,
         CRITICALITY_LABELS=CRITICALITY_LABELS,
         SMS_STATE_LABELS=SMS_STATE_LABELS,
+        CHANNEL_LABELS=CHANNEL_LABELS,
         MOVEMENT_LABELS=MOVEMENT_LABELS,
         part_choices=_part_choices,
         format_month=lambda day: format_date(day, "MMM"),
