@@ -16,17 +16,6 @@ PEOPLE = {"nurse": "nurse.icu", "dispatcher": "dispatcher", "technician": "spark
 EDITORS = {"manager", "admin"}
 
 
-@pytest.fixture(autouse=True)
-def fresh_request_globals(app):
-    """Each request starts with an empty `g`, as in production (see tests/test_access.py)."""
-    from flask import g
-
-    @app.before_request
-    def forget_previous_request():
-        for name in list(vars(g)):
-            delattr(g, name)
-
-
 def person(username: str) -> User:
     db.session.expire_all()
     return db.session.scalar(select(User).where(User.username == username))

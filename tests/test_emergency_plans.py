@@ -3,7 +3,6 @@ steps ticked into the history, a login-only link in the technician's SMS, the ed
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 
@@ -16,18 +15,6 @@ from dispatch.sms import segments
 from models import EmergencyPlan, EmergencyPlanVersion, OutboundMessage, Ticket, TicketEvent, TicketPlanStep, User, db
 from models.plan import PublishedPlanError
 from tests.test_i18n import data_words, english_left  # noqa: F401  (data_words is a fixture)
-
-@pytest.fixture(autouse=True)
-def fresh_request_globals(app):
-    """Each request starts with an empty `g`, as in production (see tests/test_pages.py): otherwise one
-    client's CSRF token leaks into the next client's login."""
-    from flask import g
-
-    @app.before_request
-    def forget_previous_request():
-        for name in list(vars(g)):
-            delattr(g, name)
-
 
 ICU_STEPS = ["Phone ICU nurse in charge: which beds are on battery", "Check the ICU UPS panel",
              "Check LV board A at switch room A-B1"]
@@ -450,7 +437,7 @@ def test_an_incident_teams_sms_carries_the_lead_tickets_plan_link(hospital):
 
     make_plan(hospital, title="Power loss, any ward")
     lead = file_fault(hospital)
-    other = file_fault(hospital, ward="ward3", description="Ward 3 dark too", patient_at_risk=True)
+    file_fault(hospital, ward="ward3", description="Ward 3 dark too", patient_at_risk=True)  # the incident's second report
     incident = incidents.group_reports(hospital.trades["power"].id, hospital.icu.building_id, hospital.user("dispatcher"))
     assert db.session.get(Incident, incident.id).lead_ticket_id == lead.id
     assign_ticket(lead.id, hospital.users["sparky"].id, hospital.user("dispatcher"))

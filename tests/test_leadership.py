@@ -26,17 +26,6 @@ MARCH = date(2026, 3, 1)
 FIRST_OF_APRIL = datetime(2026, 3, 31, 16, 30, tzinfo=timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def fresh_request_globals(app):
-    """Two people logged in within one test: each request starts with its own `g`, as in production."""
-    from flask import g
-
-    @app.before_request
-    def forget_previous_request():
-        for name in list(vars(g)):
-            delattr(g, name)
-
-
 @pytest.fixture
 def fixed(hospital, clock, db):
     clock.set(NOW)

@@ -32,17 +32,6 @@ PAGES = {
 TUESDAY, WEDNESDAY = 1, 2  # the frozen clock starts on Tuesday 10 March 2026, 10:00 in Shanghai
 
 
-@pytest.fixture(autouse=True)
-def fresh_request_globals(app):
-    """Each request starts with an empty `g`, as in production (see tests/test_access.py)."""
-    from flask import g
-
-    @app.before_request
-    def forget_previous_request():
-        for name in list(vars(g)):
-            delattr(g, name)
-
-
 def uid(hospital, username: str) -> int:
     return db.session.scalar(select(User.id).where(User.username == username))
 

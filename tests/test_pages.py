@@ -14,18 +14,6 @@ from models import Ticket, TicketEvent, db
 from tests.conftest import PASSWORD, csrf_token, text_of
 
 
-@pytest.fixture(autouse=True)
-def fresh_request_globals(app):
-    """Each request starts with empty `g`, as in production: the test's own app context is otherwise
-    shared by every request, so one client's login (and CSRF token) would leak into the next."""
-    from flask import g
-
-    @app.before_request
-    def forget_previous_request():
-        for name in list(vars(g)):
-            delattr(g, name)
-
-
 def file_fault(hospital, ward="icu", trade="power", **kw):
     ward = getattr(hospital, ward)
     nurse = hospital.user("nurse.icu" if ward is hospital.icu else "nurse.ward3")
