@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from dispatch.clock import now as clock_now
 from dispatch.errors import ValidationError
 from dispatch.services import access
-from dispatch.services.report_filters import ReportFilter, utc_range
+from dispatch.services.report_filters import ReportFilter, narrowing, utc_range
 from dispatch.services.report_sql import bucket_by_boundaries, local_midnight_utc, month_starts
 from dispatch.services.stock import clean_money
 from dispatch.services.timezone import hospital_zone, local
@@ -154,17 +154,8 @@ class CostRow:
 
 def _cost_clauses(report: ReportFilter) -> list:
     lower, upper = report.utc_range()
-    clauses = [Ticket.created_at >= lower, Ticket.created_at < upper,
-               (Ticket.parts_cost.is_not(None)) | (Ticket.labour_cost.is_not(None))]
-    for name, column in (("trade_id", Ticket.trade_id), ("priority", Ticket.priority), ("ward_id", Ticket.ward_id),
-                         ("asset_id", Ticket.asset_id), ("location_id", Ticket.location_id)):
-        value = getattr(report, name)
-        if value is not None:
-            clauses.append(column == value)
-    if report.technician_id is not None:
-        clauses.append(Ticket.assignee_id.is_(None) if report.technician_id == 0
-                       else Ticket.assignee_id == report.technician_id)
-    return clauses
+    return [Ticket.created_at >= lower, Ticket.created_at < upper,
+            (Ticket.parts_cost.is_not(None)) | (Ticket.labour_cost.is_not(None)), *narrowing(report)]
 
 
 def _measures():

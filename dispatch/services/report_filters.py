@@ -191,12 +191,9 @@ def first_time_fix():
     return and_(Ticket.reopen_count == 0, Ticket.held_seconds == 0, Ticket.made_safe_at.is_(None))
 
 
-def conditions(report: ReportFilter, teams: Teams, dated: bool = True) -> list:
-    """WHERE clauses for the tickets a report counts (dated=False: all but the period)."""
-    lower, upper = report.utc_range()
-    clauses = [Ticket.status != "cancelled"]
-    if dated:
-        clauses += [Ticket.created_at >= lower, Ticket.created_at < upper]
+def narrowing(report: ReportFilter) -> list:
+    """WHERE clauses for the filter's trade, priority, ward, asset, place and technician (0: not assigned)."""
+    clauses = []
     for name, column in (("trade_id", Ticket.trade_id), ("priority", Ticket.priority), ("ward_id", Ticket.ward_id),
                          ("asset_id", Ticket.asset_id), ("location_id", Ticket.location_id)):
         value = getattr(report, name)
@@ -205,6 +202,16 @@ def conditions(report: ReportFilter, teams: Teams, dated: bool = True) -> list:
     if report.technician_id is not None:
         clauses.append(Ticket.assignee_id.is_(None) if report.technician_id == 0
                        else Ticket.assignee_id == report.technician_id)
+    return clauses
+
+
+def conditions(report: ReportFilter, teams: Teams, dated: bool = True) -> list:
+    """WHERE clauses for the tickets a report counts (dated=False: all but the period)."""
+    lower, upper = report.utc_range()
+    clauses = [Ticket.status != "cancelled"]
+    if dated:
+        clauses += [Ticket.created_at >= lower, Ticket.created_at < upper]
+    clauses += narrowing(report)
     if report.team_id is not None:
         if report.team_id == 0:
             clauses.append(or_(Ticket.assignee_id.is_(None), not_(Ticket.assignee_id.in_(list(teams.of) or [-1]))))

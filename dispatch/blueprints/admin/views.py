@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.admin.forms import AUDIT_KIND_LABELS, AuditFilterForm, LicenceForm, NewStaffForm, StaffForm
+from dispatch.blueprints.form_errors import show_error
 from dispatch.clock import now
 from dispatch.errors import DispatchError
 from dispatch.services import access, audit, staff, staff_records
@@ -17,15 +18,8 @@ from dispatch.services.timezone import hospital_date
 from models import LicenceType, User, Ward, db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _show_error(form, error: DispatchError) -> None:
-    name = {"ward": "ward_id", "technician_id": "licence_type_id"}.get(error.field, error.field)
-    field = getattr(form, name, None) if name else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
+# The staff service names a ward and a licence by what it checks; the forms by their fields.
+PERSON_FIELDS = {"ward": "ward_id", "technician_id": "licence_type_id"}
 
 
 def _wards(form: StaffForm) -> None:
@@ -59,7 +53,7 @@ def new_person():
                 current_user, username=form.username.data, full_name=form.full_name.data, role=form.role.data,
                 password=form.password.data, ward_id=form.ward_id.data or None, phone=form.phone.data)
         except DispatchError as error:
-            _show_error(form, error)
+            show_error(form, error, PERSON_FIELDS)
         else:
             flash(_("%(name)s can now log in as %(username)s.", name=user.full_name, username=user.username), "success")
             return redirect(url_for("admin.person", user_id=user.id))
@@ -92,7 +86,7 @@ def person(user_id: int):
             staff_records.update_user(current_user, user.id, full_name=form.full_name.data, role=form.role.data,
                                       phone=form.phone.data, ward_id=form.ward_id.data or None, active=form.active.data)
         except DispatchError as error:
-            _show_error(form, error)
+            show_error(form, error, PERSON_FIELDS)
             return _render_person(user, form, _licence_form(), 422)
         flash(_("Saved."), "success")
         return redirect(url_for("admin.person", user_id=user.id))
@@ -109,7 +103,7 @@ def add_licence(user_id: int):
             staff.add_licence(user.id, form.licence_type_id.data, number=form.number.data, issuer=form.issuer.data,
                               issued_on=form.issued_on.data, expires_on=form.expires_on.data)
         except DispatchError as error:
-            _show_error(form, error)
+            show_error(form, error, PERSON_FIELDS)
         else:
             flash(_("Licence added."), "success")
             return redirect(url_for("admin.person", user_id=user.id))

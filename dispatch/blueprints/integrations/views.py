@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
+from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.integrations.forms import AlarmPointForm
 from dispatch.errors import DispatchError
 from dispatch.services import access, alarms
@@ -47,11 +48,7 @@ def edit(point_id: int | None = None):
                               trade_id=form.trade_id.data, priority=form.priority.data or None,
                               description=form.description.data)
         except DispatchError as error:
-            target = getattr(form, error.field, None) if error.field else None
-            if target is not None:
-                target.errors = list(target.errors) + [error.message]
-            else:
-                flash(error.message, "error")
+            show_error(form, error)
         else:
             flash(_("Alarm point saved."), "success")
             return redirect(url_for("integrations.points"))

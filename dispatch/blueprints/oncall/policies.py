@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.oncall.forms import PolicyForm
-from dispatch.blueprints.oncall.views import bp, show_error
+from dispatch.blueprints.form_errors import show_error
+from dispatch.blueprints.oncall.views import bp
 from dispatch.errors import DispatchError
 from dispatch.services import access, escalation_policies
 from dispatch.services.escalation_policies import StepInput

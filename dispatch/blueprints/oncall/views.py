@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
+from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.oncall.forms import (
     KIND_LABELS, ROLE_LABELS, TARGET_LABELS, WEEKDAY_LABELS, ImportForm, OverrideForm, ShiftForm,
 )
@@ -46,15 +47,6 @@ def phone_display(number: str) -> str:
         return phonenumbers.format_number(phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     except phonenumbers.NumberParseException:
         return number
-
-
-def show_error(form, error: DispatchError) -> None:
-    """A service's message under the field it names, or as a flash when the form has no such field."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 def _trades() -> list[Trade]:

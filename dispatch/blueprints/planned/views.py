@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import _safe_next
+from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.planned.forms import ChecklistForm, ScheduleForm, SkipForm, checklist_lines
 from dispatch.clock import now
 from dispatch.errors import DispatchError, NotFoundError
@@ -76,11 +77,7 @@ def edit(schedule_id: int | None = None):
         try:
             saved = planned.save_schedule(current_user, values, schedule_id)
         except DispatchError as error:
-            target = getattr(form, error.field, None) if error.field else None
-            if target is not None:
-                target.errors = list(target.errors) + [error.message]
-            else:
-                flash(error.message, "error")
+            show_error(form, error)
         else:
             flash(_("Schedule saved."), "success")
             return redirect(url_for("planned.schedule", schedule_id=saved.id))

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import _safe_next
+from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.plans.forms import AttachForm, PlanForm
 from dispatch.errors import DispatchError, NotFoundError
 from dispatch.services import access
@@ -30,14 +31,6 @@ def _content(form: PlanForm) -> plans.PlanContent:
                                contacts=form.contacts.data, isolation_points=form.isolation_points.data)
 
 
-def _show_error(form: PlanForm, error: DispatchError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
-
-
 @bp.route("/plans/")
 @roles_required(*access.PLAN_READERS)
 def index():
@@ -54,7 +47,7 @@ def new():
             plan = plans.create_plan(current_user, trade_id=form.trade_id.data, criticality=form.criticality.data,
                                      keywords=form.keywords.data, content=_content(form))
         except DispatchError as error:
-            _show_error(form, error)
+            show_error(form, error)
         else:
             flash(_("Emergency plan published as version 1."), "success")
             return redirect(url_for("plans.show", plan_id=plan.id))
@@ -85,7 +78,7 @@ def edit(plan_id: int):
                                         active=form.active.data, content=_content(form),
                                         change_note=form.change_note.data)
         except DispatchError as error:
-            _show_error(form, error)
+            show_error(form, error)
         else:
             if version is None:
                 flash(_("The steps are unchanged: no new version. Who the plan applies to is saved."), "success")

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from dispatch.auth import roles_required
+from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.report.forms import ReportForm, WardActionForm
 from dispatch.clock import now
 from dispatch.errors import DispatchError
@@ -67,18 +68,10 @@ def new():
                 place_detail=form.place_detail.data,
             )
         except DispatchError as error:
-            _show_error(form, error)
+            show_error(form, error)
         else:
             return redirect(url_for("tickets.detail", ticket_id=ticket.id, filed=1))
     return render_template("report/new.html", form=form, asset=asset, ward=ward)
-
-
-def _show_error(form, error: DispatchError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [error.message]
-    else:
-        flash(error.message, "error")
 
 
 @bp.route("/a/<code>")

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
+from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.reports.export import Column, Sheet, csv_response, xlsx_response
 from dispatch.blueprints.stock.forms import AdjustForm, PartForm, ReceiveForm, StoreForm, coerce_choice
 from dispatch.clock import now
@@ -17,15 +18,6 @@ from dispatch.services.timezone import hospital_date
 from models import Building, Part, Trade, db
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
-
-
-def show_error(form, error: DispatchError) -> None:
-    """The service's message on the field it names, or at the top of the page."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 def _store_choices(blank: bool = False) -> list[tuple[int, str]]:
