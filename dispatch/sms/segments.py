@@ -40,14 +40,21 @@ def fit(text: str, max_segments: int) -> str:
     if count(text) <= max_segments:
         return text
     mark = ellipsis(text)
-    low, high = 0, len(text)
-    while low < high:  # longest prefix that fits with the ellipsis
+    keep = longest(len(text), lambda n: count(text[:n].rstrip() + mark) <= max_segments)
+    return text[:keep].rstrip() + mark
+
+
+def longest(limit: int, fits) -> int:
+    """The largest n in 0..limit for which fits(n) holds, by halving: what fits shrinks as n grows (fits(0) is
+    taken as true). Used to keep the longest prefix of a text that still fits its segments."""
+    low, high = 0, limit
+    while low < high:
         mid = (low + high + 1) // 2
-        if count(text[:mid].rstrip() + mark) <= max_segments:
+        if fits(mid):
             low = mid
         else:
             high = mid - 1
-    return text[:low].rstrip() + mark
+    return low
 
 
 def ellipsis(text: str) -> str:

@@ -33,22 +33,12 @@ def _fit_description(head: str, description: str, tail: str) -> str:
     if segments.count(f"{head}{mark} {tail}") > MAX_SEGMENTS:
         # Even with no description the head is too long (a long place name turning the text to UCS-2):
         # shorten the head instead, so the reply codes and the plan's link still arrive whole.
-        low, high = 0, len(head)
-        while low < high:
-            mid = (low + high + 1) // 2
-            if segments.count(f"{head[:mid].rstrip()}{mark} {tail}") <= MAX_SEGMENTS:
-                low = mid
-            else:
-                high = mid - 1
-        return f"{head[:low].rstrip()}{mark} {tail}"
-    low, high = 0, len(description)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if segments.count(f"{head} {description[:mid].rstrip()}{mark} {tail}") <= MAX_SEGMENTS:
-            low = mid
-        else:
-            high = mid - 1
-    return f"{head} {description[:low].rstrip()}{mark} {tail}"
+        keep = segments.longest(
+            len(head), lambda n: segments.count(f"{head[:n].rstrip()}{mark} {tail}") <= MAX_SEGMENTS)
+        return f"{head[:keep].rstrip()}{mark} {tail}"
+    keep = segments.longest(
+        len(description), lambda n: segments.count(f"{head} {description[:n].rstrip()}{mark} {tail}") <= MAX_SEGMENTS)
+    return f"{head} {description[:keep].rstrip()}{mark} {tail}"
 
 
 def assignment(ticket) -> str:
