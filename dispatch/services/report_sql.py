@@ -3,9 +3,9 @@
 Percentiles use linear interpolation between the two nearest ranks (PostgreSQL's percentile_cont,
 Excel's PERCENTILE.INC, NumPy's default): with n values sorted ascending, the p-th percentile sits at
 position h = p * (n - 1) (counting from 0) and is v[floor(h)] + (v[floor(h) + 1] - v[floor(h)]) * (h - floor(h)).
-PostgreSQL computes it with percentile_cont. Databases without it (SQLite) fetch the two order
-statistics v[floor(h)] and v[floor(h) + 1] with ORDER BY ... LIMIT 1 OFFSET k over an index and
-interpolate in the same floating-point steps, so the results are equal (tests/test_reports_crossdb.py).
+PostgreSQL computes it with percentile_cont. Databases without it (SQLite) read the period's times once,
+in order, and interpolate in Python in the same double-precision steps, so the results are equal
+(tests/test_reports_crossdb.py).
 Durations are whole seconds (each timestamp truncated to the second), so both databases start from
 the same integers.
 """
@@ -18,9 +18,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    BigInteger, Column, Float, Integer, MetaData, Table, and_, case, func, insert, literal, select, union_all,
-)
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, and_, case, func, insert, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -107,45 +105,17 @@ def native_percentile(fraction: float, value) -> ColumnElement:
     return func.percentile_cont(literal(fraction)).within_group(value)
 
 
-def ranked_percentiles(table: Table, keys: Sequence[str], value: str, sizes: dict[tuple, int],
-                       fractions: Sequence[float] = PERCENTILES) -> Iterator:
-    """The percentile_cont formula for databases that lack it, from order statistics.
-
-    `table` holds the key columns and the value column, with an index on (keys..., value); `sizes`
-    gives each group's count of values (from the counts already made). For each group the database
-    picks v[k] and v[k + 1] with ORDER BY value LIMIT 1 OFFSET k (a walk along the index) and
-    interpolates. Yields queries (a few hundred groups each) with the keys and p50, p90, ... columns.
-    SQLite answers this several times faster than with row_number() windows over the same rows.
-    """
-    x = table.c[value]
-
-    def nth(key: tuple, offset: int):
-        where = [table.c[k] == v for k, v in zip(keys, key)] + [x.is_not(None)]
-        return select(x).where(*where).order_by(x).limit(1).offset(offset).scalar_subquery()
-
-    parts = []
-    for key, n in sizes.items():
-        if not n:
-            continue
-        columns = [literal(v, BigInteger).label(k) for k, v in zip(keys, key)]
-        for fraction in fractions:
-            position = (n - 1) * float(fraction)
-            lower = math.floor(position)
-            lo = nth(key, lower)
-            hi = nth(key, lower + 1) if lower + 1 < n else lo
-            # PostgreSQL's float8 lerp: lo + (hi - lo) * (position - floor(position)).
-            columns.append((lo + (hi - lo) * literal(position - lower, Float())).label(f"p{round(fraction * 100)}"))
-        parts.append(select(*columns))
-    # SQLite allows 500 terms in one compound SELECT.
-    for start in range(0, len(parts), 200):
-        chunk = parts[start: start + 200]
-        yield chunk[0] if len(chunk) == 1 else union_all(*chunk)
-
-
-def index_temporary(table: Table, columns: Sequence[str]) -> None:
-    """An index on a temporary table (dropped with it), named after its columns."""
-    name = f"ix_{table.name}_{'_'.join(columns)}"
-    db.session.connection().exec_driver_sql(f"CREATE INDEX {name} ON {table.name} ({', '.join(columns)})")
+def percentile_cont(ordered: Sequence[float], fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont over values already in ascending order, for databases that lack it:
+    the same interpolation in the same double precision, so both databases give the same figures."""
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * float(fraction)
+    lower = math.floor(position)
+    lo = float(ordered[lower])
+    hi = float(ordered[lower + 1]) if lower + 1 < len(ordered) else lo
+    # PostgreSQL's float8 lerp: lo + (hi - lo) * (position - floor(position)).
+    return lo + (hi - lo) * (position - lower)
 
 
 _TEMPORARY_TABLES: dict[tuple[str, tuple[str, ...]], Table] = {}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import groupby
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import Integer, case, cast, func, literal, or_, select, tuple_, union_all
 
 from dispatch import i18n
 from dispatch.services import report_sql
@@ -170,8 +171,8 @@ def _native_figures(keys, where, now: datetime) -> tuple[list[dict], dict | None
 
 def _fallback_figures(keys, where, now: datetime) -> tuple[list[dict], dict | None]:
     """Databases without percentile_cont: the period's tickets are read once into a temporary table of
-    keys, per-target outcomes and times; counts and every percentile (groups and total, picked along an
-    index of it) come from it."""
+    keys, per-target outcomes and times; the counts come from it, and each target's times are read back
+    from it once, in order, for every percentile of the groups and the total."""
     names = [name for name, _ in keys]
     flags = {}
     for target in TARGETS:
@@ -190,17 +191,19 @@ def _fallback_figures(keys, where, now: datetime) -> tuple[list[dict], dict | No
         for target in TARGETS:
             if total is None or not total[f"{target}_done"]:
                 continue
-            columns = {f"p{round(p * 100)}": f"{target}_p{round(p * 100)}" for p in report_sql.PERCENTILES}
-            report_sql.index_temporary(base, [*names, target])
-            report_sql.index_temporary(base, [target])
-            sizes = {key: group[f"{target}_done"] for key, group in by_key.items()}
-            for query in report_sql.ranked_percentiles(base, names, target, sizes):
-                for found in db.session.execute(query).mappings():
-                    by_key[tuple(found[n] for n in names)].update({mine: found[theirs] for theirs, mine in columns.items()})
-            for query in report_sql.ranked_percentiles(base, [], target, {(): total[f"{target}_done"]}):
-                for found in db.session.execute(query).mappings():
-                    total.update({mine: found[theirs] for theirs, mine in columns.items()})
+            value = base.c[target]
+            times = db.session.execute(select(*group, value).where(value.is_not(None)).order_by(*group, value)).all()
+            everyone = []
+            for key, rows in groupby(times, key=lambda row: tuple(row[:-1])):
+                ordered = [row[-1] for row in rows]
+                everyone += ordered
+                by_key[key].update(_percentiles(target, ordered))
+            total.update(_percentiles(target, sorted(everyone)))
     return groups, total
+
+
+def _percentiles(target: str, ordered: list) -> dict:
+    return {f"{target}_p{round(p * 100)}": report_sql.percentile_cont(ordered, p) for p in report_sql.PERCENTILES}
 
 
 def _row(labels, params, record: dict) -> ComplianceRow:
@@ -262,21 +265,15 @@ def trend(report: ReportFilter, now: datetime, target: str = "attend", months: i
     where = conditions(report, teams, dated=False)
     upper = report.utc_range()[1]
     trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
-    is_met, is_missed = met(target), missed(target, now)
-    # One aggregate per month with a pair of sums per trade, glued by UNION ALL: no GROUP BY, so SQLite
-    # needs no sort of the year's tickets (its costliest step here); each month is one index range.
-    parts = []
-    for index in range(len(month_list)):
-        sums = []
-        for trade in trades:
-            sums += [func.sum(case((and_(Ticket.trade_id == trade.id, is_met), 1), else_=0)),
-                     func.sum(case((and_(Ticket.trade_id == trade.id, is_missed), 1), else_=0))]
-        parts.append(select(literal(index).label("month"), *sums).where(
-            *where, Ticket.created_at >= boundaries[index], Ticket.created_at < min(boundaries[index + 1], upper)))
-    counts = {}
-    for month, *sums in db.session.execute(union_all(*parts)):
-        for position, trade in enumerate(trades):
-            counts[(int(month), trade.id)] = (int(sums[2 * position] or 0), int(sums[2 * position + 1] or 0))
+    met_sum = func.sum(case((met(target), 1), else_=0))
+    missed_sum = func.sum(case((missed(target, now), 1), else_=0))
+    # One small aggregate per month (each month one index range, its GROUP BY sorting only that month's
+    # tickets), glued by UNION ALL: a short statement, quick to build, and no sort of the whole year.
+    parts = [select(literal(index).label("month"), Ticket.trade_id, met_sum, missed_sum).where(
+        *where, Ticket.created_at >= boundaries[index], Ticket.created_at < min(boundaries[index + 1], upper))
+        .group_by(Ticket.trade_id) for index in range(len(month_list))]
+    counts = {(int(month), trade_id): (int(good or 0), int(bad or 0))
+              for month, trade_id, good, bad in db.session.execute(union_all(*parts))}
     series = []
     for trade in trades:
         points, counted = [], []
