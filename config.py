@@ -59,6 +59,11 @@ class Config:
     # The URL Twilio uses to reach us (behind a proxy it differs from what Flask sees); signatures cover it.
     TWILIO_WEBHOOK_BASE_URL = os.environ.get("TWILIO_WEBHOOK_BASE_URL")
     SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))
+    # The scheduler's SMS sweep: a message still 'pending' this long after its job was queued is queued again
+    # (the job was lost with Redis); one still 'sending' this long after a worker took it is looked up at
+    # Twilio (the worker died mid-send). See check_sms_timings.
+    SMS_REQUEUE_AFTER_SECONDS = float(os.environ.get("SMS_REQUEUE_AFTER_SECONDS", "30"))
+    SMS_STUCK_AFTER_SECONDS = float(os.environ.get("SMS_STUCK_AFTER_SECONDS", "60"))
     # Priorities sent to the on-call technician at once, without waiting for the dispatcher.
     AUTO_DISPATCH_PRIORITIES = tuple(int(p) for p in os.environ.get("AUTO_DISPATCH_PRIORITIES", "1,2").split(",") if p.strip())
     # When (hospital time) the duty manager gets the daily SMS of on-call coverage gaps.
@@ -133,6 +138,16 @@ CONFIGS = {
     "production": ProductionConfig,
     "testing": TestingConfig,
 }
+
+
+def check_sms_timings(config) -> None:
+    """A message must not be taken for stuck while a live worker may still be waiting for Twilio's answer:
+    the lookup would find nothing yet and the message would be sent a second time."""
+    stuck, timeout = float(config["SMS_STUCK_AFTER_SECONDS"]), float(config["TWILIO_HTTP_TIMEOUT"])
+    if stuck <= timeout:
+        raise RuntimeError(f"SMS_STUCK_AFTER_SECONDS ({stuck:g}) must be longer than TWILIO_HTTP_TIMEOUT ({timeout:g})")
+    if float(config["SMS_REQUEUE_AFTER_SECONDS"]) <= 0:
+        raise RuntimeError("SMS_REQUEUE_AFTER_SECONDS must be above 0")
 
 
 def config_from_environment() -> type[Config]:

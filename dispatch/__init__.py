@@ -29,7 +29,7 @@ def create_app(config: Mapping | type | None = None) -> Flask:
 
 
 def register_config(app: Flask, config: Mapping | type | None) -> None:
-    from config import config_from_environment, kept_secret_key
+    from config import check_sms_timings, config_from_environment, kept_secret_key
 
     if isinstance(config, type):
         app.config.from_object(config)
@@ -41,6 +41,7 @@ def register_config(app: Flask, config: Mapping | type | None) -> None:
         if app.config.get("ENV_NAME") == "production" or app.config.get("SESSION_COOKIE_SECURE"):
             raise RuntimeError("SECRET_KEY must be set in production")
         app.config["SECRET_KEY"] = kept_secret_key()
+    check_sms_timings(app.config)
 
 
 def register_security(app: Flask) -> None:

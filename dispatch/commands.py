@@ -101,20 +101,55 @@ def seed_history(tickets, years, seed, open_cap, events):
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
 def run_worker(burst):
-    """Run an RQ worker for the dispatch queue (JSON-serialised jobs)."""
+    """Run an RQ worker for the dispatch queue (JSON-serialised jobs).
+
+    It rides out a Redis outage: it waits for Redis when it starts, and when RQ gives up on a lost
+    connection (it quits if Redis goes away while a job is in hand) it listens again once Redis answers,
+    instead of exiting and leaving the restarts to systemd's start limit. Jobs lost with Redis are the
+    sweep's to queue again."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
     from rq import Worker
     from rq.serializers import JSONSerializer
 
     from dispatch.queue import get_queue, redis_connection
     from workers.context import use_app
 
+    log = logging.getLogger("dispatch.worker")
+    # Warnings only from libraries (the Twilio SDK logs every request at INFO); RQ sets its own logger to INFO.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(levelname)s %(message)s")
     use_app(current_app._get_current_object())
-    connection = redis_connection()
-    queue = get_queue(connection)
     # Release the parent's pooled connections before forking jobs.
     db.session.remove()
     db.engine.dispose()
-    Worker([queue], connection=connection, serializer=JSONSerializer).work(burst=burst, with_scheduler=False)
+    wait = 1.0
+    while True:
+        worker, finished = None, False
+        try:
+            connection = redis_connection()
+            worker = Worker([get_queue(connection)], connection=connection, serializer=JSONSerializer)
+            wait = 1.0
+            worker.work(burst=burst, with_scheduler=False)
+            finished = True
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            log.warning("Redis does not answer (%s)", error)
+        if worker is not None:
+            if getattr(worker, "pubsub_thread", None) is not None:
+                worker.pubsub_thread.stop()  # RQ could not unsubscribe without Redis; its thread would retry forever
+            if getattr(worker, "_shutdown_requested_date", None) is not None:  # SIGTERM or Ctrl-C (rq 2.x)
+                return
+        if burst:
+            if finished:
+                return
+            raise click.ClickException("Redis does not answer")
+        if finished:  # not asked to stop: RQ quit on an error, logged above
+            log.warning("the RQ worker quit on an error")
+        # RQ's signal handlers outlive work(): while we wait, a SIGTERM or Ctrl-C simply ends the process.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        log.warning("listening again in %.0f s", wait)
+        time.sleep(wait)
+        wait = min(wait * 2, 10.0)
 
 
 def _loop(name: str, rounds, interval: float, once: bool) -> None:
@@ -138,9 +173,11 @@ def _loop(name: str, rounds, interval: float, once: bool) -> None:
             rounds.tick(now())
         except Exception:
             log.exception("%s round failed", name)
-            db.session.rollback()
         finally:
-            db.session.remove()
+            try:
+                db.session.remove()  # rolls back whatever the round left open
+            except Exception:  # a connection that died mid-transaction fails its rollback too: go on
+                log.exception("%s could not release its database session", name)
         if once:
             break
         time.sleep(max(0.0, interval - (time.monotonic() - started)))

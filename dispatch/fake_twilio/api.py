@@ -168,6 +168,8 @@ def _page(items: list[dict[str, Any]], key: str, base: str, filters: dict[str, s
 
 
 def _created(resource: dict[str, Any]) -> Response:
+    # RESPONSE_DELAY_SECONDS: accepted already, answered late (cut short when the fake stops).
+    fake_state().pause(fake_state().setting("RESPONSE_DELAY_SECONDS"))
     response = jsonify(resource)
     response.status_code = 201
     return response

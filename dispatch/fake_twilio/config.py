@@ -26,6 +26,7 @@ ENV_VARS = {
     "FAKE_TWILIO_AUTH_TOKEN": "AUTH_TOKEN",
     "FAKE_TWILIO_SMS_WEBHOOK_URL": "SMS_WEBHOOK_URL",
     "FAKE_TWILIO_FROM": "FROM",
+    "FAKE_TWILIO_RESPONSE_DELAY_SECONDS": "RESPONSE_DELAY_SECONDS",
 }
 
 
@@ -45,6 +46,10 @@ class FakeConfig:
     SEND_CALLBACKS: bool = True
     #: Timeout for every HTTP request the fake makes to the product.
     WEBHOOK_TIMEOUT_SECONDS: float = 10.0
+    #: A slow Twilio: how long each accepted create request (message or call) waits before it is
+    #: answered. The message already exists meanwhile, so a client that dies or gives up in that time
+    #: has sent a message it never learnt the SID of: the case reconciliation exists for.
+    RESPONSE_DELAY_SECONDS: float = 0.0
 
     @classmethod
     def keys(cls) -> set[str]:
@@ -75,7 +80,7 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 
 
 def _coerce(key: str, value: Any) -> Any:
-    if key in ("CALLBACK_DELAY_SECONDS", "WEBHOOK_TIMEOUT_SECONDS"):
+    if key in ("CALLBACK_DELAY_SECONDS", "WEBHOOK_TIMEOUT_SECONDS", "RESPONSE_DELAY_SECONDS"):
         number = float(value)
         if number < 0:
             raise ValueError(f"{key} must not be negative")

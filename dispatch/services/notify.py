@@ -9,6 +9,7 @@ import requests
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioRestException
 
@@ -20,11 +21,17 @@ from models import STATE_RANK, OutboundMessage, Ticket, TicketEvent, User, db
 
 log = logging.getLogger(__name__)
 
-# A row 'sending' for longer than this lost its worker (killed, or the process died): reconcile it.
-STUCK_AFTER = timedelta(seconds=60)
-# A row 'pending' whose job was enqueued this long ago and never ran: enqueue it again.
-REENQUEUE_AFTER = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(seconds=60)
+
+
+def stuck_after() -> timedelta:
+    """A row 'sending' for longer than this lost its worker (killed, or the process died): reconcile it."""
+    return timedelta(seconds=current_app.config["SMS_STUCK_AFTER_SECONDS"])
+
+
+def requeue_after() -> timedelta:
+    """A row 'pending' whose job was queued this long ago and has not run (lost with Redis): queue it again."""
+    return timedelta(seconds=current_app.config["SMS_REQUEUE_AFTER_SECONDS"])
 
 
 def owe_sms(session: Session, *, recipient: User | None, body: str, kind: str, ticket: Ticket | None = None,
@@ -82,9 +89,16 @@ def enqueue(message_id: int) -> bool:
     except Exception:
         log.warning("could not enqueue SMS %s; the sweep will retry", message_id, exc_info=True)
         return False
-    with write_transaction() as session:
-        session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.state == "pending")
-                        .values(enqueued_at=clock_now()))
+    try:
+        with write_transaction() as session:
+            session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id,
+                                                          OutboundMessage.state == "pending")
+                            .values(enqueued_at=clock_now()))
+    except SQLAlchemyError as error:
+        # The change that owed this SMS is committed and its job is queued: the database going away now
+        # must not turn that answer into an error. Without the mark the sweep may queue it once more,
+        # which the claim makes harmless.
+        log.warning("SMS %s queued but not marked as queued (%s)", message_id, type(error).__name__)
     return True
 
 
@@ -237,14 +251,14 @@ def sweep(now: datetime) -> dict[str, int]:
         select(OutboundMessage.id).where(
             OutboundMessage.state == "pending",
             or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now),
-            or_(OutboundMessage.enqueued_at.is_(None), OutboundMessage.enqueued_at <= now - REENQUEUE_AFTER),
+            or_(OutboundMessage.enqueued_at.is_(None), OutboundMessage.enqueued_at <= now - requeue_after()),
         ).limit(500)
     ).all()
     db.session.commit()
     waiting = _waiting_in_queue() if due else set()
     enqueued = sum(1 for message_id in due if message_id not in waiting and enqueue(message_id))
     stuck = db.session.scalars(
-        select(OutboundMessage.id).where(and_(OutboundMessage.state == "sending", OutboundMessage.claimed_at <= now - STUCK_AFTER))
+        select(OutboundMessage.id).where(and_(OutboundMessage.state == "sending", OutboundMessage.claimed_at <= now - stuck_after()))
         .limit(100)
     ).all()
     db.session.commit()

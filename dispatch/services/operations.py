@@ -293,8 +293,8 @@ def troubled_messages(now: datetime, limit: int = STUCK_MESSAGES_SHOWN) -> list[
     and those that failed or went undelivered in the last day."""
     return list(db.session.scalars(
         select(OutboundMessage).options(joinedload(OutboundMessage.recipient))
-        .where(or_(and_(OutboundMessage.state == "pending", OutboundMessage.created_at < now - notify.REENQUEUE_AFTER),
-                   and_(OutboundMessage.state == "sending", OutboundMessage.claimed_at < now - notify.STUCK_AFTER),
+        .where(or_(and_(OutboundMessage.state == "pending", OutboundMessage.created_at < now - notify.requeue_after()),
+                   and_(OutboundMessage.state == "sending", OutboundMessage.claimed_at < now - notify.stuck_after()),
                    and_(OutboundMessage.state.in_(SMS_FAILED_STATES),
                         OutboundMessage.updated_at >= now - timedelta(days=1))))
         .order_by(OutboundMessage.updated_at.desc()).limit(limit)))

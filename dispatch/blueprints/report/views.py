@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import inspect, or_, select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.form_errors import show_error
@@ -70,7 +70,9 @@ def new():
         except DispatchError as error:
             show_error(form, error)
         else:
-            return redirect(url_for("tickets.detail", ticket_id=ticket.id, filed=1))
+            # The number as flushed, not read again: were the database to go away right after the commit,
+            # the nurse must still be told the ticket is filed, or she would file it twice.
+            return redirect(url_for("tickets.detail", ticket_id=inspect(ticket).identity[0], filed=1))
     return render_template("report/new.html", form=form, asset=asset, ward=ward)
 
 
