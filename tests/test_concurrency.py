@@ -197,3 +197,85 @@ def test_twenty_simultaneous_api_calls_never_answer_500(app, hospital, api_token
     assert stored.version == version + 1
     kinds = event_kinds(ticket_id)
     assert kinds["acknowledge"] + kinds["attend"] == 1
+
+
+# --- fifty people at once, over HTTP (the test client, each in its own thread and app context) ------------
+
+FIFTY = 50
+# Who presses, and the ticket's state before the race: assign a new ticket (the control room), acknowledge an
+# assigned one (the technician), confirm a resolved one (the ward that reported it).
+RACES = {"assign": ("dispatcher", "new"), "acknowledge": ("sparky", "assigned"), "confirm": ("nurse.icu", "resolved")}
+
+
+def ticket_ready_for(hospital, action: str) -> Ticket:
+    ticket = file_power_fault(hospital, description=f"Fifty at once: {action}")
+    if action != "assign":
+        assign_ticket(ticket.id, hospital.users["sparky"].id, hospital.user("dispatcher"))
+    if action == "confirm":
+        sparky = hospital.user("sparky")
+        transition(ticket.id, "attend", sparky)
+        transition(ticket.id, "resolve", sparky, note="Breaker replaced")
+    return fresh(ticket.id)
+
+
+def flash_messages(page: str) -> list[tuple[str, str]]:
+    """(category, text) of the flashed messages on a page."""
+    import html
+    import re
+
+    return [(category, html.unescape(text).strip())
+            for category, text in re.findall(r'<div class="flash flash-(\w+)"[^>]*>(.*?)</div>', page, re.S)]
+
+
+@pytest.mark.parametrize("channel", ["api", "form"])
+@pytest.mark.parametrize("action", list(RACES))
+def test_fifty_simultaneous_attempts_at_one_state_change_give_one_winner_and_clear_conflicts(app, hospital, api_token,
+                                                                                          action, channel):
+    from tests.conftest import Browser
+
+    who, state = RACES[action]
+    ticket = ticket_ready_for(hospital, action)
+    assert ticket.status == state
+    ticket_id, version = ticket.id, ticket.version
+    sparky_id = hospital.users["sparky"].id
+    headers = api_token(who) if channel == "api" else None
+    api_path = f"/api/v1/tickets/{ticket_id}/{action}"
+    api_body = {"version": version, **({"technician_id": sparky_id} if action == "assign" else {})}
+    form_path = f"/board/{ticket_id}/assign" if action == "assign" else f"/tickets/{ticket_id}/{action}"
+    form_body = {"version": str(version), **({"technician_id": str(sparky_id)} if action == "assign" else {})}
+
+    def attempt():
+        def prepare():
+            return app.test_client() if channel == "api" else Browser(app.test_client(), who)
+
+        def act(client):
+            if channel == "api":
+                response = client.post(api_path, headers=headers, json=api_body)
+                return response.status_code, response.get_json()
+            response = client.post(form_path, data=form_body)
+            assert response.status_code == 302, response.status_code
+            return response.status_code, flash_messages(client.get(response.headers["Location"]).get_data(as_text=True))
+
+        return prepare, act
+
+    results = run_together(app, [attempt() for _ in range(FIFTY)])
+    assert all(kind == "ok" for kind, _ in results), describe([r for r in results if r[0] != "ok"][:3])
+    answers = [value for _, value in results]
+    if channel == "api":
+        codes = Counter(code for code, _ in answers)
+        assert codes == {200: 1, 409: FIFTY - 1}, codes
+        losers = [body for code, body in answers if code == 409]
+        assert all(body["error"] == "ConflictError" for body in losers), losers[:3]
+        assert all(f"Ticket {ticket_id} was changed meanwhile" in body["message"] for body in losers), losers[:3]
+    else:
+        categories = Counter(tuple(category for category, _ in flashes) for _, flashes in answers)
+        assert categories == {("success",): 1, ("error",): FIFTY - 1}, categories
+        losers = [flashes[0][1] for _, flashes in answers if flashes[0][0] == "error"]
+        assert all(f"Ticket {ticket_id} was changed meanwhile" in text and "Nothing was overwritten" in text
+                   for text in losers), losers[:3]
+
+    stored = fresh(ticket_id)
+    assert stored.version == version + 1
+    assert stored.status == {"assign": "assigned", "acknowledge": "acknowledged", "confirm": "closed"}[action]
+    kinds = event_kinds(ticket_id)
+    assert kinds[{"assign": "assigned", "acknowledge": "acknowledge", "confirm": "confirm"}[action]] == 1, kinds
