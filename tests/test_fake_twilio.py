@@ -265,6 +265,22 @@ def test_fail_for_a_time_window_and_clear(fake, client):
     assert client.messages.create(to=TECH, from_=PRODUCT, body="after").status == "queued"
 
 
+def test_a_slow_answer_comes_after_the_message_is_accepted(fake, client):
+    """RESPONSE_DELAY_SECONDS: the message exists (and is listed) while the client still waits for the answer,
+    which is what a client that dies in that time leaves behind."""
+    import threading
+
+    requests.post(f"{fake.url}/_fake/config", json={"RESPONSE_DELAY_SECONDS": 0.5}, timeout=5)
+    answers = []
+    sender = threading.Thread(target=lambda: answers.append(client.messages.create(to=TECH, from_=PRODUCT, body="slow")))
+    sender.start()
+    [held] = fake.state.wait_for(lambda: fake.state.messages(to=TECH), timeout=5)
+    assert [r.response_status for r in fake.state.requests] == [None] and answers == []
+    sender.join(timeout=5)
+    assert [a.sid for a in answers] == [held["sid"]]
+    assert [r.response_status for r in fake.state.requests] == [201]
+
+
 # -- segments ---------------------------------------------------------------
 
 @pytest.mark.parametrize("body, segments", [

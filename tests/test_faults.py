@@ -229,7 +229,7 @@ def test_redis_restarted_mid_burst_loses_no_report_and_no_sms(private_redis, rig
     # Down for at least two of the scheduler's rounds, and for ten reports.
     wait_until(lambda: burst.done >= down_from + 10 and time.monotonic() - killed_at >= 2, 60,
                "ten reports answered while Redis is down")
-    down_until = burst.done
+    down_until, down_for = burst.done, time.monotonic() - killed_at
     redis.start()  # empty
     answers = burst.wait()
 
@@ -242,6 +242,9 @@ def test_redis_restarted_mid_burst_loses_no_report_and_no_sms(private_redis, rig
     assert rig.processes.started["worker"] == 1, "the worker had to be restarted"
     # The outage was real: the sweep could not queue what was filed while Redis was down, then did.
     assert "could not enqueue SMS" in rig.processes.log_text("scheduler")
+    print(f"\nRedis down {down_for:.1f} s, {down_until - down_from} of 40 reports answered meanwhile, all accepted; "
+          f"{len(rows)} SMS sent once each; the worker listened again "
+          f"{rig.processes.log_text('worker').count('listening again')} time(s)")
 
 
 # --- 2. a worker SIGKILLed mid-send ------------------------------------------------------------------

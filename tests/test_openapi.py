@@ -37,6 +37,7 @@ def test_every_route_declares_its_errors_and_there_is_no_catch_all(client):
             codes = set(operation["responses"])
             assert "default" not in codes, (method, path)
             assert "401" in codes, (method, path)
+            assert "503" in codes, (method, path)  # the database not answering
             if "requestBody" in operation or operation.get("parameters"):
                 assert "422" in codes or "404" in codes, (method, path)
     assert "429" in document["paths"]["/api/v1/alarms"]["post"]["responses"]

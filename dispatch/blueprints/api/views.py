@@ -28,9 +28,10 @@ blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Tickets, ass
 
 
 def errors(*codes: int):
-    """Declare the error answers of a route in the document (each body is ApiErrorSchema)."""
+    """Declare the error answers of a route in the document (each body is ApiErrorSchema). Every route
+    may also answer 503 when the database does not answer (errors.database_unavailable_response)."""
     def decorate(func):
-        for code in codes:
+        for code in (*codes, 503):
             func = blp.alt_response(code, response=HTTPStatus(code).name)(func)
         return func
     return decorate
