@@ -3,7 +3,8 @@ SIGKILLed mid-send, Twilio answering 503 then 429 for twenty seconds each, and t
 connections. Reports are filed over real HTTP (the report form and the API) from several threads, so
 "accepted" means what the person was told. Afterwards every accepted ticket exists and every SMS owed
 was accepted by the fake Twilio exactly once; where a duplicate is possible in principle it is counted
-(docs/operations.md, "What happens when...", explains the window).
+(docs/operations.md, "What happens when...", explains the window). Two narrower cases follow: the database
+going away just after a report's commit, and a scheduler round whose connection died mid-transaction.
 
 The web app is served from this process (on the system clock); `flask worker` and `flask scheduler` run
 as the service runs them, in process groups of their own, and are stopped whatever the outcome.
