@@ -74,6 +74,17 @@ def make_app(url: str):
                        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
 
 
+def _contents() -> dict:
+    """History lines and open tickets in the database as it stands (a reused one included)."""
+    from sqlalchemy import func, select
+
+    from models import Ticket, TicketEvent, db
+
+    return {"events": db.session.scalar(select(func.count()).select_from(TicketEvent)),
+            "open": db.session.scalar(select(func.count(Ticket.id)).where(Ticket.status.in_(
+                ("new", "assigned", "acknowledged", "attended", "on_hold", "made_safe", "refused", "reopened"))))}
+
+
 def prepare(backend: str, url: str, args) -> dict:
     """Migrate and seed (or reuse a database already holding enough tickets). Returns what was done."""
     from flask_migrate import upgrade
@@ -91,15 +102,14 @@ def prepare(backend: str, url: str, args) -> dict:
         existing = db.session.scalar(select(func.count(Ticket.id))) or 0
         if args.reuse and existing >= args.tickets:
             print(f"[{backend}] reusing {existing:,} tickets")
-            return {"seeded": False, "tickets": existing}
+            return {"seeded": False, "tickets": existing, **_contents()}
         print(f"[{backend}] seeding {args.tickets:,} tickets over {args.years} years ...")
         started = time.monotonic()
         summary = seed_history(args.tickets, years=args.years, seed=args.seed,
                                progress=lambda line: print(f"[{backend}] {line}") if "/" in line else None)
         elapsed = time.monotonic() - started
         total = db.session.scalar(select(func.count(Ticket.id)))
-        open_now = db.session.scalar(select(func.count(Ticket.id)).where(Ticket.status.in_(
-            ("new", "assigned", "acknowledged", "attended", "on_hold", "made_safe", "refused", "reopened"))))
+        open_now = _contents()["open"]
         db.session.remove()
         db.engine.dispose()
     print(f"[{backend}] seeded in {elapsed:.0f} s: {summary.tickets:,} tickets, {summary.events:,} history lines")
