@@ -1,9 +1,10 @@
 """The rule errors services raise, and how each reaches a person: a flash, a JSON body or an SMS reply."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, abort, current_app, g, jsonify, render_template, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sqlalchemy_errors
 
 
@@ -50,7 +51,25 @@ class ConflictError(DispatchError):
     status_code = 409
 
 
+def refuse_like_a_guard(error: DispatchError) -> None:
+    """On a page, a service's 'not yours to see' answers 404, as a missing id does, and 'your role may not'
+    answers 403, as the role guard does: a guessed or forged form gets the answer a guessed URL gets. Other
+    refusals (a stale version, a wrong state, a bad value) return to the caller to be shown on the page."""
+    if isinstance(error, NotFoundError):
+        abort(404)
+    if isinstance(error, PermissionDeniedError):
+        abort(403)
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def form_not_accepted(error: CSRFError):
+        # The reason (missing, expired, forged token) is for the log; the person needs to know what to do.
+        current_app.logger.info("form refused on %s: %s", request.path, error.description)
+        return render_template("errors/400.html", title=_l("Form not accepted"), message=_l(
+            "This form was open too long, or it did not come from a Dispatch page, so nothing was saved. Go back, "
+            "reload the page and send it again.")), 400
+
     @app.errorhandler(DispatchError)
     def handle_dispatch_error(error: DispatchError):
         # Views catch DispatchError themselves to re-render forms; this is the JSON/last-resort path.

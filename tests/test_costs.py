@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from dispatch.errors import PermissionDeniedError, ValidationError
+from dispatch.errors import NotFoundError, PermissionDeniedError, ValidationError
 from dispatch.services import costs, stock
 from dispatch.services.report_filters import ReportFilter
 from dispatch.services.stock import PartLine
@@ -113,8 +113,10 @@ def test_returns_put_parts_back_at_the_issue_price(hospital, clock):
     assert ticket.parts_cost == Decimal("1.70")
     back = db.session.query(StockMovement).filter_by(kind="return").one()
     assert (back.quantity, back.balance_after, back.reason, back.ticket_id) == (1, 48, "one spare", ticket_id)
-    with pytest.raises(ValidationError):
+    with pytest.raises(PermissionDeniedError):  # the ward sees the ticket, but the shelf is not theirs
         stock.return_part(line.id, 1, hospital.user("nurse.icu"))
+    with pytest.raises(NotFoundError):  # a line is returned from its own ticket's page only
+        stock.return_part(line.id, 1, hospital.user("sparky"), ticket_id=ticket_id + 1)
 
 
 def test_receipts_and_counted_adjustments_are_recorded_with_who_and_why(hospital, clock):

@@ -13,6 +13,7 @@ from sqlalchemy import and_, select
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import ValidationError
+from dispatch.numbers import whole_number
 from dispatch.services.timezone import hospital_zone
 from dispatch.services.unit_of_work import write_transaction
 from models import (
@@ -271,7 +272,14 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def import_csv(text: str, replace_existing: bool = False) -> int:
     """Load weekly shifts from CSV (trade code or blank, role, username, weekday mon..sun or 0..6,
     starts HH:MM, ends HH:MM). All rows or none: the first bad row is named with its line number."""
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _import_rows(csv.DictReader(io.StringIO(text, newline="")), replace_existing)
+    except csv.Error:  # e.g. a stray carriage return or a NUL inside a cell
+        raise ValidationError(_("The file could not be read as CSV: save it again from the spreadsheet as "
+                                "“CSV UTF-8”."), field="file") from None
+
+
+def _import_rows(reader: csv.DictReader, replace_existing: bool) -> int:
     missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise ValidationError(_("The CSV needs the columns: %(cols)s.", cols=", ".join(CSV_COLUMNS)), field="file")
@@ -292,8 +300,8 @@ def import_csv(text: str, replace_existing: bool = False) -> int:
         if user is None:
             raise bad(_("unknown username"))
         day = (row["weekday"] or "").strip().lower()[:3]
-        weekday = WEEKDAYS.index(day) if day in WEEKDAYS else (int(day) if day.isdigit() and int(day) < 7 else None)
-        if weekday is None:
+        weekday = WEEKDAYS.index(day) if day in WEEKDAYS else whole_number(day, max_digits=1)
+        if weekday is None or weekday > 6:
             raise bad(_("weekday must be mon..sun"))
         try:
             starts, ends = time.fromisoformat(row["starts"].strip()), time.fromisoformat(row["ends"].strip())

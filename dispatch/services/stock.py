@@ -171,9 +171,8 @@ ISSUE_STATUSES = ("attended", "on_hold", "made_safe", "resolved", "closed")
 
 
 def issue_parts(ticket_id: int, lines: list[PartLine], actor: User) -> list[TicketPart]:
-    """Parts used on a ticket after the fact (from the ticket page), all lines or none."""
-    if not lines:
-        raise ValidationError(_("Choose a part."), field="part")
+    """Parts used on a ticket after the fact (from the ticket page), all lines or none. Who may comes first:
+    someone who may not is told only that, whatever the form held."""
     at = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
@@ -182,6 +181,8 @@ def issue_parts(ticket_id: int, lines: list[PartLine], actor: User) -> list[Tick
             raise NotFoundError(_("Ticket %(number)s not found.", number=ticket_id))
         if not access.may_work(actor, ticket):
             raise PermissionDeniedError(_("Only the technician on the job or the control room can record parts."))
+        if not lines:
+            raise ValidationError(_("Choose a part."), field="part")
         if not may_record_parts(actor, ticket):
             raise ValidationError(_("Parts can be recorded once the technician is on site."), field="part")
         issued = [issue_to_ticket(session, ticket, line.part, line.quantity, actor, at, line.store_id)
@@ -205,20 +206,22 @@ def _parts_event(session: Session, ticket: Ticket, issued: list[TicketPart], act
                                                         for line in issued]}))
 
 
-def return_part(ticket_part_id: int, quantity, actor: User, reason: str | None = None) -> TicketPart:
-    """Unused parts back on the shelf of the store they came from, credited at the price they were issued at."""
-    quantity = clean_quantity(quantity)
+def return_part(ticket_part_id: int, quantity, actor: User, reason: str | None = None, *,
+                ticket_id: int | None = None) -> TicketPart:
+    """Unused parts back on the shelf of the store they came from, credited at the price they were issued at.
+    `ticket_id` is the ticket the page was about: a line of another ticket is not found there."""
     at = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
         line = session.get(TicketPart, ticket_part_id)
         ticket = session.scalars(select(Ticket).where(Ticket.id == (line.ticket_id if line else -1))
                                  .with_for_update()).one_or_none()
-        if line is None or ticket is None or not access.can_view(actor, ticket):
+        if line is None or ticket is None or not access.can_view(actor, ticket) or \
+                (ticket_id is not None and ticket.id != ticket_id):
             raise NotFoundError(_("No such part line."))
         if not (access.may_work(actor, ticket) or actor.role in STOREKEEPERS):
-            raise ValidationError(_("Only the technician, the control room or the store can return parts."),
-                                  field="quantity")
+            raise PermissionDeniedError(_("Only the technician, the control room or the store can return parts."))
+        quantity = clean_quantity(quantity)
         session.refresh(line, with_for_update=True)
         if quantity > line.used:
             raise ValidationError(_("Only %(n)d were used on this ticket.", n=line.used), field="quantity")

@@ -167,12 +167,16 @@ def _load_for_change(session, ticket_id: int, expected_version: int | None, view
     # Visibility before the version check: a stale version must not reveal another ward's ticket.
     if ticket is None or (viewer is not None and not access.can_view(viewer, ticket)):
         raise NotFoundError(_("Ticket %(number)s not found.", number=ticket_id))
+    _check_version(ticket, expected_version)
+    return ticket
+
+
+def _check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and ticket.version != expected_version:
         raise ConflictError(
             _("Ticket %(number)s was changed meanwhile (now %(status)s). Nothing was overwritten; look again.",
               number=ticket.number, status=status_label(ticket.status))
         )
-    return ticket
 
 
 def _check_actor(actor: User, ticket: Ticket, action: str) -> None:
@@ -207,8 +211,10 @@ def transition(
     now = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
-        ticket = _load_for_change(session, ticket_id, expected_version, viewer=actor)
+        ticket = _load_for_change(session, ticket_id, None, viewer=actor)
+        # Who may, before whether the page was stale: someone who may not is told only that.
         _check_actor(actor, ticket, action)
+        _check_version(ticket, expected_version)
         step(session, ticket, action, actor, now, channel=channel, note=note, labour_minutes=labour_minutes,
              parts_used=parts_used, parts=parts, rating=rating)
         from dispatch.services import incidents

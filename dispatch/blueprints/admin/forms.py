@@ -1,9 +1,10 @@
 """Staff forms: a person's details, a new account, and a licence."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from dispatch.numbers import WholeNumberField
 from models import ROLES
 
 ROLE_CHOICES = [
@@ -63,4 +64,4 @@ class AuditFilterForm(FlaskForm):
     person = SelectField(_l("Person"), coerce=int, default=0)  # 0: anyone
     start = DateField(_l("From"), validators=[Optional(), _plausible_day])
     end = DateField(_l("To"), validators=[Optional(), _plausible_day])
-    page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=1_000_000)], default=1)
+    page = WholeNumberField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=1_000_000)], default=1)

@@ -45,6 +45,19 @@ def authenticate():
     if user is None:
         abort(401, message="A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
     g.api_user = user
+    if _holds_nul(request.get_json(silent=True)):
+        # PostgreSQL text cannot hold one, and no panel or person means one (the pages refuse it too).
+        abort(422, message="A text holds a NUL character, which cannot be stored.")
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 @blp.route("/tickets")

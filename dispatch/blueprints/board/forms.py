@@ -1,12 +1,15 @@
 """Control-room forms: assign or reassign, and change priority."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
+
+from dispatch.numbers import WholeNumberField, an_id
 
 
 class AssignForm(FlaskForm):
-    technician_id = IntegerField(_l("Technician"), validators=[DataRequired(message=_l("Choose a technician."))])
+    technician_id = WholeNumberField(_l("Technician"), validators=[
+        DataRequired(message=_l("Choose a technician.")), an_id(message=_l("Choose a technician."))])
     version = HiddenField()
 
 

@@ -11,6 +11,7 @@ from dispatch.blueprints.board.forms import AssignForm, PriorityForm
 from dispatch.blueprints.tickets.forms import ActionForm
 from dispatch.clock import now
 from dispatch.errors import DispatchError
+from dispatch.numbers import whole_number
 from dispatch.services import access, incidents
 from dispatch.services.assignment import assign_ticket
 from dispatch.services.board import open_board
@@ -52,7 +53,7 @@ def assign(ticket_id: int):
     if not form.validate_on_submit():
         flash(_("Choose a technician."), "error")
         return redirect(back)
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    version = whole_number(form.version.data)
     try:
         ticket = assign_ticket(ticket_id, form.technician_id.data, current_user, expected_version=version)
     except DispatchError as error:
@@ -67,7 +68,7 @@ def assign(ticket_id: int):
 def priority(ticket_id: int):
     form = PriorityForm()
     if form.validate_on_submit():
-        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        version = whole_number(form.version.data)
         try:
             reprioritise(ticket_id, form.priority.data, current_user, reason=form.note.data, expected_version=version)
         except DispatchError as error:

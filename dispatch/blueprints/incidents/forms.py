@@ -1,13 +1,15 @@
 """Major-incident forms: group the proposed reports, take one ticket out, resolve, and a ward's comment."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
+
+from dispatch.numbers import WholeNumberField, an_id
 
 
 class GroupForm(FlaskForm):
-    trade_id = IntegerField(validators=[DataRequired()])
-    building_id = IntegerField(validators=[DataRequired()])
+    trade_id = WholeNumberField(validators=[DataRequired(), an_id()])
+    building_id = WholeNumberField(validators=[DataRequired(), an_id()])
 
 
 class UngroupForm(FlaskForm):

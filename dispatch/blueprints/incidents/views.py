@@ -2,13 +2,13 @@
 fault already being handled is told at once and may add to it instead of filing again."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.incidents.forms import GroupForm, IncidentCommentForm, ResolveIncidentForm, UngroupForm
-from dispatch.errors import DispatchError
+from dispatch.errors import DispatchError, PermissionDeniedError
 from dispatch.services import access, incidents
 from dispatch.services.tickets import status_label
 
@@ -99,6 +99,8 @@ def comment(incident_id: int):
         return redirect(back)
     try:
         incidents.comment_on_incident(incident_id, current_user, form.note.data)
+    except PermissionDeniedError:
+        abort(403)  # a ward in another building; an incident closed meanwhile is only a message
     except DispatchError as error:
         flash(error.message, "error")
         return redirect(back)

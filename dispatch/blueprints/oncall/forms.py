@@ -3,11 +3,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    BooleanField, DateTimeLocalField, FieldList, Form, FormField, HiddenField, IntegerField, SelectField,
+    BooleanField, DateTimeLocalField, FieldList, Form, FormField, HiddenField, SelectField,
     SelectMultipleField, StringField, TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from dispatch.numbers import WholeNumberField, an_id
 from models import ROTA_ROLES, STEP_TARGETS
 
 ROLE_LABELS = {"primary": _l("Primary"), "secondary": _l("Secondary"), "supervisor": _l("Supervisor"),
@@ -59,8 +60,8 @@ class SwapAskForm(FlaskForm):
     """One of my shifts, identified by its post and exact window, offered to a colleague."""
 
     colleague_id = SelectField(_l("Colleague"), coerce=int, validate_choice=False,
-                               validators=[DataRequired(message=_l("Choose a colleague."))])
-    trade_id = IntegerField(validators=[InputRequired()])
+                               validators=[DataRequired(message=_l("Choose a colleague.")), an_id()])
+    trade_id = WholeNumberField(validators=[InputRequired(), an_id()])
     role = HiddenField(validators=[DataRequired()])
     starts_at = HiddenField(validators=[DataRequired()])
     ends_at = HiddenField(validators=[DataRequired()])
@@ -71,7 +72,7 @@ class StepForm(Form):
     """One step row; a row with no target is left out."""
 
     target = SelectField(_l("Tell"), choices=[("", "—")] + [(t, TARGET_LABELS[t]) for t in STEP_TARGETS], default="")
-    wait_minutes = IntegerField(_l("after (minutes)"), validators=[Optional()])
+    wait_minutes = WholeNumberField(_l("after (minutes)"), validators=[Optional()])
     voice = BooleanField(_l("Voice call"))
     group_name = StringField(_l("Group name"), validators=[Optional(), Length(max=80)])
     group_user_ids = SelectMultipleField(_l("Group people"), coerce=int, validate_choice=False)
@@ -82,6 +83,6 @@ class PolicyForm(FlaskForm):
     trade_id = SelectField(_l("Trade"), coerce=int)  # 0: any trade
     priority = SelectField(_l("Priority"), coerce=int,
                            choices=[(0, _l("Any priority")), (1, "P1"), (2, "P2"), (3, "P3"), (4, "P4")])
-    repeat = IntegerField(_l("Run the chain this many times"), default=1,
+    repeat = WholeNumberField(_l("Run the chain this many times"), default=1,
                           validators=[InputRequired(message=_l("Say how many times.")), NumberRange(min=1, max=10)])
     steps = FieldList(FormField(StepForm), min_entries=STEP_ROWS)

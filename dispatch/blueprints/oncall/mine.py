@@ -13,7 +13,7 @@ from dispatch.auth import roles_required
 from dispatch.blueprints.oncall.forms import SwapAskForm
 from dispatch.blueprints.oncall.views import bp
 from dispatch.clock import now
-from dispatch.errors import DispatchError
+from dispatch.errors import DispatchError, refuse_like_a_guard
 from dispatch.services import access, calendar_feed, rota, swaps
 from models import Trade, db
 
@@ -85,6 +85,7 @@ def answer_swap(request_id: int, answer: str):
             swaps.withdraw_swap(request_id, current_user.id)
             message = _("Request withdrawn.")
     except DispatchError as error:
+        refuse_like_a_guard(error)  # someone else's request: as if there were none
         flash(error.message, "error")
     else:
         flash(message, "success")

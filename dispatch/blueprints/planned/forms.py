@@ -6,8 +6,10 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from dispatch.numbers import WholeNumberField
 
 
 def _dates(text: str | None) -> list[date]:
@@ -36,14 +38,14 @@ class ScheduleForm(FlaskForm):
     trade_id = SelectField(_l("Trade"), coerce=int)
     recurrence = SelectField(_l("Repeats"), choices=[("interval", _l("every N days, weeks or months")),
                                                      ("dates", _l("on fixed dates"))])
-    interval_count = IntegerField(_l("Every"), validators=[Optional(), NumberRange(min=1, max=120)], default=1)
+    interval_count = WholeNumberField(_l("Every"), validators=[Optional(), NumberRange(min=1, max=120)], default=1)
     interval_unit = SelectField(_l("Unit"), choices=[("day", _l("days")), ("week", _l("weeks")), ("month", _l("months"))],
                                 default="month")
     start_date = DateField(_l("First due date"), validators=[Optional()])
     fixed_dates = TextAreaField(_l("Fixed dates (YYYY-MM-DD, one a line)"), validators=[Optional(), Length(max=2000)])
-    lead_days = IntegerField(_l("Open the ticket this many days before"), default=7,
+    lead_days = WholeNumberField(_l("Open the ticket this many days before"), default=7,
                              validators=[Optional(), NumberRange(min=0, max=90)])
-    estimated_minutes = IntegerField(_l("Estimated minutes"), validators=[Optional(), NumberRange(min=1, max=10080)])
+    estimated_minutes = WholeNumberField(_l("Estimated minutes"), validators=[Optional(), NumberRange(min=1, max=10080)])
     checklist = TextAreaField(_l("Checklist (one step a line)"), validators=[Optional(), Length(max=6000)])
     active = BooleanField(_l("Active (opens tickets)"), default=True)
 

@@ -15,7 +15,7 @@ from dispatch.blueprints.auth.views import _safe_next
 from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.planned.forms import ChecklistForm, ScheduleForm, SkipForm, checklist_lines
 from dispatch.clock import now
-from dispatch.errors import DispatchError, NotFoundError
+from dispatch.errors import DispatchError, NotFoundError, refuse_like_a_guard
 from dispatch.services import access, checklists, planned, recurrence
 from dispatch.services.timezone import hospital_date
 from models import ROLES, Asset, Location, Trade, Ward, db
@@ -187,9 +187,8 @@ def checklist(ticket_id: int):
         return redirect(back)
     try:
         result = checklists.save_ticks(ticket_id, current_user, positions)
-    except NotFoundError:
-        abort(404)
     except DispatchError as error:
+        refuse_like_a_guard(error)
         flash(error.message, "error")
     else:
         flash(_("Checklist saved: %(done)d of %(total)d steps ticked.", done=result.done, total=result.total),

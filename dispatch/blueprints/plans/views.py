@@ -10,7 +10,8 @@ from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import _safe_next
 from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.plans.forms import AttachForm, PlanForm
-from dispatch.errors import DispatchError, NotFoundError
+from dispatch.errors import DispatchError, NotFoundError, refuse_like_a_guard
+from dispatch.numbers import whole_number
 from dispatch.services import access
 from dispatch.services import emergency_plans as plans
 from dispatch.services.board import all_trades
@@ -124,9 +125,8 @@ def tick(ticket_id: int, step: int):
     # The CSRF token is checked for every POST by CSRFProtect; there is nothing else to parse.
     try:
         plans.tick_step(ticket_id, step - 1, current_user)
-    except NotFoundError:
-        abort(404)
     except DispatchError as error:
+        refuse_like_a_guard(error)
         flash(error.message, "error")
     return redirect(back)
 
@@ -139,7 +139,7 @@ def attach(ticket_id: int):
     if not form.validate_on_submit():
         flash(_("Choose an emergency plan."), "error")
         return redirect(url_for("tickets.detail", ticket_id=ticket_id))
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    version = whole_number(form.version.data)
     try:
         plans.set_ticket_plan(ticket_id, form.plan_id.data or None, current_user, expected_version=version)
     except NotFoundError:

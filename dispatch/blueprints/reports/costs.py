@@ -20,6 +20,7 @@ from dispatch.blueprints.reports.views import EXPORT, _bad_export, _export, _pag
 from dispatch.clock import now
 from dispatch.i18n import month_label
 from dispatch.errors import DispatchError
+from dispatch.numbers import whole_number
 from dispatch.services import access, costs
 from dispatch.services.timezone import hospital_date
 from models import Trade, db
@@ -132,9 +133,8 @@ class BudgetGridForm(FlaskForm):
 
 
 def _year_arg() -> int:
-    raw = (request.values.get("year") or "").strip()
-    today = hospital_date(now())
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else today.year
+    year = whole_number(request.values.get("year"), max_digits=4)
+    return year if year is not None and 2000 <= year <= 2100 else hospital_date(now()).year
 
 
 @bp.route("/budget/edit", methods=["GET", "POST"], endpoint="budget_edit")

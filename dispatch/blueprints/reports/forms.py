@@ -10,10 +10,11 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from dispatch.errors import ValidationError
+from dispatch.numbers import WholeNumberField, an_id, whole_number
 from dispatch.services.report_filters import MAX_DAYS, TARGETS, ReportFilter, check_filter
 from dispatch.services.report_tickets import Selection
 from dispatch.services.reports import DIMENSIONS
@@ -40,10 +41,10 @@ def _int(args: Mapping[str, str], name: str, errors: list[str]) -> int | None:
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 9:
+    number = whole_number(raw, max_digits=9)
+    if number is None:
         errors.append(_("%(field)s must be a whole number.", field=name))
-        return None
-    return int(raw)
+    return number
 
 
 def parse_filter(args: Mapping[str, str], today: date, default_start: date | None = None) -> Parsed:
@@ -124,7 +125,7 @@ def parse_selection(args: Mapping[str, str], errors: list[str]) -> Selection:
 class BreachCauseForm(FlaskForm):
     """The cause is checked against the department's list by the service."""
 
-    cause_id = IntegerField(validators=[DataRequired()])
+    cause_id = WholeNumberField(validators=[DataRequired(), an_id()])
     note = TextAreaField(validators=[Optional(), Length(max=500)])
     next = HiddenField()
 

@@ -119,10 +119,12 @@ def licences_sheet(rows: list[LicenceRow]) -> Sheet:
     columns = [Column(_("Technician")), Column(_("Licence")), Column(_("Number")), Column(_("Issuer")),
                Column(_("Issued"), "date"), Column(_("Expires"), "date"), Column(_("Days left"), "int"),
                Column(_("State"))]
-    return Sheet(_("Licences"), columns, (
+    # A list, not a generator: a streamed CSV is written after the request's session has closed, and these
+    # rows reach the technician and the licence type through the ORM.
+    return Sheet(_("Licences"), columns, [
         [r.licence.technician.full_name, r.licence.licence_type.name, r.licence.number, r.licence.issuer,
          r.licence.issued_on, r.licence.expires_on, r.days_left, _("expired") if r.expired else _("expiring")]
-        for r in rows))
+        for r in rows])
 
 
 def planned_sheet(rows: list[PlannedRow], total: PlannedRow) -> Sheet:

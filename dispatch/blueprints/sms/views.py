@@ -7,6 +7,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from dispatch.numbers import whole_number
 from dispatch.services import notify
 from dispatch.services.sms_replies import handle_inbound
 
@@ -58,7 +59,7 @@ def status_callback(message_id: int):
     form = request.form
     code = form.get("ErrorCode")
     notify.apply_status(message_id, form.get("MessageStatus") or form.get("SmsStatus") or "",
-                        int(code) if code and code.isdigit() else None, form.get("MessageSid"))
+                        whole_number(code, max_digits=9), form.get("MessageSid"))
     return Response(status=204)
 
 

@@ -39,9 +39,10 @@ def _reorder_sheet(rows) -> Sheet:
     columns = [Column(_("Code")), Column(_("Part")), Column(_("Unit")), Column(_("On hand"), "int"),
                Column(_("Reorder level"), "int"), Column(_("Suggested order"), "int"), Column(_("Unit cost"), "money"),
                Column(_("Order value"), "money"), Column(_("Trade"))]
-    return Sheet(_("Reorder list"), columns, (
+    # A list: a streamed CSV is written after the request's session has closed (see reports.tables.licences_sheet).
+    return Sheet(_("Reorder list"), columns, [
         [r.part.code, r.part.name, r.part.unit, r.on_hand, r.part.reorder_level, r.suggested, r.part.unit_cost,
-         r.part.unit_cost * r.suggested, r.part.trade.name if r.part.trade else ""] for r in rows))
+         r.part.unit_cost * r.suggested, r.part.trade.name if r.part.trade else ""] for r in rows])
 
 
 @bp.route("/reorder", endpoint="reorder")

@@ -1,14 +1,16 @@
 """One form for every ticket action; which fields matter depends on the action."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import NumberRange, Optional, Length
+
+from dispatch.numbers import WholeNumberField
 
 
 class ActionForm(FlaskForm):
     version = HiddenField()
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
-    labour_minutes = IntegerField(_l("Labour (minutes)"), validators=[Optional(), NumberRange(min=0, max=10080)])
+    labour_minutes = WholeNumberField(_l("Labour (minutes)"), validators=[Optional(), NumberRange(min=0, max=10080)])
     parts_used = StringField(_l("Parts used"), validators=[Optional(), Length(max=500)])
     rating = SelectField(
         _l("How was the service?"),

@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import _safe_next
 from dispatch.blueprints.tickets.forms import ActionForm, CommentForm, PartsForm
-from dispatch.errors import DispatchError, NotFoundError
+from dispatch.errors import DispatchError, NotFoundError, refuse_like_a_guard
+from dispatch.numbers import whole_number
 from dispatch.services import access, costs, emergency_plans, notify, stock
 from dispatch.services.stock import PartLine
 from dispatch.services.assignment import candidates_for
@@ -70,7 +71,7 @@ def part_lines(form) -> list[PartLine]:
             continue
         store = (form.get(f"store-{index}") or "").strip()
         lines.append(PartLine(code[:30], (form.get(f"quantity-{index}") or "").strip()[:12] or "1",
-                              int(store) if store.isdigit() and len(store) < 10 else None))
+                              whole_number(store, max_digits=9)))
     return lines
 
 
@@ -88,12 +89,13 @@ def act(ticket_id: int, action: str):
     try:
         transition(
             ticket_id, action, current_user,
-            expected_version=int(form.version.data) if (form.version.data or "").isdigit() else None,
+            expected_version=whole_number(form.version.data),
             note=form.note.data, labour_minutes=form.labour_minutes.data, parts_used=form.parts_used.data,
             parts=part_lines(request.form) if action == "resolve" else None,
             rating=int(form.rating.data) if form.rating.data else None,
         )
     except DispatchError as error:
+        refuse_like_a_guard(error)
         flash(error.message, "error")
     else:
         flash(_("Ticket %(number)s %(action)s.", number=ticket_id, action=ACTION_LABELS[action]), "success")
@@ -110,6 +112,7 @@ def add_parts(ticket_id: int):
         try:
             issued = stock.issue_parts(ticket_id, part_lines(request.form), current_user)
         except DispatchError as error:
+            refuse_like_a_guard(error)
             flash(error.message, "error")
         else:
             flash(_("%(n)d part line(s) recorded and taken from stock.", n=len(issued)), "success")
@@ -124,8 +127,10 @@ def return_part(ticket_id: int, line_id: int):
         flash(_("The form had expired; try again."), "error")
     else:
         try:
-            stock.return_part(line_id, request.form.get("quantity") or "1", current_user, request.form.get("reason"))
+            stock.return_part(line_id, request.form.get("quantity") or "1", current_user, request.form.get("reason"),
+                              ticket_id=ticket_id)
         except DispatchError as error:
+            refuse_like_a_guard(error)
             flash(error.message, "error")
         else:
             flash(_("Returned to stock."), "success")
@@ -140,6 +145,7 @@ def comment(ticket_id: int):
         try:
             add_comment(ticket_id, current_user, form.note.data)
         except DispatchError as error:
+            refuse_like_a_guard(error)
             flash(error.message, "error")
     else:
         flash(_("Write a comment first."), "error")
