@@ -17,8 +17,10 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    from dispatch.services.access import API_ONLY
+
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    return user if user is not None and user.active and user.role not in API_ONLY else None
 
 
 def roles_required(*roles: str):

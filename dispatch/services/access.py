@@ -13,6 +13,8 @@ REPORTERS = ("nurse", "dispatcher", "supervisor", "admin")
 REVIEWERS = ("manager", "admin")
 # Alarm panels (building management, medical gases) report through the API; the admin maps their points.
 ALARM_SENDERS = ("integration", "admin")
+# An alarm panel's account works the API with a token; it has no pages and cannot log in to them.
+API_ONLY = ("integration",)
 ALARM_POINT_EDITORS = ("admin",)
 # On call. Nurses are not shown the rota: wards call the control room, which knows who is free,
 # rather than ringing a technician's mobile directly.

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from dispatch.blueprints.auth.forms import LoginForm
 from dispatch.extensions import limiter
 from dispatch.i18n import LANGUAGE_COOKIE, SUPPORTED_LOCALES
-from dispatch.services import audit
+from dispatch.services import access, audit
 from dispatch.services.unit_of_work import write_transaction
 from models import User, db
 
@@ -89,6 +89,11 @@ def login():
             why = "unknown" if user is None else "inactive" if not user.active else "password"
             audit.record("login_failed", subject_id=user.id if user else None, subject=name, detail={"reason": why})
             flash(_("Wrong username or password."), "error")
+        elif user.role in access.API_ONLY:
+            # Said only to someone who knows the password: the account is real, but it is a machine's.
+            audit.record("login_failed", subject_id=user.id, subject=user.username, detail={"reason": "api_only"})
+            flash(_("This is an alarm panel's account: it reports through the API with a token and has no pages."),
+                  "error")
         else:
             audit.record("login_succeeded", actor_id=user.id, subject_id=user.id, subject=user.username)
             login_user(user)
