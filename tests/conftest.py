@@ -8,6 +8,7 @@ import shutil
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from dispatch import create_app
@@ -37,6 +38,12 @@ def _claim_redis_database(base_url: str) -> str:
         pass
     return base_url
 
+
+# Property tests (hypothesis) draw new examples each run on a developer's machine; in CI (CI=true) they
+# are derandomized, so a failure there is the same failure on the next run and on anyone's machine.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI", "").lower() == "true":
+    settings.load_profile("ci")
 
 TEST_REDIS_URL = _claim_redis_database(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 # 10:00 on a Tuesday in Shanghai.
@@ -211,6 +218,117 @@ class Browser:
     def post(self, path: str, data: dict | None = None, **kw):
         payload = {"csrf_token": self.token, **(data or {})}
         return self.client.post(path, data=payload, **kw)
+
+
+class ReadOnlyHospital:
+    """The small hospital with one of everything (tests/factories.py), in a database of its own, for tests that
+    only look or are refused: the access matrix, the CSRF checks, bad tokens. No app context is held open, so
+    every request gets its own, as in production. People stay logged in between tests (`browser`); a test that
+    may log someone out takes a `fresh_browser`."""
+
+    def __init__(self, app, ids: dict, users: dict[str, int]) -> None:
+        self.app = app
+        self.ids = ids
+        self.users = users
+        self._browsers: dict[str, Browser] = {}
+        self._tokens: dict[str, dict[str, str]] = {}
+
+    def test_client(self):
+        return self.app.test_client()
+
+    def fresh_browser(self, username: str) -> Browser:
+        return Browser(self.app.test_client(), username)
+
+    def browser(self, username: str) -> Browser:
+        if username not in self._browsers:
+            self._browsers[username] = self.fresh_browser(username)
+        return self._browsers[username]
+
+    def token(self, username: str) -> dict[str, str]:
+        """A bearer header, used once already: the first use of a token is recorded (last used, audit trail),
+        so after this a refused request must leave the database exactly as it was."""
+        if username not in self._tokens:
+            from dispatch.services.tokens import create_token
+
+            with self.app.app_context():
+                headers = {"Authorization": f"Bearer {create_token(self.users[username], 'test')}"}
+            self.app.test_client().get("/api/v1/tickets?status=closed", headers=headers).close()
+            self._tokens[username] = headers
+        return self._tokens[username]
+
+    def fingerprint(self) -> dict[str, list[tuple]]:
+        with self.app.app_context():
+            return database_fingerprint()
+
+
+def database_fingerprint() -> dict[str, list[tuple]]:
+    """Every row of every table, in key order, as committed (read on a connection of its own): equal before
+    and after means nothing changed. Needs an app context."""
+    from sqlalchemy import select
+
+    from models import db
+
+    tables = db.metadata.sorted_tables
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # one round trip: each table's rows as text, in a fixed order
+            parts = [f'(SELECT string_agg(t::text, E\'\\n\' ORDER BY t::text) FROM "{table.name}" t)' for table in tables]
+            return dict(zip((table.name for table in tables), conn.execute(text("SELECT " + ", ".join(parts))).one()))
+        return {table.name: [tuple(row) for row in conn.execute(
+            select(table).order_by(*(table.primary_key.columns or table.columns)))] for table in tables}
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
+
+
+@pytest.fixture(scope="session")
+def read_only_hospital(db_backend, migrated_database, tmp_path_factory):
+    """The furnished hospital, built once per test run (see ReadOnlyHospital)."""
+    from models import User, db
+    from tests.factories import build_hospital, furnish_hospital
+
+    admin = None
+    if db_backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('read_only') / 'hospital.sqlite3'}"
+        shutil.copyfile(migrated_database, url.removeprefix("sqlite:///"))
+    else:
+        name = f"dispatch_read_only_{os.getpid()}"
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        _migrate(url)
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url, "CLOCK": FrozenClock(START),
+        "REDIS_URL": TEST_REDIS_URL, "RQ_QUEUE": "dispatch-test-read-only", "HOSPITAL_TIMEZONE": "Asia/Shanghai",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    })
+    with app.app_context():
+        furnished = furnish_hospital(build_hospital())
+        users = {user.username: user.id for user in db.session.query(User)}
+        db.session.remove()
+    yield ReadOnlyHospital(app, furnished.ids, users)
+    with app.app_context():
+        db.engine.dispose()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def site_crawl(read_only_hospital):
+    """Every page each person can reach from the pages the access policy opens to them, with its forms
+    (tests/forms.py): {role: Crawl}, and "anonymous" from the login page. Built once per run; it only reads."""
+    from tests.access_policy import PEOPLE, WEB_ROLES, pages_for
+    from tests.forms import crawl
+
+    found = {role: crawl(read_only_hospital.browser(PEOPLE[role]).client,
+                         pages_for(read_only_hospital.app, role, read_only_hospital.ids))
+             for role in WEB_ROLES}
+    found["anonymous"] = crawl(read_only_hospital.test_client(), ["/login"])
+    return found
 
 
 @pytest.fixture

@@ -67,3 +67,97 @@ def build_hospital() -> Hospital:
     give_licence(users["plumb"], "plumbing", today - timedelta(days=100), today + timedelta(days=600))
     db.session.commit()
     return Hospital(icu=icu, ward3=ward3, trades=trades, users=users)
+
+
+@dataclass
+class Furnished:
+    """One of everything a page or form can name by id, on top of the small hospital: what the access
+    matrix, the CSRF crawl and the form fuzzing put into URLs."""
+
+    ids: dict[str, int | str]
+
+
+def furnish_hospital(hospital: Hospital) -> Furnished:
+    """Stock, an asset with its QR label, an emergency plan, an ICU power loss (P1, under that plan) assigned to
+    sparky who is on site and has taken a breaker, a Ward 3 water fault from yesterday nobody has yet, a lift
+    incident reported by both wards and three AC reports the board offers to group, a planned schedule with its
+    first ticket open, an escalation policy, an alarm point, a rota line and a leave, swap requests, a kept
+    leadership report, sparky's calendar link and an alarm panel account."""
+    from datetime import datetime, timezone
+
+    from flask import current_app
+
+    from dispatch.services import alarms, calendar_feed, emergency_plans, incidents, leadership, planned, rota
+    from dispatch.services.assignment import assign_ticket
+    from dispatch.services.escalation_policies import StepInput, save_policy
+    from dispatch.services.report_breaches import causes, ensure_default_causes
+    from dispatch.services.stock import PartLine, issue_parts
+    from dispatch.services.tickets import report_fault, transition
+    from models import Asset, EmergencyPlan, Location, OutboundMessage, SwapRequest
+    from tests.costs_data import build_stock
+
+    ensure_default_causes()
+    stock = build_stock(hospital)
+    bed = db.session.query(Location).filter_by(ward_id=hospital.icu.id).first()
+    asset = Asset(tag="ICU-PANEL-1", name="Bed head panel", ward_id=hospital.icu.id, location_id=bed.id,
+                  trade_id=hospital.trades["power"].id)
+    db.session.add(asset)
+    db.session.commit()
+    content = emergency_plans.parse_content(
+        title="ICU power loss", summary="Ventilators are on battery.",
+        steps="Phone ICU nurse in charge\nCheck the ICU UPS panel", contacts="Duty electrician | +86 139 0000 1000",
+        isolation_points="ICU essential supply | Switch room A-B1")
+    plan = emergency_plans.create_plan(hospital.user("manager"), trade_id=hospital.trades["power"].id,
+                                       criticality="icu", keywords=None, content=content)
+    nurse_icu, nurse_ward3 = hospital.user("nurse.icu"), hospital.user("nurse.ward3")
+    icu_job = report_fault(nurse_icu, ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+                           description="No power to bed 1", location_id=bed.id, asset_id=asset.id)
+    assign_ticket(icu_job.id, hospital.users["sparky"].id, hospital.user("dispatcher"))
+    transition(icu_job.id, "attend", hospital.user("sparky"))
+    line = issue_parts(icu_job.id, [PartLine("P-100", 1, stock["main"])], hospital.user("sparky"))[0]
+    clock = current_app.extensions["dispatch.clock"]
+    clock.advance(days=-1)  # reported yesterday: past its targets, so its page asks the control room for a cause
+    ward3_job = report_fault(nurse_ward3, ward_id=hospital.ward3.id, trade_id=hospital.trades["water"].id,
+                             description="Dripping tap in bay 2")
+    clock.advance(days=1)
+    for nurse in (nurse_icu, nurse_ward3, nurse_icu):  # three reports, one building: the board proposes grouping
+        report_fault(nurse, ward_id=nurse.ward_id, trade_id=hospital.trades["hvac"].id, description="AC not cooling")
+    lift_reports = [report_fault(nurse, ward_id=nurse.ward_id, trade_id=hospital.trades["lift"].id,
+                                 description="Lift stuck between floors") for nurse in (nurse_icu, nurse_ward3)]
+    incident = incidents.group_reports(hospital.trades["lift"].id, hospital.icu.building_id, hospital.user("dispatcher"))
+    schedule = planned.save_schedule(hospital.user("supervisor"), planned.ScheduleValues(
+        title="Monthly distribution board inspection", ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+        start_date=date(2026, 3, 12), checklist=["Check breakers", "Test RCDs"]))
+    planned.open_due(clock.now())  # due in two days: its ticket is open, with the checklist to tick
+    policy = save_policy(None, name="ICU power", trade_id=hospital.trades["power"].id, priority=1, repeat=1,
+                         steps=[StepInput(position=1, target="supervisor", wait_minutes=5)])
+    point = alarms.save_point(hospital.user("admin"), source="BMS", point_id="AHU-1/filter", ward_id=hospital.icu.id,
+                              asset_id=None, trade_id=hospital.trades["hvac"].id, priority=None,
+                              description="AHU-1 filter blocked")
+    shift = rota.add_shift(trade_id=hospital.trades["power"].id, role="primary", user_id=hospital.users["sparky"].id,
+                           weekday=2, starts="08:00", ends="20:00")
+    wednesday = (datetime(2026, 3, 11, 0, tzinfo=timezone.utc), datetime(2026, 3, 11, 12, tzinfo=timezone.utc))
+    leave = rota.add_override(kind="leave", user_id=hospital.users["volt"].id, starts_at=wednesday[0],
+                              ends_at=wednesday[1], actor_id=None)
+    swaps = [SwapRequest(requester_id=hospital.users[asker].id, colleague_id=hospital.users[asked].id,
+                         trade_id=hospital.trades["power"].id, role="primary", starts_at=wednesday[0],
+                         ends_at=wednesday[1], state="pending", created_at=wednesday[0] - timedelta(days=1))
+             for asker, asked in (("sparky", "volt"), ("volt", "lapsed"))]
+    db.session.add_all(swaps)
+    integration = make_user("bms", "integration", full_name="Block A BMS")
+    db.session.commit()
+    from dispatch.clock import now
+
+    report = leadership.generate(date(2026, 2, 1), now(), hospital.user("manager"))
+    token = calendar_feed.subscribe(hospital.users["sparky"].id)
+    message = db.session.query(OutboundMessage).filter_by(ticket_id=icu_job.id).first()
+    hospital.users["bms"] = integration
+    return Furnished(ids={
+        "icu_ticket": icu_job.id, "ward3_ticket": ward3_job.id, "lift_ticket": lift_reports[1].id,
+        "part_line": line.id, "asset_code": asset.qr_code, "plan": plan.id, "plan_version": 1,
+        "incident": incident.id, "schedule": schedule.id, "policy": policy.id, "alarm_point": point.id,
+        "shift": shift.id, "override": leave.id, "own_swap": swaps[0].id, "others_swap": swaps[1].id,
+        "leadership_report": report.id, "calendar_token": token, "message": message.id, "part": stock["breaker"],
+        "store": stock["main"], "cause": causes()[0].id, "person": hospital.users["sparky"].id,
+        "ward3": hospital.ward3.id, "icu": hospital.icu.id,
+    })
