@@ -24,6 +24,10 @@ def an_id(message=None) -> NumberRange:
     return NumberRange(min=1, max=LARGEST_ID, message=message)
 
 
+# WTForms' own message, translated by WTForms' catalogue (so not one of ours to extract).
+NOT_AN_INTEGER = "Not a valid integer value."
+
+
 class WholeNumberField(IntegerField):
     """An IntegerField that takes at most 15 digits. WTForms' NumberRange calls math.isnan() on the number, which
     overflows past a float's range (about 309 digits) and answers 500 instead of 'not a valid number'."""
@@ -31,5 +35,5 @@ class WholeNumberField(IntegerField):
     def process_formdata(self, valuelist):
         if valuelist and len((valuelist[0] or "").strip().lstrip("+-")) > 15:
             self.data = None
-            raise ValueError(self.gettext("Not a valid integer value."))
+            raise ValueError(self.gettext(NOT_AN_INTEGER))
         super().process_formdata(valuelist)

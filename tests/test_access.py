@@ -1,10 +1,9 @@
-"""Who may see and do what, by page and by API. A guessed id gets the same answer as a missing one."""
+"""Who may see and do what, case by case: another ward's tickets, a technician's own jobs, guessed ids (the same
+answer as a missing one), and API tokens (stored only as a digest, revocable)."""
 from __future__ import annotations
 
-import os
+import hashlib
 import re
-import shutil
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -12,83 +11,11 @@ from sqlalchemy import func, select
 from dispatch.services.assignment import assign_ticket
 from dispatch.services.tickets import report_fault, transition
 from models import ApiToken, Ticket, TicketEvent, User, db
-from tests.conftest import Browser
+from tests.conftest import database_fingerprint
 
-# One person per role; "anonymous" is nobody logged in.
-PEOPLE = {
-    "nurse": "nurse.icu",
-    "dispatcher": "dispatcher",
-    "supervisor": "supervisor",
-    "technician": "sparky",
-    "manager": "manager",
-    "admin": "admin",
-}
-PAGES = {  # page -> roles that may open it
-    "/report": {"nurse", "dispatcher", "supervisor", "admin"},
-    "/ward": {"nurse", "dispatcher", "supervisor", "admin"},
-    "/board/": {"dispatcher", "supervisor", "admin"},
-    "/board/rows": {"dispatcher", "supervisor", "admin"},
-    "/jobs": {"technician"},
-    "/reports/compliance": {"manager", "admin"},
-}
+# The whole matrix of who may open and send what is tests/test_access_matrix.py; here, the guessed ids,
+# another ward's tickets and bad tokens, case by case.
 MISSING = 987654
-
-
-@pytest.fixture(autouse=True)
-def fresh_request_globals(request):
-    """Each request starts with empty `g`, as in production: the test's own app context is otherwise
-    shared by every request, so one client's login (and CSRF token) would leak into the next."""
-    if "app" not in request.fixturenames:
-        return  # the read-only hospital below has no test app context to leak from
-    from flask import g
-
-    app = request.getfixturevalue("app")
-
-    @app.before_request
-    def forget_previous_request():
-        for name in list(vars(g)):
-            delattr(g, name)
-
-
-@pytest.fixture(scope="module")
-def read_only_hospital(db_backend, migrated_database, tmp_path_factory):
-    """The small hospital in a database of its own, built once for the tests that only look (the role
-    matrix, anonymous visitors, bad tokens), so they cost a few requests each rather than a database reset.
-    No app context is held open: every request gets its own, as in production."""
-    from sqlalchemy import create_engine, text
-
-    from dispatch import create_app
-    from dispatch.clock import FrozenClock
-    from tests.conftest import POSTGRES_ADMIN_URL, START, TEST_REDIS_URL, _migrate
-    from tests.factories import build_hospital
-
-    admin = None
-    if db_backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('read_only') / 'hospital.sqlite3'}"
-        shutil.copyfile(migrated_database, url.removeprefix("sqlite:///"))
-    else:
-        name = f"dispatch_read_only_{os.getpid()}"
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        _migrate(url)
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url, "CLOCK": FrozenClock(START),
-        "REDIS_URL": TEST_REDIS_URL, "RQ_QUEUE": "dispatch-test", "HOSPITAL_TIMEZONE": "Asia/Shanghai",
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    })
-    with app.app_context():
-        build_hospital()
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def file_fault(hospital, ward="icu", trade="power", **kw):
@@ -122,36 +49,6 @@ def same_page(response, number: str) -> str:
 
 def ticket_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Ticket))
-
-
-# --- pages by role ----------------------------------------------------------------------------
-
-@pytest.mark.parametrize("role", list(PEOPLE))
-@pytest.mark.parametrize("path", list(PAGES))
-def test_each_page_opens_only_for_its_roles(read_only_hospital, path, role):
-    response = Browser(read_only_hospital.test_client(), PEOPLE[role]).get(path)
-    assert response.status_code == (200 if role in PAGES[path] else 403)
-
-
-@pytest.mark.parametrize("path", list(PAGES) + ["/", "/tickets/1001"])
-def test_anonymous_visitors_are_sent_to_login(read_only_hospital, path):
-    response = read_only_hospital.test_client().get(path)
-    assert response.status_code == 302
-    location = urlsplit(response.headers["Location"])
-    assert location.path == "/login"
-    assert parse_qs(location.query)["next"] == [path]
-
-
-@pytest.mark.parametrize("role", ["nurse", "technician", "manager"])
-@pytest.mark.parametrize("action", ["assign", "priority"])
-def test_only_the_control_room_can_assign_or_reprioritise_from_the_board(hospital, login_as, role, action):
-    ticket = file_fault(hospital)
-    before = snapshot(ticket.id)
-    data = {"technician_id": hospital.users["sparky"].id, "version": "1"} if action == "assign" else {
-        "priority": "4", "note": "Not urgent really", "version": "1"}
-    response = login_as(PEOPLE[role]).post(f"/board/{ticket.id}/{action}", data=data)
-    assert response.status_code == 403
-    assert snapshot(ticket.id) == before
 
 
 # --- a nurse of another ward ----------------------------------------------------------------
@@ -228,16 +125,6 @@ def test_a_ward3_nurse_cannot_move_an_icu_ticket_by_api(hospital, app, api_token
     assert snapshot(ticket.id) == before
 
 
-def test_a_nurse_cannot_assign_or_list_candidates_by_api(hospital, app, api_token):
-    ticket = file_fault(hospital)
-    client, headers = app.test_client(), api_token("nurse.icu")
-    assign = client.post(f"/api/v1/tickets/{ticket.id}/assign", headers=headers,
-                         json={"technician_id": hospital.users["sparky"].id})
-    assert assign.status_code == 403
-    assert client.get(f"/api/v1/tickets/{ticket.id}/candidates", headers=headers).status_code == 403
-    assert snapshot(ticket.id)[0] == "new"
-
-
 def test_the_ward_page_lists_only_the_nurses_own_ward(hospital, login_as):
     file_fault(hospital, description="ICU sockets dead")
     file_fault(hospital, ward="ward3", description="Ward 3 lights out")
@@ -271,7 +158,7 @@ def test_a_technician_cannot_work_a_job_given_to_someone_else_by_page(hospital, 
     assign_ticket(ticket.id, hospital.users["volt"].id, hospital.user("dispatcher"))
     before = snapshot(ticket.id)
     response = login_as("sparky").post(f"/tickets/{ticket.id}/acknowledge", data={"version": "2"})
-    assert response.status_code == 302
+    assert response.status_code == 404  # not his: as if there were no such ticket
     assert snapshot(ticket.id) == before
 
 
@@ -358,3 +245,14 @@ def test_a_deactivated_persons_token_stops_working(hospital, app, api_token):
     db.session.get(User, hospital.users["dispatcher"].id).active = False
     db.session.commit()
     assert app.test_client().get("/api/v1/tickets", headers=headers).status_code == 401
+
+
+def test_a_token_is_shown_once_and_stored_only_as_its_digest(hospital, app):
+    from dispatch.services.tokens import create_token
+
+    raw = create_token(hospital.users["dispatcher"].id, "control room screen")
+    assert raw.startswith("dsp_") and len(raw) > 40
+    stored = db.session.scalars(select(ApiToken)).one()
+    assert stored.token_hash == hashlib.sha256(raw.encode()).hexdigest()
+    # Nowhere in the database, in any table or column (the audit trail included), is the token itself.
+    assert raw not in repr(database_fingerprint()) and raw[4:] not in repr(database_fingerprint())

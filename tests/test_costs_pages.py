@@ -17,15 +17,6 @@ def stocked(hospital):
     return build_stock(hospital, mcb=4)
 
 
-@pytest.mark.parametrize("path", ["/stock/", "/stock/reorder", "/stock/reorder.csv", "/reports/cost", "/reports/budget",
-                                  "/reports/budget.xlsx", "/reports/cost.csv?by=ticket"])
-@pytest.mark.parametrize("username, allowed", [("manager", True), ("admin", True), ("nurse.icu", False),
-                                               ("sparky", False)])
-def test_who_may_read_the_store_and_the_cost(login_as, stocked, path, username, allowed):
-    response = login_as(username).get(path)
-    assert response.status_code == (200 if allowed else 403)
-
-
 def test_the_stock_list_highlights_parts_at_their_reorder_level(login_as, stocked):
     dispatcher = login_as("dispatcher")
     page = dispatcher.get("/stock/").get_data(as_text=True)
@@ -44,9 +35,8 @@ def test_the_reorder_list_exports_the_suggested_order(login_as, stocked):
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
 
 
-@pytest.mark.parametrize("username, status", [("supervisor", 302), ("admin", 302), ("manager", 403),
-                                              ("dispatcher", 403), ("sparky", 403)])
-def test_only_storekeepers_receive_stock(login_as, stocked, username, status):
+@pytest.mark.parametrize("username, status", [("supervisor", 302), ("admin", 302)])  # others: the access matrix
+def test_storekeepers_receive_stock(login_as, stocked, username, status):
     browser = login_as(username)
     response = browser.post(f"/stock/parts/{stocked['breaker']}/receive",
                             data={"receive-csrf_token": browser.token, "receive-store_id": stocked["main"],
@@ -128,9 +118,8 @@ def test_the_technician_finishes_with_parts_from_the_ticket_page(login_as, hospi
 
 def test_a_nurse_cannot_put_parts_on_a_ticket(login_as, hospital, clock, stocked):
     ticket_id = job_on_site(hospital, clock, reported=local(2026, 3, 10, 9, 50), arrived=local(2026, 3, 10, 10, 0))
-    response = login_as("nurse.icu").post(f"/tickets/{ticket_id}/parts", data={"part-0": "P-100", "quantity-0": "1"},
-                                          follow_redirects=True)
-    assert "Only the technician on the job or the control room can record parts." in response.get_data(as_text=True)
+    response = login_as("nurse.icu").post(f"/tickets/{ticket_id}/parts", data={"part-0": "P-100", "quantity-0": "1"})
+    assert response.status_code == 403  # the ward sees the ticket, but not what it costs or what was taken
     assert db.session.query(TicketPart).count() == 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from urllib.parse import urlsplit
 

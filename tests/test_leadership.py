@@ -272,15 +272,6 @@ def test_the_download_is_the_kept_pdf_or_the_same_snapshot_in_the_readers_langua
 
 # --- pages and who may use them -------------------------------------------------------------------
 
-@pytest.mark.parametrize("username,status", [("manager", 200), ("admin", 200), ("supervisor", 200),
-                                             ("dispatcher", 403), ("nurse.icu", 403), ("sparky", 403)])
-def test_who_may_read_the_monthly_reports(fixed, clock, login_as, username, status):
-    report = leadership.generate_due(FIRST_OF_APRIL)
-    browser = login_as(username)
-    for path in ("/reports/leadership", f"/reports/leadership/{report.id}", f"/reports/leadership/{report.id}.pdf"):
-        assert browser.get(path).status_code == status, path
-
-
 def test_the_list_and_the_page_show_the_kept_report(fixed, clock, login_as):
     report = leadership.generate_due(FIRST_OF_APRIL)
     manager = login_as("manager")
@@ -323,5 +314,5 @@ def test_generate_now_needs_the_form_token_and_a_manager(fixed, clock, login_as)
     assert login_as("supervisor").post("/reports/leadership", {"month": "2026-03"}).status_code == 403
     manager = login_as("manager")
     response = manager.client.post("/reports/leadership", data={"month": "2026-03"})  # no form token
-    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "Form not accepted" in response.get_data(as_text=True)
     assert kept() == []

@@ -1,4 +1,5 @@
-"""Only managers and admins see the reports and their files; bad input gets a message, never a 500."""
+"""Bad report input gets a message, never a 500; recording breach causes; CSV cells never formulas. (Who may
+open the reports: tests/test_access_matrix.py.)"""
 from __future__ import annotations
 
 import csv
@@ -10,29 +11,7 @@ import pytest
 
 from tests.report_data import NOW, read_xlsx
 
-PEOPLE = {"nurse": "nurse.icu", "dispatcher": "dispatcher", "supervisor": "supervisor", "technician": "sparky",
-          "manager": "manager", "admin": "admin"}
 MARCH = "start=2026-03-01&end=2026-03-31"
-PAGES = [
-    f"/reports/compliance?{MARCH}",
-    f"/reports/compliance?{MARCH}&by=month",
-    f"/reports/tickets?{MARCH}&target=attend&outcome=missed",
-    f"/reports/breaches?{MARCH}",
-    f"/reports/workload?{MARCH}",
-    f"/reports/repeats?{MARCH}",
-    "/reports/licences",
-    "/reports/causes",
-]
-EXPORTS = [
-    f"/reports/compliance.csv?{MARCH}", f"/reports/compliance.xlsx?{MARCH}&by=ward",
-    f"/reports/tickets.csv?{MARCH}&breached=1", f"/reports/tickets.xlsx?{MARCH}",
-    f"/reports/breaches.csv?{MARCH}", f"/reports/breaches.csv?{MARCH}&table=causes", f"/reports/breaches.xlsx?{MARCH}",
-    f"/reports/workload.csv?{MARCH}", f"/reports/workload.csv?{MARCH}&table=handovers", f"/reports/workload.xlsx?{MARCH}",
-    f"/reports/repeats.csv?{MARCH}", f"/reports/repeats.csv?{MARCH}&table=places", f"/reports/repeats.xlsx?{MARCH}",
-    "/reports/licences.csv", "/reports/licences.xlsx",
-]
-
-
 
 
 def flashes(page: str) -> list[str]:
@@ -40,35 +19,15 @@ def flashes(page: str) -> list[str]:
             for m in re.findall(r'<div class="flash[^"]*"[^>]*>(.*?)</div>', page, re.S)]
 
 
-@pytest.mark.parametrize("role", sorted(PEOPLE))
-def test_only_managers_and_admins_open_the_reports_and_their_files(fixed, login_as, role):
-    browser = login_as(PEOPLE[role])
-    allowed = role in ("manager", "admin")
-    for path in PAGES + EXPORTS:
-        status = browser.get(path).status_code
-        assert status == (200 if allowed else 403), (role, path, status)
-
-
-def test_nobody_logged_in_is_sent_to_the_login_page(fixed, client):
-    for path in PAGES + EXPORTS:
-        response = client.get(path)
-        assert response.status_code == 302 and "/login" in response.headers["Location"], path
-
-
-@pytest.mark.parametrize("role,allowed", [("nurse", False), ("technician", False), ("dispatcher", True),
-                                          ("supervisor", True), ("manager", True), ("admin", True)])
-def test_the_control_room_and_managers_may_record_a_cause_and_nobody_else(fixed, login_as, role, allowed):
-    from dispatch.services.report_breaches import causes, ensure_default_causes
+@pytest.mark.parametrize("username", ["dispatcher", "supervisor", "manager", "admin"])
+def test_the_control_room_and_managers_record_a_cause(fixed, login_as, username):
+    # Who else is refused: tests/test_access_matrix.py.
+    from dispatch.services.report_breaches import cause_of, causes, ensure_default_causes
 
     ensure_default_causes()
-    response = login_as(PEOPLE[role]).post(f"/reports/breaches/{fixed['p4'].id}/cause",
-                                           data={"cause_id": causes()[0].id})
-    assert response.status_code == (302 if allowed else 403)
-
-
-@pytest.mark.parametrize("role", ["dispatcher", "supervisor", "nurse"])
-def test_only_managers_and_admins_keep_the_list_of_causes(fixed, login_as, role):
-    assert login_as(PEOPLE[role]).post("/reports/causes", data={"name": "Something new"}).status_code == 403
+    response = login_as(username).post(f"/reports/breaches/{fixed['p4'].id}/cause", data={"cause_id": causes()[0].id})
+    assert response.status_code == 302
+    assert cause_of(fixed["p4"].id).cause_id == causes()[0].id
 
 
 @pytest.mark.parametrize("query,message", [
@@ -76,6 +35,7 @@ def test_only_managers_and_admins_keep_the_list_of_causes(fixed, login_as, role)
     ("start=2026-03-10&end=2026-03-01", "The start date is after the end date."),
     ("start=1900-01-01&end=2026-03-10", "Choose at most ten years."),
     ("trade=abc", "trade must be a whole number."),
+    ("trade=²", "trade must be a whole number."),  # str.isdigit() says yes; int() used to answer 500
     ("trade=99999", "No such trade."),
     ("ward=-3", "ward must be a whole number."),
     ("technician=99999", "No such technician."),

@@ -175,6 +175,10 @@ def calendar():
 @bp.route("/tickets/<int:ticket_id>/checklist", methods=["POST"])
 @roles_required(*ROLES)
 def checklist(ticket_id: int):
+    try:
+        access.ticket_for(current_user, ticket_id)  # whose ticket before what the form says
+    except NotFoundError:
+        abort(404)
     form = ChecklistForm()
     back = _safe_next(form.next.data) or url_for("tickets.detail", ticket_id=ticket_id)
     if not form.validate_on_submit():

@@ -140,6 +140,10 @@ def return_part(ticket_id: int, line_id: int):
 @bp.route("/<int:ticket_id>/comment", methods=["POST"])
 @login_required
 def comment(ticket_id: int):
+    try:
+        access.ticket_for(current_user, ticket_id)  # whose ticket before what the form says
+    except NotFoundError:
+        abort(404)
     form = CommentForm()
     if form.validate_on_submit():
         try:
