@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,6 +44,7 @@ def _record_request() -> None:
     """App-wide hook: keep every REST request, even 401s and unknown paths."""
     if not request.path.startswith(PREFIX):
         return
+    arrived = datetime.now(timezone.utc)  # before the form is parsed: when the request came in
     auth = request.authorization
     g.fake_twilio_request = fake_state().record_request(RecordedRequest(
         method=request.method,
@@ -52,6 +54,7 @@ def _record_request() -> None:
         form=request.form.to_dict(flat=True),
         form_lists=request.form.to_dict(flat=False),
         auth_username=auth.username if auth is not None else None,
+        received_at=arrived,
     ))
 
 

@@ -216,7 +216,8 @@ class RecordedRequest:
     form: dict[str, str]
     form_lists: dict[str, list[str]]
     auth_username: str | None
-    received_at: datetime = field(default_factory=utcnow)
+    # To the microsecond (unlike Twilio's own dates): benchmarks time the product's sends by it.
+    received_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     response_status: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -229,6 +230,7 @@ class RecordedRequest:
             "form_lists": self.form_lists,
             "auth_username": self.auth_username,
             "received_at": rfc2822(self.received_at),
+            "received_at_iso": self.received_at.isoformat(),
             "response_status": self.response_status,
         }
 
