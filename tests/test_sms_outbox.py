@@ -146,10 +146,11 @@ def test_assignment_is_texted_once_through_rq_and_twilio_then_delivered(app, hos
     assert "SMS delivered" in page
 
 
-def test_a_forked_rq_worker_process_sends_with_fresh_database_connections(app, hospital, database_url, fake_twilio,
-                                                                         live_app, redis_conn, tmp_path):
-    """`flask worker --burst`, a separate process that forks a work horse per job: the job opens
-    its own database connections (SQLite: the same file; PostgreSQL: the same database)."""
+def test_the_worker_command_sends_from_its_own_process_with_its_own_connections(app, hospital, database_url,
+                                                                              fake_twilio, live_app, redis_conn,
+                                                                              tmp_path):
+    """`flask worker --burst`, a separate process running each job in itself: the job opens its own
+    database connections (SQLite: the same file; PostgreSQL: the same database)."""
     from rq import Queue
     from rq.job import Job
     from rq.serializers import JSONSerializer

@@ -1,4 +1,4 @@
-"""One app per worker process, made on first use; fresh database connections in each forked job."""
+"""One app per worker process, made on first use; fresh database connections in a forked job."""
 from __future__ import annotations
 
 import os

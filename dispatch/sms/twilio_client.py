@@ -2,6 +2,8 @@
 edge), an HTTP timeout; and which Twilio errors are worth retrying."""
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 from flask import current_app
@@ -50,8 +52,23 @@ def settings() -> TwilioSettings:
     )
 
 
+_clients = threading.local()
+# A connection idle longer than this may have been dropped on the way without our side noticing (NAT
+# and load balancers forget idle connections); a send on it would fail as "no answer" and wait for
+# reconciliation, so after a quiet spell the next send opens a new one.
+KEEP_IDLE_SECONDS = 30.0
+
+
 def client() -> Client:
+    """This thread's client for the configured account. Kept between sends, so its HTTP connection to
+    Twilio stays open during a burst: a TCP and TLS handshake per SMS cost more than the rest of the
+    send. One per thread: the SDK's requests session is not meant to be shared between threads."""
     conf = settings()
+    kept = getattr(_clients, "kept", None)
+    moment = time.monotonic()
+    if kept is not None and kept[0] == conf and moment - kept[2] < KEEP_IDLE_SECONDS:
+        _clients.kept = (conf, kept[1], moment)
+        return kept[1]
     # No SDK-level retries: retries are ours, recorded on the outbox row.
     twilio = Client(conf.account_sid, conf.auth_token, http_client=TwilioHttpClient(timeout=conf.timeout))
     if conf.base_url:
@@ -59,6 +76,9 @@ def client() -> Client:
         # TWILIO_EDGE / TWILIO_REGION in the environment would rewrite the host away from base_url.
         twilio.edge = None
         twilio.region = None
+    if kept is not None and kept[1].http_client.session is not None:
+        kept[1].http_client.session.close()
+    _clients.kept = (conf, twilio, moment)
     return twilio
 
 
