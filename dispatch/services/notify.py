@@ -60,10 +60,19 @@ def owe_sms(session: Session, *, recipient: User | None, body: str, kind: str, t
         if ticket is not None:
             _record_failure_event(session, ticket.id, message, problem, moment)
         return message
+    _enqueue_after_commit(session, message)
+    return message
+
+
+def _enqueue_after_commit(session: Session, message: OutboundMessage) -> None:
+    # Marked as handed to RQ in the same transaction, not by another write after the push: on SQLite
+    # every write transaction waits its turn for the one writer, and each report owes an SMS. If the
+    # push fails, enqueue() clears the mark so the sweep's next round takes the row; if the process
+    # dies between the commit and the push, the sweep takes it once the mark is requeue_after() old.
+    message.enqueued_at = clock_now()
     session.flush()
     message_id = message.id
-    after_commit(session, lambda: enqueue(message_id))
-    return message
+    after_commit(session, lambda: enqueue(message_id, marked=True))
 
 
 def owe_call(session: Session, *, recipient: User, body: str, kind: str, ticket: Ticket | None = None) -> OutboundMessage:
@@ -74,32 +83,40 @@ def owe_call(session: Session, *, recipient: User, body: str, kind: str, ticket:
     if message.state == "failed" and recipient is not None and recipient.sms_opted_out and recipient.phone:
         # STOP concerns SMS only: a call still goes through.
         message.state, message.last_error = "pending", None
-        session.flush()
-        message_id = message.id
-        after_commit(session, lambda: enqueue(message_id))
+        _enqueue_after_commit(session, message)
     return message
 
 
-def enqueue(message_id: int) -> bool:
-    """Hand a row to RQ. If Redis is down the row stays pending and the sweep enqueues it later."""
+def enqueue(message_id: int, *, marked: bool = False) -> bool:
+    """Hand a row to RQ. If Redis is down the row stays pending and the sweep enqueues it later.
+    `marked`: the row's enqueued_at was set when it was written (see _enqueue_after_commit)."""
     from dispatch.queue import get_queue
 
     try:
         get_queue().enqueue("workers.jobs.send_sms", message_id, job_timeout=60, result_ttl=300, failure_ttl=86400)
     except Exception:
         log.warning("could not enqueue SMS %s; the sweep will retry", message_id, exc_info=True)
+        if marked:
+            # Cleared so the sweep's next round takes it (if the database is gone too, it takes it once
+            # the mark is requeue_after() old).
+            _mark_enqueued(message_id, None)
         return False
+    if not marked:
+        _mark_enqueued(message_id, clock_now())
+    return True
+
+
+def _mark_enqueued(message_id: int, moment: datetime | None) -> None:
     try:
         with write_transaction() as session:
             session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id,
                                                           OutboundMessage.state == "pending")
-                            .values(enqueued_at=clock_now()))
+                            .values(enqueued_at=moment))
     except SQLAlchemyError as error:
-        # The change that owed this SMS is committed and its job is queued: the database going away now
-        # must not turn that answer into an error. Without the mark the sweep may queue it once more,
-        # which the claim makes harmless.
-        log.warning("SMS %s queued but not marked as queued (%s)", message_id, type(error).__name__)
-    return True
+        # The change that owed this SMS is committed (and its job queued, or not): the database going
+        # away now must not turn that answer into an error. A wrong mark only moves when the sweep
+        # queues the row, and the claim makes a second job harmless.
+        log.warning("SMS %s: enqueued_at not recorded (%s)", message_id, type(error).__name__)
 
 
 def webhook_url(path: str) -> str:
@@ -122,7 +139,7 @@ def send_outbox_message(message_id: int) -> str:
     """Send one outbox row through Twilio, at most once. Returns what happened (for the job log)."""
     moment = clock_now()
     # Claim first: of two jobs for the same row, only one gets past this conditional update.
-    with write_transaction() as session:
+    with write_transaction(urgent=True) as session:
         claimed = session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id == message_id, OutboundMessage.state == "pending",
@@ -149,7 +166,7 @@ def send_outbox_message(message_id: int) -> str:
         return _after_network_error(message_id, error)
     # Store the SID at once; 'sent' only if no callback has already moved the row further on.
     moment = clock_now()
-    with write_transaction() as session:
+    with write_transaction(urgent=True) as session:
         session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
                         .values(twilio_sid=created.sid, sent_at=moment, updated_at=moment, last_error=None,
                                 last_error_code=None))
@@ -160,7 +177,7 @@ def send_outbox_message(message_id: int) -> str:
 
 def _after_rest_error(message_id: int, error: TwilioRestException) -> str:
     description = twilio_client.describe_error(error.code, f"HTTP {error.status}")
-    with write_transaction() as session:
+    with write_transaction(urgent=True) as session:
         message = session.get(OutboundMessage, message_id)
         if twilio_client.is_permanent(error.status, error.code) or message.attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
             _fail(session, message, error.code, description)
@@ -174,7 +191,7 @@ def _after_network_error(message_id: int, error: Exception) -> str:
         isinstance(error, requests.ConnectionError) and not isinstance(error, requests.ReadTimeout)
         and "NewConnectionError" in repr(error)
     )
-    with write_transaction() as session:
+    with write_transaction(urgent=True) as session:
         message = session.get(OutboundMessage, message_id)
         if never_sent:
             # The request never left: safe to send again.
@@ -224,6 +241,13 @@ def apply_status(message_id: int, twilio_status: str, error_code: int | None, si
              "completed": "delivered", "busy": "undelivered", "no-answer": "undelivered",
              "canceled": "undelivered"}.get((twilio_status or "").lower())
     if state is None:
+        return False
+    # Many reports change nothing (Twilio's 'sent' comes after the worker has marked the row sent): say
+    # so from a plain read, without taking the write lock. States only move on, so a row seen at or past
+    # `state` stays there; a stale read can only send us on to the locked check below.
+    seen = db.session.execute(select(OutboundMessage.state, OutboundMessage.twilio_sid)
+                              .where(OutboundMessage.id == message_id)).one_or_none()
+    if seen is None or (sid and seen.twilio_sid and sid != seen.twilio_sid) or STATE_RANK[state] <= STATE_RANK[seen.state]:
         return False
     moment = clock_now()
     with write_transaction() as session:
