@@ -297,15 +297,28 @@ def _act(session, escalation: TicketEscalation, ticket: Ticket, step: dict, now:
 
 # ---- auto-dispatch -----------------------------------------------------------------------------
 
-def auto_dispatch(session, ticket: Ticket, now: datetime) -> User | None:
+def dispatch_candidates(trade_id: int, priority: int, now: datetime) -> list[int] | None:
+    """Whom auto-dispatch would try for a new job of this trade and priority (the on-call primary, then
+    secondary, licensed), or None when such a job is not auto-dispatched. Only reads: a report asks it
+    before taking the write lock, where the rota would otherwise be most of its reading."""
+    if priority not in current_app.config.get("AUTO_DISPATCH_PRIORITIES", (1, 2)):
+        return None
+    return [person.id for person in rota.on_call(trade_id, ("primary", "secondary"), now)]
+
+
+def auto_dispatch(session, ticket: Ticket, now: datetime, candidates: list[int] | None = None) -> User | None:
     """Urgent and emergency jobs go at once to the trade's on-call technician who holds a valid
     licence, is not on leave and is not already on an emergency. Routine ones wait for the
-    dispatcher unless the department turns it on for them (AUTO_DISPATCH_PRIORITIES)."""
+    dispatcher unless the department turns it on for them (AUTO_DISPATCH_PRIORITIES).
+    `candidates`: dispatch_candidates() read just before this transaction (a rota changed in between
+    counts as changed just after the report; the licence is checked again on assignment)."""
     from dispatch.services.assignment import apply_assignment
 
     if ticket.priority not in current_app.config.get("AUTO_DISPATCH_PRIORITIES", (1, 2)):
         return None
-    for person in rota.on_call(ticket.trade_id, ("primary", "secondary"), now):
+    people = (rota.on_call(ticket.trade_id, ("primary", "secondary"), now) if candidates is None
+              else [u for u in (session.get(User, i) for i in candidates) if u is not None and u.active])
+    for person in people:
         if busy_on_emergency(person.id, ticket.id):
             continue
         try:

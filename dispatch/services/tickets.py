@@ -96,6 +96,7 @@ def report_fault(
 ) -> Ticket:
     """File a fault. Priority is proposed from trade, ward and answers; the control room may set it."""
     now = clock_now()
+    candidates = _dispatch_candidates(ward_id, trade_id, priority, patient_at_risk, whole_area, now)
     with write_transaction() as session:
         reporter = session.get(User, reporter.id)
         ward = session.get(Ward, ward_id)
@@ -127,11 +128,27 @@ def report_fault(
         ticket = _file(session, now, channel, ward=ward, location=location, asset=asset, trade=trade, priority=chosen,
                        place_detail=_clean_text(place_detail, "place_detail", required=False, limit=120),
                        patient_at_risk=bool(patient_at_risk), whole_area=bool(whole_area), description=description,
-                       reporter_id=reporter.id, data={"priority": chosen, "proposed_priority": proposed})
+                       reporter_id=reporter.id, data={"priority": chosen, "proposed_priority": proposed},
+                       candidates=candidates)
     return ticket
 
 
-def _file(session, now: datetime, channel: str, *, data: dict, planned: bool = False, **fields) -> Ticket:
+def _dispatch_candidates(ward_id: int, trade_id: int, priority: int | None, patient_at_risk: bool, whole_area: bool,
+                         now: datetime) -> list[int] | None:
+    """Who is on call to take the job, read before the write lock: on SQLite every other writer (an SMS
+    worker claiming a message, say) waits while a report holds it, and the rota is a fifth of a report's
+    work. None (unknown ward or trade, or not auto-dispatched) leaves it to auto_dispatch."""
+    from dispatch.services import escalation
+
+    ward, trade = db.session.get(Ward, ward_id), db.session.get(Trade, trade_id)
+    if ward is None or trade is None:
+        return None
+    return escalation.dispatch_candidates(trade.id, priority or sla.propose_priority(trade, ward, bool(patient_at_risk),
+                                                                                   bool(whole_area)), now)
+
+
+def _file(session, now: datetime, channel: str, *, data: dict, planned: bool = False,
+          candidates: list[int] | None = None, **fields) -> Ticket:
     """The new ticket with its targets, its first history line, dispatch and escalation timer."""
     ticket = Ticket(**fields, status="new", created_at=now, updated_at=now, held_seconds=0)
     sla.fix_due_times(ticket, sla.targets_for(ticket.trade.id, ticket.priority))
@@ -146,7 +163,7 @@ def _file(session, now: datetime, channel: str, *, data: dict, planned: bool = F
     # A report joining a major incident follows its lead ticket: no dispatch or escalation of its own.
     # Planned work is never grouped with faults: an inspection is not a sign that something has failed.
     if planned or incidents.on_reported(session, ticket, now) is None:
-        escalation.auto_dispatch(session, ticket, now)
+        escalation.auto_dispatch(session, ticket, now, candidates)
         escalation.start(session, ticket, now)
     return ticket
 
