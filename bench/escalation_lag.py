@@ -331,7 +331,7 @@ def render(results: list[Result], bursts: list[Result], load_before: tuple[float
                   f"{bursts[0].tickets} unanswered emergencies coming due within {bursts[0].spread:g} s "
                   f"({bursts[0].tickets / bursts[0].spread:.0f} a second); where that is more than one scheduler "
                   "fires in a second on this machine, the last of them wait for the rounds before. *sent* measures the one "
-                  "`flask worker` (a forked work horse per message) working through its queue, not escalation."]
+                  "`flask worker` working through its queue (480 messages within seconds), not escalation."]
     lines += ["", *WHAT_SETS_THEM]
     return "\n".join(lines) + "\n"
 
@@ -343,18 +343,19 @@ WHAT_SETS_THEM = [
     "  `SCHEDULER_INTERVAL_SECONDS` (1 s) and waits for the next one, hence medians of half a second or more and",
     "  p99 near one. A smaller interval shortens that at the cost of more polling of the database.",
     "- A step costs the scheduler 20-35 ms: two \"who is on call\" questions, the events and outbox rows in one",
-    "  transaction, then one Redis push and one `enqueued_at` update per message after the commit. One",
-    "  scheduler so fires some 20-50 steps a second here, and a burst above that waits its turn (the stress",
-    "  rows; PostgreSQL's extra round trips cost more there, and more so with other work on the machine).",
+    "  transaction (each message marked as handed to RQ in it), then one Redis push per message after the",
+    "  commit, on a connection the process keeps. One scheduler so fires some 20-50 steps a second here, and a",
+    "  burst above that waits its turn (the stress rows; PostgreSQL's extra round trips cost more there, and",
+    "  more so with other work on the machine).",
     "- Fixed while measuring: \"who is on call\" worked out the rota again for every person it sorted and read",
     "  all seven days' rota lines (a third of a step's time), and the SMS sweep enqueued again, every 30 s,",
     "  each message still waiting behind a backlog in the worker's queue, doubling the worker's work and",
     "  lengthening the scheduler's rounds; steps are now also recorded at the moment they fire, not when",
     "  their round began.",
-    "- *sent* is the one `flask worker`: a forked work horse per message, some 5-10 messages a second here,",
-    "  fewer than the 8 a second these runs owe (96 in the stress runs). More workers, or a worker that does",
-    "  not fork per job, would shorten it; Redis connections made afresh for each enqueue cost the",
-    "  scheduler a few ms per message too.",
+    "- *sent* is the one `flask worker`. It used to fork a work horse per message (3-10 messages a second",
+    "  here, *sent* trailing the steps by 30-100 s); it now sends each message in its own process on the",
+    "  database, Redis and Twilio connections it keeps, a few ms a message, so its queue is empty as the last",
+    "  step fires. In the stress rows it takes 480 messages in turn, some 20-40 a second on this machine.",
 ]
 
 

@@ -211,11 +211,12 @@ class Ports:
 
 def environment(work: Path, database_url: str, ports: Ports, **extra: str) -> dict[str, str]:
     """What every process of the stack gets: this bench's database, Redis, queue and fake Twilio, and
-    nothing of the caller's own Twilio, database or Redis settings."""
+    nothing of the caller's own Twilio, database or Redis settings (WEB_WORKERS, the Procfile's knob
+    for gunicorn, is kept)."""
     web = f"http://127.0.0.1:{ports.web}"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TWILIO_", "DATABASE_URL", "REDIS_URL", "RQ_", "FAKE_TWILIO_", "PUBLIC_URL",
-                                "WEB_WORKERS", "PORT", "SCHEDULER_", "MAJOR_INCIDENT_"))}
+                                "PORT", "SCHEDULER_", "MAJOR_INCIDENT_"))}
     env.update({
         "PATH": f"{BIN}:{env.get('PATH', '')}",
         "FLASK_APP": "dispatch:create_app",
