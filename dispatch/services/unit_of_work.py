@@ -55,7 +55,8 @@ def write_transaction(*, urgent: bool = False) -> Iterator[Session]:
 #   <db>-writers  held for the whole transaction;
 #   <db>-urgent   held shared by urgent writers while they wait for the first one; an ordinary writer
 #                 passes it (exclusive, released at once) before queueing, so it waits while an urgent
-#                 one does. SMS claims take a millisecond; a report's transaction tens of them.
+#                 one does, and once it has its turn it looks again and gives the turn up if an urgent
+#                 writer came meanwhile. SMS claims take a millisecond; a report's transaction tens.
 # The ordinary writers of one process queue in-process first, so a gunicorn worker puts one at a time on
 # the file locks. Writers that take no part (sqlite3 on the command line) are still held off by SQLite's
 # own lock and busy_timeout.
@@ -86,9 +87,17 @@ def _sqlite_writer_turn(session: Session, urgent: bool) -> Iterator[None]:
             lock = _process_lock(path)
             lock.acquire()
             in_process = lock
-            fcntl.flock(gate, fcntl.LOCK_EX)
-            fcntl.flock(gate, fcntl.LOCK_UN)
-            fcntl.flock(turn, fcntl.LOCK_EX)
+            while True:
+                fcntl.flock(gate, fcntl.LOCK_EX)
+                fcntl.flock(gate, fcntl.LOCK_UN)
+                fcntl.flock(turn, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(gate, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # an urgent writer came while we queued: it goes first
+                    fcntl.flock(turn, fcntl.LOCK_UN)
+                    continue
+                fcntl.flock(gate, fcntl.LOCK_UN)
+                break
         _writer.depth = 1
         yield
     finally:
