@@ -317,7 +317,7 @@ def auto_dispatch(session, ticket: Ticket, now: datetime, candidates: list[int] 
     if ticket.priority not in current_app.config.get("AUTO_DISPATCH_PRIORITIES", (1, 2)):
         return None
     people = (rota.on_call(ticket.trade_id, ("primary", "secondary"), now) if candidates is None
-              else [u for u in (session.get(User, i) for i in candidates) if u is not None and u.active])
+              else (u for u in (session.get(User, i) for i in candidates) if u is not None and u.active))
     for person in people:
         if busy_on_emergency(person.id, ticket.id):
             continue

@@ -6,8 +6,8 @@ from http import HTTPStatus
 from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from dispatch.blueprints.api.schemas import (
     AssignSchema,
@@ -80,7 +80,12 @@ class Tickets(MethodView):
         trade = db.session.scalar(select(Trade).where(Trade.code == data.pop("trade")))
         if trade is None:
             raise ValidationError("Unknown trade code.", field="trade")
-        return report_fault(g.api_user, trade_id=trade.id, channel="api", **data)
+        filed = report_fault(g.api_user, trade_id=trade.id, channel="api", **data)
+        # The commit expired every row the report loaded: read the answer back in one query, not the
+        # ticket, its trade, ward and technician one after another.
+        return db.session.scalars(select(Ticket).where(Ticket.id == inspect(filed).identity[0]).options(
+            joinedload(Ticket.trade), joinedload(Ticket.ward), joinedload(Ticket.location),
+            joinedload(Ticket.assignee))).one()
 
 
 @blp.route("/tickets/<int(max=2147483647):number>")
