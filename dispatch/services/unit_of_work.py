@@ -59,7 +59,9 @@ def write_transaction(*, urgent: bool = False) -> Iterator[Session]:
 #                 writer came meanwhile. SMS claims take a millisecond; a report's transaction tens.
 # The ordinary writers of one process queue in-process first, so a gunicorn worker puts one at a time on
 # the file locks. Writers that take no part (sqlite3 on the command line) are still held off by SQLite's
-# own lock and busy_timeout.
+# own lock and busy_timeout. A flock() is let go when its process ends, however it ends; but a writer
+# stuck inside its transaction now holds the others until it finishes, where before they gave up after
+# busy_timeout (15 s) with "database is locked".
 
 _writer = threading.local()
 _process_locks: dict[tuple[int, str], threading.Lock] = {}  # a forked child makes its own
