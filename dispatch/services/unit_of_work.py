@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.errors import ConflictError
-from models.base import db
+from models.base import SQLITE_BUSY_TIMEOUT_SECONDS, db
 
 
 @contextmanager
@@ -58,10 +61,10 @@ def write_transaction(*, urgent: bool = False) -> Iterator[Session]:
 #                 one does, and once it has its turn it looks again and gives the turn up if an urgent
 #                 writer came meanwhile. SMS claims take a millisecond; a report's transaction tens.
 # The ordinary writers of one process queue in-process first, so a gunicorn worker puts one at a time on
-# the file locks. Writers that take no part (sqlite3 on the command line) are still held off by SQLite's
-# own lock and busy_timeout. A flock() is let go when its process ends, however it ends; but a writer
-# stuck inside its transaction now holds the others until it finishes, where before they gave up after
-# busy_timeout (15 s) with "database is locked".
+# the file locks. Nobody waits for a turn longer than SQLite's busy timeout: then "database is locked",
+# as SQLite itself would say (a 503 to the web). Writers that take no part (sqlite3 on the command line)
+# are still held off by SQLite's own lock and busy_timeout. A flock() is let go when its process ends,
+# however it ends.
 
 _writer = threading.local()
 _process_locks: dict[tuple[int, str], threading.Lock] = {}  # a forked child makes its own
@@ -75,6 +78,7 @@ def _sqlite_writer_turn(session: Session, urgent: bool) -> Iterator[None]:
     if not path or path == ":memory:" or getattr(_writer, "depth", 0):
         yield
         return
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
     # Opened for each turn: flock() belongs to the open file, so a descriptor kept and shared by two
     # threads, or inherited over a fork, would let both hold the turn at once.
     turn = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
@@ -82,17 +86,18 @@ def _sqlite_writer_turn(session: Session, urgent: bool) -> Iterator[None]:
     in_process = None
     try:
         if urgent:
-            fcntl.flock(gate, fcntl.LOCK_SH)
-            fcntl.flock(turn, fcntl.LOCK_EX)
+            _flock(gate, fcntl.LOCK_SH, deadline)
+            _flock(turn, fcntl.LOCK_EX, deadline)
             fcntl.flock(gate, fcntl.LOCK_UN)
         else:
             lock = _process_lock(path)
-            lock.acquire()
+            if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise _locked()
             in_process = lock
             while True:
-                fcntl.flock(gate, fcntl.LOCK_EX)
+                _flock(gate, fcntl.LOCK_EX, deadline)
                 fcntl.flock(gate, fcntl.LOCK_UN)
-                fcntl.flock(turn, fcntl.LOCK_EX)
+                _flock(turn, fcntl.LOCK_EX, deadline)
                 try:
                     fcntl.flock(gate, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:  # an urgent writer came while we queued: it goes first
@@ -108,6 +113,36 @@ def _sqlite_writer_turn(session: Session, urgent: bool) -> Iterator[None]:
         os.close(turn)  # lets the next writer in
         if in_process is not None:
             in_process.release()
+
+
+def _flock(fd: int, mode: int, deadline: float) -> None:
+    """flock(fd, mode), waiting until `deadline` at most (flock() itself has no timeout). A free lock is
+    taken at once; otherwise a helper thread waits in a blocking flock() on a duplicate of the descriptor
+    (the same open file, so the lock it gets is ours) and the lock is ours the moment it is let go. If we
+    give up first, the helper's duplicate is the file's last descriptor once we close ours: the lock it
+    then gets goes with it when it closes it."""
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    duplicate = os.dup(fd)
+    got = threading.Event()
+
+    def wait() -> None:
+        try:
+            fcntl.flock(duplicate, mode)
+            got.set()
+        finally:
+            os.close(duplicate)
+
+    threading.Thread(target=wait, name="sqlite-writer-turn", daemon=True).start()
+    if not got.wait(max(0.0, deadline - time.monotonic())):
+        raise _locked()
+
+
+def _locked() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
 
 
 def _process_lock(path: str) -> threading.Lock:
