@@ -1,5 +1,5 @@
 """What the fault tests are built from: the real processes (a Redis of their own, `flask worker`, `flask
-scheduler`), each in a process group of its own so a kill takes the RQ work horse with it; nurses and an
+scheduler`), each in a process group of its own so a kill takes whatever it forked with it; nurses and an
 alarm panel filing over real HTTP; an outage of the database; and the tally, per outbox row, of what the
 fake Twilio accepted."""
 from __future__ import annotations
@@ -83,7 +83,7 @@ class PrivateRedis:
 
 class Processes:
     """`flask worker` and `flask scheduler` as the service runs them, each the leader of its own process
-    group: SIGKILL to the group ends the RQ worker and the work horse it forked for the job in hand.
+    group: SIGKILL to the group ends the process and anything it forked.
     Logs go to files under `logs`, shown when a test fails."""
 
     def __init__(self, env: dict[str, str], logs: Path) -> None:
@@ -108,8 +108,8 @@ class Processes:
         return self.start("scheduler", "scheduler")
 
     def kill(self, name: str) -> list[int]:
-        """SIGKILL, no warning, to the process and everything it forked (RQ puts each work horse in a group
-        of its own). Returns the descendants' pids."""
+        """SIGKILL, no warning, to the process and everything it forked (in a group of its own or not).
+        Returns the descendants' pids."""
         process = self.running.pop(name)
         descendants = descendants_of(process.pid)
         _signal_group(process.pid, signal.SIGKILL)

@@ -113,10 +113,13 @@ def _mark_enqueued(message_id: int, moment: datetime | None) -> None:
                                                           OutboundMessage.state == "pending")
                             .values(enqueued_at=moment))
     except SQLAlchemyError as error:
-        # The change that owed this SMS is committed (and its job queued, or not): the database going
-        # away now must not turn that answer into an error. A wrong mark only moves when the sweep
-        # queues the row, and the claim makes a second job harmless.
-        log.warning("SMS %s: enqueued_at not recorded (%s)", message_id, type(error).__name__)
+        # The change that owed this SMS is committed: the database going away now must not turn that answer
+        # into an error. A stale mark only changes when the sweep queues the row, and the claim makes a
+        # second job harmless.
+        if moment is None:
+            log.warning("SMS %s not queued and still marked as queued (%s)", message_id, type(error).__name__)
+        else:
+            log.warning("SMS %s queued but not marked as queued (%s)", message_id, type(error).__name__)
 
 
 def webhook_url(path: str) -> str:
