@@ -94,7 +94,7 @@ def run_backend(backend: str, tickets: int, spread: float, keep_logs: bool) -> R
             processes.start_procfile(kind, kind, env)
         with app.app_context():
             wait_until(lambda: processes.check() or (heartbeat_after("scheduler", datetime.now(timezone.utc))
-                                                     and outbox_drained()), 120,
+                                                     and stack.outbox_drained()), 120,
                        "the scheduler's first round and the worker sending the filing SMS", every=0.5)
             first_due = datetime.now(timezone.utc) + timedelta(seconds=5)
             dues = set_due_times(ids, first_due, spread)
@@ -104,7 +104,7 @@ def run_backend(backend: str, tickets: int, spread: float, keep_logs: bool) -> R
             first_jobs = first_enqueues(env["REDIS_URL"])
             # Let the worker send what the last steps owe before measuring 'sent' (one worker, a job at a time).
             try:
-                wait_until(lambda: processes.check() or outbox_drained(), 600, "the worker sending every step's "
+                wait_until(lambda: processes.check() or stack.outbox_drained(), 600, "the worker sending every step's "
                            "messages", every=0.5)
             except TimeoutError as late:
                 print(f"{backend}: {late}; 'sent' counts only what was sent", file=sys.stderr)
@@ -164,18 +164,6 @@ def heartbeat_after(name: str, moment: datetime) -> bool:
     db.session.rollback()
     row = db.session.get(Heartbeat, name)
     return row is not None and row.beat_at >= moment - timedelta(seconds=2)
-
-
-def outbox_drained() -> bool:
-    from sqlalchemy import func, select
-
-    from models import OutboundMessage, db
-
-    db.session.rollback()
-    waiting = db.session.scalar(select(func.count(OutboundMessage.id)).where(
-        OutboundMessage.state.in_(("pending", "sending"))))
-    db.session.rollback()
-    return waiting == 0
 
 
 def set_due_times(ids: list[int], first_due: datetime, spread: float) -> dict[int, datetime]:

@@ -31,7 +31,6 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -304,18 +303,6 @@ def nurse_tokens() -> dict[str, tuple[str, int]]:
     return tokens
 
 
-def outbox_drained() -> bool:
-    from sqlalchemy import func, select
-
-    from models import OutboundMessage, db
-
-    db.session.rollback()
-    waiting = db.session.scalar(select(func.count(OutboundMessage.id)).where(
-        OutboundMessage.state.in_(("pending", "sending"))))
-    db.session.rollback()
-    return waiting == 0
-
-
 def scheduler_ran() -> bool:
     from models import Heartbeat, db
 
@@ -392,11 +379,11 @@ def run_backend(backend: str, reports: int, clients: int, keep_logs: bool = Fals
         with app.app_context():
             tokens = nurse_tokens()
             # The demo's jobs in flight may owe SMS (escalation steps come due): let them go first.
-            stack.wait_until(lambda: processes.check() or (scheduler_ran() and outbox_drained()), 120,
+            stack.wait_until(lambda: processes.check() or (scheduler_ran() and stack.outbox_drained()), 120,
                              "the scheduler's first round and the demo's SMS sent", every=0.5)
             # Warm-up, not measured: each client's first report, as a service that has been running a while.
             burst(ports.web, report_requests(tokens, clients, "warm-up"), clients)
-            stack.wait_until(lambda: processes.check() or outbox_drained(), 120, "the warm-up's SMS", every=0.5)
+            stack.wait_until(lambda: processes.check() or stack.outbox_drained(), 120, "the warm-up's SMS", every=0.5)
             burst(bare_port, report_requests(tokens, clients, "warm-up"), clients)
             before = rate(burst(bare_port, report_requests(tokens, reports, "bare"), clients))
             sampler = StackSampler(servers=(lambda: {"PostgreSQL (this database)": postgres_backends(url)})
@@ -415,7 +402,7 @@ def run_backend(backend: str, reports: int, clients: int, keep_logs: bool = Fals
                 stack.wait_until(lambda: processes.check() or set(filed) <= set(sms_arrivals(ports.fake_twilio)),
                                  max(30.0, reports * 0.5), "every report's SMS at the fake Twilio", every=0.5)
                 # Let anything sent twice arrive too before counting.
-                stack.wait_until(lambda: processes.check() or outbox_drained(), 60, "the outbox drained", every=0.5)
+                stack.wait_until(lambda: processes.check() or stack.outbox_drained(), 60, "the outbox drained", every=0.5)
             except TimeoutError as late:
                 print(f"{backend}: {late}; what never arrived is counted", file=sys.stderr)
             time.sleep(1.0)

@@ -50,6 +50,19 @@ def wait_until(predicate, timeout: float, what: str, every: float = 0.2):
         time.sleep(every)
 
 
+def outbox_drained() -> bool:
+    """No SMS or call left pending or sending (inside the caller's app context; reads fresh each time)."""
+    from sqlalchemy import func, select
+
+    from models import OutboundMessage, db
+
+    db.session.rollback()
+    waiting = db.session.scalar(select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.state.in_(("pending", "sending"))))
+    db.session.rollback()
+    return waiting == 0
+
+
 def stop_on_signals() -> None:
     """SIGTERM and SIGHUP end the bench like Ctrl-C does, so its `finally` blocks stop the children."""
     def interrupt(signum, frame):
