@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -76,6 +78,22 @@ def db_backend(pytestconfig) -> str:
     return pytestconfig.getoption("--db")
 
 
+@contextmanager
+def scratch_postgres_database(prefix: str) -> Iterator[str]:
+    """An empty PostgreSQL database of this test process's own for the block (its URL), dropped afterwards."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def migrated_database(db_backend, tmp_path_factory):
     """Migrate once per session: a template file for SQLite, a fresh database for PostgreSQL."""
@@ -84,17 +102,19 @@ def migrated_database(db_backend, tmp_path_factory):
         _migrate(f"sqlite:///{template}")
         yield template
         return
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"dispatch_test_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    _migrate(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database("dispatch_test") as url:
+        _migrate(url)
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(db_backend, tmp_path):
+    """A database with nothing in it, not even the schema (to migrate or restore into)."""
+    if db_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    with scratch_postgres_database("dispatch_empty") as url:
+        yield url
 
 
 @pytest.fixture
@@ -284,21 +304,21 @@ def changed_tables(before: dict, after: dict) -> list[str]:
 @pytest.fixture(scope="session")
 def read_only_hospital(db_backend, migrated_database, tmp_path_factory):
     """The furnished hospital, built once per test run (see ReadOnlyHospital)."""
+    with ExitStack() as cleanup:
+        if db_backend == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('read_only') / 'hospital.sqlite3'}"
+            shutil.copyfile(migrated_database, url.removeprefix("sqlite:///"))
+        else:
+            url = cleanup.enter_context(scratch_postgres_database("dispatch_read_only"))
+            _migrate(url)
+        yield from _read_only_hospital(url)
+
+
+def _read_only_hospital(url: str):
+    """The furnished hospital in the migrated database at `url`, for as long as the generator runs."""
     from models import User, db
     from tests.factories import build_hospital, furnish_hospital
 
-    admin = None
-    if db_backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('read_only') / 'hospital.sqlite3'}"
-        shutil.copyfile(migrated_database, url.removeprefix("sqlite:///"))
-    else:
-        name = f"dispatch_read_only_{os.getpid()}"
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        _migrate(url)
     app = create_app({
         "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url, "CLOCK": FrozenClock(START),
         "REDIS_URL": TEST_REDIS_URL, "RQ_QUEUE": "dispatch-test-read-only", "HOSPITAL_TIMEZONE": "Asia/Shanghai",
@@ -311,10 +331,6 @@ def read_only_hospital(db_backend, migrated_database, tmp_path_factory):
     yield ReadOnlyHospital(app, furnished.ids, users)
     with app.app_context():
         db.engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -4,35 +4,15 @@ count and a checksum of its rows (`flask db-fingerprint`). On SQLite (online bac
 PostgreSQL (pg_dump -Fc / pg_restore)."""
 from __future__ import annotations
 
-import os
 import sqlite3
 
-import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from dispatch import create_app
 from dispatch.services import backup, heartbeats
 from dispatch.services.assignment import assign_ticket
 from dispatch.services.tickets import add_comment, report_fault, transition
 from models import OutboundMessage, Ticket, TicketEvent, Trade, User, db
-from tests.conftest import POSTGRES_ADMIN_URL
-
-
-@pytest.fixture
-def empty_database(db_backend, tmp_path):
-    """A database with nothing in it (not even the schema), to restore into."""
-    if db_backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-        return
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"dispatch_restore_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def app_on(url: str, clock):
@@ -69,7 +49,7 @@ def seed(hospital, clock) -> None:
     heartbeats.beat("watchdog", "fired 1")
 
 
-def test_dump_restore_into_a_fresh_database_and_compare(app, db, hospital, clock, database_url, empty_database,
+def test_dump_restore_into_a_fresh_database_and_compare(app, db, hospital, clock, database_url, empty_database_url,
                                                         db_backend, tmp_path):
     seed(hospital, clock)
     counts = {model: db.session.scalar(select(func.count()).select_from(model))
@@ -84,12 +64,12 @@ def test_dump_restore_into_a_fresh_database_and_compare(app, db, hospital, clock
     assert backup.kind_of_file(target) == db_backend
     assert not target.with_name(target.name + ".partial").exists()
 
-    restored_app = app_on(empty_database, clock)
+    restored_app = app_on(empty_database_url, clock)
     done = cli(restored_app, "restore", str(target), "--yes")
     assert done.exit_code == 0, done.output
     assert "6 tickets" in done.output
 
-    source, copy = backup.fingerprint(database_url), backup.fingerprint(empty_database)
+    source, copy = backup.fingerprint(database_url), backup.fingerprint(empty_database_url)
     assert copy.differences(source) == []
     assert copy.tables["ticket"][0] == 6
     assert copy.tables["ticket_event"][0] == counts[TicketEvent]
@@ -109,12 +89,12 @@ def test_dump_restore_into_a_fresh_database_and_compare(app, db, hospital, clock
         db.session.remove()
         db.engine.dispose()
     # And now the two differ, in the tables that changed, which the comparison names.
-    changed = backup.fingerprint(empty_database).differences(source)
+    changed = backup.fingerprint(empty_database_url).differences(source)
     assert any(line.startswith("ticket:") for line in changed) and any("ticket_event" in line for line in changed)
 
 
 def test_a_backup_taken_while_someone_writes_holds_only_what_was_committed(app, db, hospital, clock, database_url,
-                                                                           empty_database, db_backend, tmp_path):
+                                                                           empty_database_url, db_backend, tmp_path):
     seed(hospital, clock)
     db.session.remove()
     writer = create_engine(database_url)
@@ -126,8 +106,8 @@ def test_a_backup_taken_while_someone_writes_holds_only_what_was_committed(app, 
         assert made.exit_code == 0, made.output
         conn.rollback()
     writer.dispose()
-    assert cli(app_on(empty_database, clock), "restore", str(target), "--yes").exit_code == 0
-    assert backup.fingerprint(empty_database).differences(backup.fingerprint(database_url)) == []
+    assert cli(app_on(empty_database_url, clock), "restore", str(target), "--yes").exit_code == 0
+    assert backup.fingerprint(empty_database_url).differences(backup.fingerprint(database_url)) == []
 
 
 def test_a_restore_asks_first_and_refuses_what_it_cannot_restore(app, db, hospital, clock, database_url,

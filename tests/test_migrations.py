@@ -1,8 +1,6 @@
 """The migrations build exactly the schema the models describe, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
-import os
-
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -10,7 +8,6 @@ from sqlalchemy import create_engine, inspect, text
 
 import models
 from dispatch import ROOT, create_app
-from tests.conftest import POSTGRES_ADMIN_URL
 
 MODEL_TABLES = sorted(models.db.metadata.tables)
 
@@ -65,22 +62,6 @@ def test_upgrade_creates_every_table_of_the_models_and_no_other(migrated_schema)
 def test_each_migrated_table_has_the_models_columns(migrated_schema, table):
     tables, _ = migrated_schema
     assert tables.get(table) == {c.name for c in models.db.metadata.tables[table].columns}
-
-
-@pytest.fixture
-def empty_database_url(db_backend, tmp_path):
-    if db_backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"dispatch_empty_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_flask_db_upgrade_on_an_empty_database_builds_every_table(empty_database_url):
