@@ -105,35 +105,36 @@ def act(ticket_id: int, action: str):
 @bp.route("/<int:ticket_id>/parts", methods=["POST"])
 @roles_required(*ROLES)
 def add_parts(ticket_id: int):
-    form = PartsForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired; try again."), "error")
-    else:
-        try:
-            issued = stock.issue_parts(ticket_id, part_lines(request.form), current_user)
-        except DispatchError as error:
-            refuse_like_a_guard(error)
-            flash(error.message, "error")
-        else:
-            flash(_("%(n)d part line(s) recorded and taken from stock.", n=len(issued)), "success")
-    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+    def take() -> str:
+        issued = stock.issue_parts(ticket_id, part_lines(request.form), current_user)
+        return _("%(n)d part line(s) recorded and taken from stock.", n=len(issued))
+
+    return _change_parts(ticket_id, take)
 
 
 @bp.route("/<int:ticket_id>/parts/<int:line_id>/return", methods=["POST"])
 @roles_required(*ROLES)
 def return_part(ticket_id: int, line_id: int):
-    form = PartsForm()
-    if not form.validate_on_submit():
+    def give_back() -> str:
+        stock.return_part(line_id, request.form.get("quantity") or "1", current_user, request.form.get("reason"),
+                          ticket_id=ticket_id)
+        return _("Returned to stock.")
+
+    return _change_parts(ticket_id, give_back)
+
+
+def _change_parts(ticket_id: int, change):
+    """Run one parts change from the ticket page (`change` returns what to tell the person) and go back."""
+    if not PartsForm().validate_on_submit():
         flash(_("The form had expired; try again."), "error")
     else:
         try:
-            stock.return_part(line_id, request.form.get("quantity") or "1", current_user, request.form.get("reason"),
-                              ticket_id=ticket_id)
+            done = change()
         except DispatchError as error:
             refuse_like_a_guard(error)
             flash(error.message, "error")
         else:
-            flash(_("Returned to stock."), "success")
+            flash(done, "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))
 
 
