@@ -92,6 +92,19 @@ def test_scheduler_sweep_flags_an_unacknowledged_ticket_once(hospital, clock):
     assert db.session.get(Ticket, ticket.id).acknowledge_breached is True
 
 
+def test_a_long_hold_note_keeps_its_start_as_the_reason_and_the_whole_note_in_the_history(hospital):
+    ticket = file_power_fault(hospital)
+    sparky = hospital.user("sparky")
+    assign_ticket(ticket.id, sparky.id, hospital.user("dispatcher"))
+    transition(ticket.id, "attend", sparky)
+    note = "Waiting for a contactor " + "x" * 976  # the form allows 1,000 characters; the reason field 200
+    held = transition(ticket.id, "hold", sparky, note=note)
+    assert held.status == "on_hold" and len(held.hold_reason) == 200
+    assert held.hold_reason.startswith("Waiting for a contactor") and held.hold_reason.endswith("…")
+    last = db.session.query(TicketEvent).filter_by(ticket_id=ticket.id).order_by(TicketEvent.id.desc()).first()
+    assert last.kind == "hold" and last.note == note
+
+
 def test_on_hold_pauses_the_resolve_clock(hospital, clock):
     ticket = file_power_fault(hospital)
     sparky = hospital.user("sparky")

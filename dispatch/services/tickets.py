@@ -329,7 +329,7 @@ def _apply(ticket: Ticket, action: str, now: datetime, note: str | None, data: d
         ticket.attended_at = ticket.attended_at or now
     elif action == "hold":
         ticket.on_hold_since = now
-        ticket.hold_reason = note
+        ticket.hold_reason = _headline(note, Ticket.hold_reason)
     elif action == "resume":
         _end_hold(ticket, now, data)
     elif action == "make_safe":
@@ -368,7 +368,16 @@ def _apply(ticket: Ticket, action: str, now: datetime, note: str | None, data: d
     elif action == "cancel":
         _end_hold(ticket, now, data)
         ticket.cancelled_at = now
-        ticket.cancel_reason = note
+        ticket.cancel_reason = _headline(note, Ticket.cancel_reason)
+
+
+def _headline(note: str | None, column) -> str | None:
+    """The start of a note that fits the ticket's short reason field (the board shows it); the whole note
+    is kept in the ticket's history."""
+    limit = column.type.length
+    if note is None or len(note) <= limit:
+        return note
+    return note[:limit - 1].rstrip() + "…"
 
 
 def _end_hold(ticket: Ticket, now: datetime, data: dict) -> None:
