@@ -122,6 +122,9 @@ class TicketEscalation(db.Model):
     # What the chain waits for: 'acknowledge', then 'attend' once acknowledged.
     waiting_for: Mapped[str] = mapped_column(String(12))
     policy_name: Mapped[str | None] = mapped_column(String(120))
+    # The ticket priority the chain was frozen for (NULL: before this was kept). A ticket raised above it,
+    # e.g. an incident's lead when an ICU report joins, gets the chain of its new priority.
+    priority: Mapped[int | None] = mapped_column(Integer)
     chain: Mapped[list] = mapped_column(JSON)
     repeat: Mapped[int] = mapped_column(Integer, default=1)
     round: Mapped[int] = mapped_column(Integer, default=0)

@@ -60,7 +60,8 @@ def start(session, ticket: Ticket, now: datetime) -> TicketEscalation | None:
         return None
     name, repeat, chain = found
     escalation = TicketEscalation(
-        ticket=ticket, waiting_for="acknowledge", policy_name=name, chain=chain, repeat=repeat, round=0, step_index=0,
+        ticket=ticket, waiting_for="acknowledge", policy_name=name, priority=ticket.priority, chain=chain,
+        repeat=repeat, round=0, step_index=0,
         next_due_at=ticket.created_at + timedelta(minutes=chain[0]["wait_minutes"]), state="active",
         tried_user_ids=[ticket.assignee_id] if ticket.assignee_id else [], started_at=now, updated_at=now)
     session.add(escalation)
@@ -87,6 +88,7 @@ def on_transition(session, ticket: Ticket, action: str, now: datetime) -> None:
             if not chain:
                 return
             escalation.policy_name, escalation.chain, escalation.repeat = name, chain, repeat
+            escalation.priority = ticket.priority
             escalation.waiting_for, escalation.round, escalation.step_index = "acknowledge", 0, 0
             escalation.state = "active"
         # A refusal moves on at once; a reopened job gets the first step's wait like a new one.
@@ -142,10 +144,33 @@ def resume_after_ungroup(session, ticket: Ticket, now: datetime) -> None:
     if escalation is None:
         start(session, ticket, now)
         return
+    _restart(escalation, ticket, now)
+
+
+def on_priority_raised(session, ticket: Ticket, now: datetime) -> None:
+    """The ticket became more urgent than its chain (an incident's lead taking in an ICU report): it gets
+    the chain of its new priority, from where its own clock stands, and if nobody has the job it is
+    dispatched as a new report of that priority would be. A chain already frozen for this priority or a
+    more urgent one is left alone (it is running, or it has run)."""
+    if not ticket.is_open or ticket.attended_at or ticket.status in ("made_safe", "on_hold"):
+        return
+    escalation = _for_ticket(session, ticket.id)
+    if escalation is None:
+        escalation = start(session, ticket, now)
+    elif escalation.priority is None or escalation.priority > ticket.priority:
+        _restart(escalation, ticket, now)
+    if ticket.assignee_id is None:
+        auto_dispatch(session, ticket, now)
+
+
+def _restart(escalation: TicketEscalation, ticket: Ticket, now: datetime) -> None:
+    """Freeze the chain of the ticket's priority now in force, in the phase the ticket is in."""
     found = _policy_chain(ticket)
     if found is None:
+        _stop(escalation, now)
         return
     escalation.policy_name, escalation.repeat, escalation.chain = found
+    escalation.priority = ticket.priority
     escalation.round, escalation.step_index, escalation.state = 0, 0, "active"
     escalation.tried_user_ids = [ticket.assignee_id] if ticket.assignee_id else []
     if ticket.acknowledged_at:

@@ -8,16 +8,17 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError, IllegalTransitionError, NotFoundError, PermissionDeniedError, ValidationError
-from dispatch.services import access, notify, rota, sla
+from dispatch.services import access, escalation, notify, rota, sla
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import incident_text
 from dispatch.sms import text as sms_text
-from models import Building, Incident, IncidentMember, Ticket, Trade, User, Ward, db
+from models import Building, Incident, IncidentMember, PlannedOccurrence, Ticket, Trade, User, Ward, db
 
 # Tickets that may be grouped: not yet on site. A technician already working a ward's fault keeps it.
 GROUPABLE = ("new", "assigned", "acknowledged", "refused", "reopened")
@@ -69,14 +70,33 @@ def team_text(session, incident: Incident) -> str:
     return incident_text.team(incident, session.get(Ticket, incident.lead_ticket_id), ward_count(incident))
 
 
-def _cluster(session, trade_id: int, building_id: int, since: datetime) -> list[Ticket]:
-    """Recent groupable tickets of one trade in one building that are in no open incident, oldest first."""
+def _planned_ticket_ids():
+    """SQL: the tickets a maintenance schedule opened. Planned work is not a sign that something has failed:
+    it never opens, joins or leads an incident (a P4 inspection leading a power cut stood the on-call
+    electricians down and left the outage with no escalation)."""
+    return select(PlannedOccurrence.ticket_id).where(PlannedOccurrence.ticket_id.is_not(None))
+
+
+def is_planned(session, ticket_id: int) -> bool:
+    return session.scalar(select(PlannedOccurrence.id).where(PlannedOccurrence.ticket_id == ticket_id).limit(1)) is not None
+
+
+def _refuse_planned(session, ticket: Ticket) -> None:
+    if is_planned(session, ticket.id):
+        raise IllegalTransitionError(
+            _("Ticket %(n)d is planned maintenance: it is never part of an incident.", n=ticket.number))
+
+
+def _cluster(session, trade_id: int, building_id: int, since: datetime, *, planned: bool = False) -> list[Ticket]:
+    """Recent groupable fault reports of one trade in one building that are in no open incident, oldest
+    first (`planned`: the planned tickets there instead, to say why they were left out)."""
     grouped = (select(IncidentMember.ticket_id).join(Incident, Incident.id == IncidentMember.incident_id)
                .where(IncidentMember.ungrouped_at.is_(None), Incident.state == "open"))
+    kind = Ticket.id.in_(_planned_ticket_ids()) if planned else Ticket.id.not_in(_planned_ticket_ids())
     return list(session.scalars(
         select(Ticket).join(Ward, Ward.id == Ticket.ward_id)
         .where(Ticket.trade_id == trade_id, Ward.building_id == building_id, Ticket.created_at >= since,
-               Ticket.status.in_(GROUPABLE), Ticket.id.not_in(grouped))
+               Ticket.status.in_(GROUPABLE), Ticket.id.not_in(grouped), kind)
         .order_by(Ticket.created_at, Ticket.id)))
 
 
@@ -101,6 +121,8 @@ def on_reported(session, ticket: Ticket, now: datetime) -> Incident | None:
 
 
 def _open(session, tickets: list[Ticket], now: datetime, actor_id: int | None) -> Incident:
+    for ticket in tickets:
+        _refuse_planned(session, ticket)
     # The lead is the ticket furthest on (someone already has it), else the first reported.
     lead = max(tickets, key=lambda t: (PROGRESS.get(t.status, 0), -t.created_at.timestamp(), -t.id))
     incident = Incident(trade_id=lead.trade_id, building_id=lead.ward.building_id, lead_ticket_id=lead.id,
@@ -137,8 +159,7 @@ def _event(ticket: Ticket, kind: str, actor_id: int | None, now: datetime, note:
 def _group(session, incident: Incident, ticket: Ticket, now: datetime, actor_id: int | None) -> dict[int, list[int]]:
     """Put one ticket under the incident's lead. Returns {technician id: [ticket numbers]} of people
     the ticket was taken from, to be told once each."""
-    from dispatch.services import escalation
-
+    _refuse_planned(session, ticket)
     lead = session.get(Ticket, incident.lead_ticket_id)
     session.add(IncidentMember(
         incident=incident, ticket_id=ticket.id, is_lead=False, grouped_at=now, grouped_by_id=actor_id,
@@ -150,7 +171,7 @@ def _group(session, incident: Incident, ticket: Ticket, now: datetime, actor_id:
            _("Grouped into incident #%(n)d (%(trade)s, %(building)s); it follows ticket %(n)d.", n=incident.number,
              trade=incident.trade.name, building=incident.building.name), {"incident_id": incident.id})
     if ticket.priority < lead.priority:
-        _raise_lead(lead, ticket, now, actor_id)
+        _raise_lead(session, lead, ticket, now, actor_id)
     previous = ticket.assignee_id
     _follow_lead(session, incident, lead, ticket, now, actor_id, "web" if actor_id else "system")
     if previous and previous != ticket.assignee_id:
@@ -158,9 +179,10 @@ def _group(session, incident: Incident, ticket: Ticket, now: datetime, actor_id:
     return {}
 
 
-def _raise_lead(lead: Ticket, ticket: Ticket, now: datetime, actor_id: int | None) -> None:
+def _raise_lead(session, lead: Ticket, ticket: Ticket, now: datetime, actor_id: int | None) -> None:
     """The incident is as urgent as its most urgent ward: the lead takes that priority (its due times
-    are recomputed from its creation, as for any re-prioritisation)."""
+    are recomputed from its creation, as for any re-prioritisation) and that priority's escalation, and
+    is dispatched at once if nobody has it (the grouped report was not dispatched on its own)."""
     old = lead.priority
     lead.priority = ticket.priority
     sla.fix_due_times(lead, sla.targets_for(lead.trade_id, lead.priority))
@@ -169,6 +191,7 @@ def _raise_lead(lead: Ticket, ticket: Ticket, now: datetime, actor_id: int | Non
     lead.updated_at = now
     _event(lead, "reprioritised", actor_id, now, _("The incident includes a P%(p)d report (ticket %(n)d).",
                                                    p=ticket.priority, n=ticket.number), {"from": old, "to": lead.priority})
+    escalation.on_priority_raised(session, lead, now)
 
 
 def _follow_lead(session, incident: Incident, lead: Ticket, ticket: Ticket, now: datetime, actor_id: int | None,
@@ -286,6 +309,12 @@ def group_reports(trade_id: int, building_id: int, actor: User) -> Incident:
         actor = session.get(User, actor.id)
         access.require_role(actor, access.CONTROL_ROOM)
         cluster = _cluster(session, trade_id, building_id, now - _window())
+        planned = _cluster(session, trade_id, building_id, now - _window(), planned=True)
+        if planned and len(cluster) < (1 if open_incident_for(session, trade_id, building_id) else 2):
+            raise ValidationError(ngettext(
+                "Ticket %(numbers)s is planned maintenance: planned work is never grouped into an incident.",
+                "Tickets %(numbers)s are planned maintenance: planned work is never grouped into an incident.",
+                len(planned), numbers=", ".join(str(t.number) for t in planned)))
         incident = open_incident_for(session, trade_id, building_id)
         if incident is not None:
             released: dict[int, list[int]] = {}
@@ -302,7 +331,6 @@ def group_reports(trade_id: int, building_id: int, actor: User) -> Incident:
 def ungroup_ticket(ticket_id: int, actor: User, reason: str) -> Ticket:
     """A ticket that did not belong goes back to the board as an ordinary ticket, with the assignment
     it had of its own before it was grouped, and escalates on its own again. Recorded on the ticket."""
-    from dispatch.services import escalation
     from dispatch.services.tickets import _clean_text, _load_for_change
 
     now = clock_now()
@@ -428,7 +456,8 @@ def board_panel(now: datetime) -> Panel:
     if threshold < 2:
         return panel
     recent = db.session.scalars(
-        select(Ticket).where(Ticket.created_at >= now - _window(), Ticket.status.in_(GROUPABLE))
+        select(Ticket).where(Ticket.created_at >= now - _window(), Ticket.status.in_(GROUPABLE),
+                             Ticket.id.not_in(_planned_ticket_ids()))
         .options(selectinload(Ticket.ward).selectinload(Ward.building), selectinload(Ticket.trade))).all()
     clusters: dict[tuple[int, int], list[Ticket]] = {}
     for ticket in recent:

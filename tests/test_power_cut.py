@@ -1,0 +1,143 @@
+"""The night power cut (the acceptance issue's held-out scenario): dozens of reports from one building and
+nobody answering. Planned work never becomes part of the outage, the incident's lead carries the priority
+and the escalation of its most urgent ward, and escalation widens the circle of people paged instead of
+passing the job back and forth."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from dispatch.errors import ValidationError
+from dispatch.services import escalation, incidents, planned
+from dispatch.services.assignment import assign_ticket
+from dispatch.services.tickets import report_fault
+from models import Incident, OutboundMessage, Ticket, TicketEscalation, TicketEvent, Ward, db
+from tests.factories import give_licence, make_user
+from tests.test_escalation import staff_rota
+
+
+@pytest.fixture
+def block_a(hospital):
+    """Ten general wards in Block A besides ICU and Ward 3; sparky primary and volt secondary on call for
+    power, a supervisor and a duty manager (with phones) on call; and a day electrician who is not."""
+    wards = [Ward(building_id=hospital.ward3.building_id, name=f"Ward A{i}", criticality="general") for i in range(10)]
+    db.session.add_all(wards)
+    day = make_user("day.sparky", "technician", full_name="Qian Day", phone="+8613900000010")
+    give_licence(day, "lv-electrician", date(2025, 1, 1), date(2027, 1, 1))
+    db.session.commit()
+    staff_rota(hospital)
+    hospital.users["day.sparky"] = day
+    return wards
+
+
+def report(hospital, ward, description="No power on the ward", trade="power", whole_area=True) -> Ticket:
+    return report_fault(hospital.user("dispatcher"), ward_id=ward.id, trade_id=hospital.trades[trade].id,
+                        description=description, whole_area=whole_area)
+
+
+def fresh(ticket_id: int) -> Ticket:
+    db.session.rollback()
+    db.session.expire_all()
+    return db.session.get(Ticket, ticket_id)
+
+
+def timer(ticket_id: int) -> TicketEscalation | None:
+    db.session.rollback()
+    db.session.expire_all()
+    return escalation.status(ticket_id)
+
+
+def planned_ticket(hospital, ward, clock) -> Ticket:
+    """A P4 inspection of the ward's distribution board, opened by its schedule and given to the day electrician."""
+    planned.save_schedule(hospital.user("supervisor"), planned.ScheduleValues(
+        title="Distribution board inspection", ward_id=ward.id, trade_id=hospital.trades["power"].id,
+        start_date=clock.now().date() + timedelta(days=2)))
+    assert planned.open_due(clock.now()) == 1
+    ticket = db.session.query(Ticket).filter_by(priority=4).one()
+    assign_ticket(ticket.id, hospital.users["day.sparky"].id, hospital.user("dispatcher"))
+    return fresh(ticket.id)
+
+
+# --- 1. planned work and the lead -----------------------------------------------------------------
+
+def test_a_planned_ticket_never_opens_joins_or_leads_the_power_cut(hospital, block_a, clock):
+    inspection = planned_ticket(hospital, block_a[0], clock)
+    clock.advance(minutes=4)
+    # Four real reports: below the automatic threshold of five (the inspection is not a fifth).
+    real = [report(hospital, hospital.icu, "ICU lost power, ventilators on battery").id]
+    real += [report(hospital, block_a[i]).id for i in range(1, 4)]
+    assert db.session.query(Incident).count() == 0
+    [proposal] = incidents.board_panel(clock.now()).proposals
+    assert sorted(t.id for t in proposal.tickets) == real
+    real.append(report(hospital, block_a[4]).id)
+    [incident] = db.session.query(Incident).all()
+    members = [t.id for t in incidents.members_of(incident)]
+    assert inspection.id not in members and sorted(members) == real
+    lead = fresh(incident.lead_ticket_id)
+    assert lead.id == real[0] and lead.priority == 1 and lead.assignee.username == "sparky"
+    row = timer(lead.id)
+    assert (row.state, row.priority, row.waiting_for) == ("active", 1, "acknowledge")
+    # The inspection carries on as it was: P4, the day electrician's, never told to stand down.
+    inspection = fresh(inspection.id)
+    assert (inspection.priority, inspection.status, inspection.assignee.username) == (4, "assigned", "day.sparky")
+    day_texts = db.session.query(OutboundMessage).filter_by(recipient_id=hospital.users["day.sparky"].id).all()
+    assert [m.kind for m in day_texts] == ["assignment"]
+
+
+def test_the_dispatcher_cannot_group_planned_work_from_the_board(hospital, block_a, clock):
+    inspection = planned_ticket(hospital, block_a[0], clock)
+    report(hospital, block_a[1])
+    with pytest.raises(ValidationError, match=f"Ticket {inspection.id} is planned maintenance"):
+        incidents.group_reports(hospital.trades["power"].id, hospital.ward3.building_id, hospital.user("dispatcher"))
+    assert db.session.query(Incident).count() == 0
+    # With two real reports the incident opens, without the inspection.
+    second = report(hospital, block_a[2])
+    incident = incidents.group_reports(hospital.trades["power"].id, hospital.ward3.building_id,
+                                       hospital.user("dispatcher"))
+    assert inspection.id not in [t.id for t in incidents.members_of(incident)]
+    assert second.id in [t.id for t in incidents.members_of(incident)]
+
+
+def test_a_lead_raised_by_an_icu_report_is_dispatched_and_escalates_as_a_p1(hospital, block_a, clock):
+    # Five routine reports (one socket each, P3): grouped, nobody dispatched, a P3 chain (supervisor after 2 h).
+    routine = [report(hospital, block_a[i], "Sockets dead in the bay", whole_area=False).id for i in range(5)]
+    [incident] = db.session.query(Incident).all()
+    lead_id = incident.lead_ticket_id
+    assert fresh(lead_id).priority == 3 and fresh(lead_id).assignee_id is None
+    assert timer(lead_id).priority == 3
+    clock.advance(minutes=2)
+    icu = report(hospital, hospital.icu, "ICU lost power, ventilators on battery")
+    assert incidents.incident_of_ticket(icu.id).id == incident.id
+    lead = fresh(lead_id)
+    # Raised to P1: given at once to the on-call electrician, with a call, and every ward's ticket follows.
+    assert (lead.priority, lead.status, lead.assignee.username) == (1, "assigned", "sparky")
+    assert {fresh(n).assignee_id for n in routine + [icu.id]} == {hospital.users["sparky"].id}
+    calls = db.session.query(OutboundMessage).filter_by(ticket_id=lead_id, channel="voice").all()
+    assert [m.recipient.username for m in calls] == ["sparky"]
+    # The chain is the P1 chain, from where the lead's own clock stands (filed two minutes ago).
+    row = timer(lead_id)
+    assert (row.state, row.priority, row.waiting_for, row.repeat) == ("active", 1, "acknowledge", 3)
+    assert [(s["target"], s["wait_minutes"], s["voice"]) for s in row.chain] == [
+        ("next_on_call", 5, True), ("supervisor", 5, True), ("duty_manager", 5, True)]
+    assert row.next_due_at == clock.now() + timedelta(minutes=5)
+    clock.set(row.next_due_at)
+    assert escalation.run_due(clock.now()) == 1
+    [step] = db.session.query(TicketEvent).filter_by(ticket_id=lead_id, kind="escalated").all()
+    assert step.data["people"] == [hospital.users["volt"].id]
+
+
+def test_an_acknowledged_lead_raised_to_p1_gets_the_p1_attend_escalation(hospital, block_a, clock):
+    from dispatch.services.tickets import transition
+
+    routine = [report(hospital, block_a[i], "Sockets dead in the bay", whole_area=False).id for i in range(5)]
+    lead_id = db.session.query(Incident).one().lead_ticket_id
+    assign_ticket(lead_id, hospital.users["sparky"].id, hospital.user("dispatcher"))
+    transition(lead_id, "acknowledge", hospital.user("sparky"))
+    assert timer(lead_id).waiting_for == "attend"
+    report(hospital, hospital.icu, "ICU lost power, ventilators on battery")
+    lead, row = fresh(lead_id), timer(lead_id)
+    assert (lead.priority, lead.assignee.username) == (1, "sparky")  # nobody is taken off an acknowledged job
+    assert (row.priority, row.waiting_for, row.next_due_at) == (1, "attend", lead.attend_due_at)
+    assert all(step["voice"] for step in row.chain)
+    assert len(routine) == 5
