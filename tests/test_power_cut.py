@@ -141,3 +141,47 @@ def test_an_acknowledged_lead_raised_to_p1_gets_the_p1_attend_escalation(hospita
     assert (row.priority, row.waiting_for, row.next_due_at) == (1, "attend", lead.attend_due_at)
     assert all(step["voice"] for step in row.chain)
     assert len(routine) == 5
+
+
+# --- 3. a burst never falls silently to the dispatcher's queue --------------------------------------
+
+def test_in_a_burst_every_urgent_job_goes_to_the_least_loaded_licensed_technician(app, hospital, block_a, clock):
+    app.config["MAJOR_INCIDENT_AUTO_THRESHOLD"] = 0  # each report on its own, as when they come from many buildings
+    emergencies = []
+    for n in range(6):
+        emergencies.append(report(hospital, hospital.icu, f"ICU bed {n + 1} has no power").id)
+        clock.advance(seconds=20)
+    urgent = report(hospital, block_a[0], "No power in the bay").id  # P2: holding P1s does not park it either
+    owners = [fresh(n).assignee.username for n in emergencies]
+    assert owners == ["sparky", "volt", "sparky", "volt", "sparky", "volt"]
+    assert fresh(urgent).assignee.username == "sparky" and fresh(urgent).priority == 2
+    notes = [db.session.query(TicketEvent).filter_by(ticket_id=n, kind="assigned").one().note
+             for n in emergencies[1:3] + [urgent]]
+    assert notes[0] == "Li Volt"  # volt was free
+    assert notes[1] == ("all 2 licensed on-call Power technicians are busy on emergencies; given to Wang Sparky "
+                        "with 1 open P1")
+    assert notes[2] == ("all 2 licensed on-call Power technicians are busy on emergencies; given to Wang Sparky "
+                        "with 3 open P1")
+    assert db.session.query(TicketEvent).filter_by(kind="auto_dispatch_none").count() == 0
+    # Each escalates as usual: unacknowledged, the next step pages the other on-call technician.
+    assert {timer(n).state for n in emergencies + [urgent]} == {"active"}
+
+
+def test_with_nobody_licensed_on_call_the_burst_waits_and_the_supervisor_is_told_once(app, hospital, clock):
+    app.config["MAJOR_INCIDENT_AUTO_THRESHOLD"] = 0
+    staff_rota(hospital, primary=("lapsed",), secondary=())
+    waiting = []
+    for n in range(4):
+        waiting.append(report(hospital, hospital.icu, f"ICU bed {n + 1} has no power").id)
+        clock.advance(minutes=2)
+    assert {fresh(n).status for n in waiting} == {"new"}
+    notes = {e.note for e in db.session.query(TicketEvent).filter_by(kind="auto_dispatch_none")}
+    assert notes == {"Nobody licensed for Power is on call: waiting for the dispatcher."}
+    told = db.session.query(OutboundMessage).filter_by(kind="nobody_on_call").all()
+    assert [(m.recipient.username, m.ticket_id) for m in told] == [("supervisor", waiting[0])]
+    assert told[0].body.startswith(f"NOBODY ON CALL for Power: P1 #{waiting[0]} ICU")
+    # A quiet spell longer than the grouping window ends the burst: the next one is told again.
+    clock.advance(minutes=16)
+    later = report(hospital, hospital.icu, "ICU bed 9 has no power").id
+    told = db.session.query(OutboundMessage).filter_by(kind="nobody_on_call").all()
+    assert [m.ticket_id for m in told] == [waiting[0], later]

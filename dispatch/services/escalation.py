@@ -8,14 +8,18 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import ngettext
+from sqlalchemy import func, select
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError
 from dispatch.services import notify, rota
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import text as sms_text
-from models import EscalationPolicy, OnCallShift, Ticket, TicketEscalation, TicketEvent, User, db
+from dispatch.services.assignment import apply_assignment
+from models import (
+    EscalationPolicy, Incident, IncidentMember, OnCallShift, Ticket, TicketEscalation, TicketEvent, User, db,
+)
 
 log = logging.getLogger(__name__)
 WATCHDOG_GRACE = timedelta(seconds=30)
@@ -288,8 +292,6 @@ def busy_on_emergency(user_id: int, except_ticket: int | None = None) -> bool:
 
 def _act(session, escalation: TicketEscalation, ticket: Ticket, step: dict, now: datetime) -> list[User]:
     """Do what the step says; return who was reached (empty: nobody to reach)."""
-    from dispatch.services.assignment import apply_assignment
-
     target = step["target"]
     if target in ("next_on_call", "primary", "secondary"):
         roles = ("primary", "secondary") if target == "next_on_call" else (target,)
@@ -332,31 +334,73 @@ def dispatch_candidates(trade_id: int, priority: int, now: datetime) -> list[int
 
 
 def auto_dispatch(session, ticket: Ticket, now: datetime, candidates: list[int] | None = None) -> User | None:
-    """Urgent and emergency jobs go at once to the trade's on-call technician who holds a valid
-    licence, is not on leave and is not already on an emergency. Routine ones wait for the
-    dispatcher unless the department turns it on for them (AUTO_DISPATCH_PRIORITIES).
+    """Urgent and emergency jobs go at once to the trade's on-call technician who holds a valid licence
+    and is not on leave, a free one first. When every one of them is already on an emergency the job
+    still goes to the one holding the fewest (they triage it; its escalation runs as usual, so it reaches
+    the secondary and the supervisor if it is not acknowledged): an urgent job is never parked while
+    licensed people are on call. Only when nobody licensed is on call does it wait for the dispatcher,
+    and the supervisor is told (once per burst of such reports, not per ticket). Routine jobs wait for
+    the dispatcher unless the department turns it on for them (AUTO_DISPATCH_PRIORITIES).
     `candidates`: dispatch_candidates() read just before this transaction (a rota changed in between
     counts as changed just after the report; the licence is checked again on assignment)."""
-    from dispatch.services.assignment import apply_assignment
-
     if ticket.priority not in current_app.config.get("AUTO_DISPATCH_PRIORITIES", (1, 2)):
         return None
     people = (rota.on_call(ticket.trade_id, ("primary", "secondary"), now) if candidates is None
-              else (u for u in (session.get(User, i) for i in candidates) if u is not None and u.active))
-    for person in people:
-        if busy_on_emergency(person.id, ticket.id):
-            continue
+              else [u for u in (session.get(User, i) for i in candidates) if u is not None and u.active])
+    held = {person.id: emergencies_held(person.id, ticket.id) for person in people}
+    # Free people in rota order (primary first); then, all busy, the least loaded.
+    order = sorted(range(len(people)), key=lambda i: (held[people[i].id], i))
+    for index in order:
+        person = people[index]
+        note = None
+        if held[person.id]:
+            note = ngettext("the only licensed on-call %(trade)s technician is busy on an emergency; given to "
+                            "%(name)s with %(p1)d open P1",
+                            "all %(num)d licensed on-call %(trade)s technicians are busy on emergencies; given to "
+                            "%(name)s with %(p1)d open P1", len(people),
+                            trade=ticket.trade.name, name=person.full_name, p1=held[person.id])
         try:
             apply_assignment(session, ticket, person, now, actor_id=None, channel="system", automatic=True,
-                             voice=ticket.priority == 1)
+                             voice=ticket.priority == 1, note=note)
         except DispatchError:
             continue
         return person
     # Said only where the trade has a rota at all; without one, dispatching by hand is the norm.
     if session.scalar(select(OnCallShift.id).where(OnCallShift.trade_id == ticket.trade_id).limit(1)) is not None:
-        session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="auto_dispatch_none", channel="system",
-                                note=_("Nobody on call and licensed for this trade: waiting for the dispatcher.")))
+        _wait_for_dispatcher(session, ticket, now)
     return None
+
+
+def _wait_for_dispatcher(session, ticket: Ticket, now: datetime) -> None:
+    """Nobody licensed for the trade is on call: the job waits for the dispatcher, and the supervisor on call
+    hears of it from the first such report of a burst (none of this trade left waiting in the last
+    MAJOR_INCIDENT_WINDOW_MINUTES), not from each of them."""
+    window = timedelta(minutes=int(current_app.config.get("MAJOR_INCIDENT_WINDOW_MINUTES", 15)))
+    already = session.scalar(
+        select(TicketEvent.id).join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.kind == "auto_dispatch_none", TicketEvent.at >= now - window,
+               Ticket.trade_id == ticket.trade_id, Ticket.id != ticket.id).limit(1)) is not None
+    session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="auto_dispatch_none", channel="system",
+                            note=_("Nobody licensed for %(trade)s is on call: waiting for the dispatcher.",
+                                   trade=ticket.trade.name),
+                            data={"supervisor_told": not already}))
+    if already:
+        return
+    for person in rota.on_call(ticket.trade_id, ("supervisor",), now):
+        notify.owe_sms(session, recipient=person, kind="nobody_on_call", ticket=ticket,
+                       body=sms_text.for_user(person, sms_text.nobody_on_call, ticket))
+
+
+def emergencies_held(user_id: int, except_ticket: int | None = None) -> int:
+    """Open emergencies (P1) a technician has, an incident counted once (its grouped tickets follow its lead)."""
+    followers = (select(IncidentMember.ticket_id).join(Incident, Incident.id == IncidentMember.incident_id)
+                 .where(IncidentMember.is_lead.is_(False), IncidentMember.ungrouped_at.is_(None),
+                        Incident.state == "open"))
+    query = select(func.count(Ticket.id)).where(Ticket.assignee_id == user_id, Ticket.priority == 1,
+                                                Ticket.status.in_(BUSY_STATUSES), Ticket.id.not_in(followers))
+    if except_ticket is not None:
+        query = query.where(Ticket.id != except_ticket)
+    return db.session.scalar(query) or 0
 
 
 def status(ticket_id: int) -> TicketEscalation | None:
@@ -364,8 +408,6 @@ def status(ticket_id: int) -> TicketEscalation | None:
 
 
 def overdue_count(now: datetime) -> int:
-    from sqlalchemy import func
-
     return db.session.scalar(select(func.count(TicketEscalation.id)).where(
         TicketEscalation.state == "active", TicketEscalation.next_due_at < now - WATCHDOG_GRACE)) or 0
 

@@ -97,6 +97,14 @@ def escalation(ticket, waiting_for: str) -> str:
                           what=what, desc=ticket.description), MAX_SEGMENTS)
 
 
+def nobody_on_call(ticket) -> str:
+    """For the supervisor, once per burst: reports of a trade nobody licensed is on call for."""
+    return segments.fit(_("NOBODY ON CALL for %(trade)s: P%(p)d #%(n)d %(place)s waits for the dispatcher, as will "
+                          "further %(trade)s reports (no more SMS for this burst). %(desc)s", trade=ticket.trade.name,
+                          p=ticket.priority, n=ticket.number, place=_short_place(ticket), desc=ticket.description),
+                        MAX_SEGMENTS)
+
+
 def voice_job(ticket) -> str:
     return _("Dispatch emergency job %(n)s. %(trade)s at %(place)s. %(desc)s.",
              n=" ".join(str(ticket.number)), trade=ticket.trade.name, place=_short_place(ticket), desc=ticket.description[:200])
