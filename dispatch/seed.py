@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from dispatch import seed_costs
 from dispatch.clock import now as clock_now
-from dispatch.services import audit, sla
+from dispatch.services import audit, escalation, sla
 from dispatch.services.timezone import hospital_date, hospital_zone
 from models import (
     Asset, BreachCause, Building, EmergencyPlan, EmergencyPlanVersion, Licence, LicenceType, Location, OnCallShift,
@@ -289,7 +289,10 @@ def _seed_history(rng, moment, day_offsets, wards, trades, by_trade, assets, sto
 
 
 def _seed_open_tickets(rng, moment, wards, trades, by_trade) -> int:
-    """Jobs in flight right now, so the board has something to show: some fresh, some close to breach."""
+    """Jobs in flight right now, so the board has something to show: some fresh, some close to breach.
+    Each has the escalation timer a report starts, and the ones nobody was given by hand went through
+    auto-dispatch when they were reported, as a report does: an urgent job does not sit unassigned in
+    the demo while its trade's technician is on call."""
     nurses = {u.ward_id: u for u in db.session.query(User).filter_by(role="nurse")}
     plans = [("power", 0, 3, None), ("water", 4, 40, "assigned"), ("hvac", 5, 90, "acknowledged"),
              ("lift", 6, 25, "attended"), ("power", 1, 7, "assigned"), ("other", 8, 180, None),
@@ -310,6 +313,10 @@ def _seed_open_tickets(rng, moment, wards, trades, by_trade) -> int:
                 ticket.attended_at = created + timedelta(minutes=min(minutes_ago - 1, 20))
                 db.session.add(TicketEvent(ticket=ticket, at=ticket.attended_at, actor_id=tech.id, kind="attend",
                                            from_status="acknowledged", to_status="attended", channel="web"))
+        else:
+            db.session.flush()
+            escalation.auto_dispatch(db.session, ticket, created)
+        escalation.start(db.session, ticket, created)
         for name, is_late in sla.live_breaches(ticket, moment).items():
             setattr(ticket, f"{name}_breached", is_late)
     return len(plans)

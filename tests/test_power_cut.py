@@ -185,3 +185,28 @@ def test_with_nobody_licensed_on_call_the_burst_waits_and_the_supervisor_is_told
     later = report(hospital, hospital.icu, "ICU bed 9 has no power").id
     told = db.session.query(OutboundMessage).filter_by(kind="nobody_on_call").all()
     assert [m.ticket_id for m in told] == [waiting[0], later]
+
+
+# --- 5. the demo hospital ---------------------------------------------------------------------------
+
+def test_the_demo_hospitals_urgent_jobs_in_flight_were_auto_dispatched_to_the_technician_on_call(app, db, clock):
+    from dispatch.seed import seed_demo_hospital
+    from dispatch.services import rota
+    from models import OPEN_STATUSES
+
+    seed_demo_hospital(days=3)
+    live = db.session.query(Ticket).filter(Ticket.status.in_(OPEN_STATUSES), Ticket.priority <= 2).all()
+    dispatched = []
+    for ticket in live:
+        on_call = rota.on_call(ticket.trade_id, ("primary", "secondary"), ticket.created_at)
+        # Nothing urgent sits unassigned while a licensed technician of its trade was on call when it came in.
+        assert ticket.status != "new" or not on_call, (ticket.id, ticket.trade.code, [u.username for u in on_call])
+        auto = [e for e in ticket.events if e.kind == "assigned" and (e.data or {}).get("automatic")]
+        if auto:
+            assert (auto[0].at, auto[0].channel) == (ticket.created_at, "system")
+            assert ticket.assignee in on_call
+            dispatched.append(ticket)
+        if ticket.attended_at is None:
+            assert escalation.status(ticket.id) is not None, ticket.id  # each escalates like a report does
+    assert dispatched, "no urgent job in flight went through auto-dispatch"
+    assert any(t.priority == 1 and t.patient_at_risk for t in dispatched)
