@@ -142,5 +142,28 @@ class TicketEscalation(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
+class EscalationPage(db.Model):
+    """One person paged for one ticket: the technician it was given to, or someone an escalation step
+    reached. Escalation widens the circle rather than moving the job: anyone paged for a job nobody has
+    accepted yet may accept it (SMS A, voice 1, web), the first to accept takes it and the others are
+    told who did. Accepting closes every open page of the ticket."""
+
+    __tablename__ = "escalation_page"
+    __table_args__ = (Index("ix_escalation_page_ticket_user", "ticket_id", "user_id", "closed_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    paged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # 'assigned' (given the job), or the step's target: next_on_call, primary, secondary, supervisor, ...
+    target: Mapped[str] = mapped_column(String(20))
+    step: Mapped[int | None] = mapped_column(Integer)
+    round: Mapped[int | None] = mapped_column(Integer)
+    voice: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # accepted (this person took the job), taken (someone else did), grouped (the ticket joined an incident)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    user: Mapped["User"] = relationship()  # noqa: F821
+
+
 def calendar_token() -> str:
     return secrets.token_urlsafe(24)

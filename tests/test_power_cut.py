@@ -210,3 +210,105 @@ def test_the_demo_hospitals_urgent_jobs_in_flight_were_auto_dispatched_to_the_te
             assert escalation.status(ticket.id) is not None, ticket.id  # each escalates like a report does
     assert dispatched, "no urgent job in flight went through auto-dispatch"
     assert any(t.priority == 1 and t.patient_at_risk for t in dispatched)
+
+
+# --- 2. escalation widens the circle ---------------------------------------------------------------
+
+def sms_in(hospital, username: str, body: str) -> str:
+    from dispatch.services.sms_replies import handle_inbound
+
+    sms_in.count = getattr(sms_in, "count", 0) + 1
+    return handle_inbound(f"SM{sms_in.count:032x}", hospital.users[username].phone, None, body)
+
+
+def outbox(kind: str | None = None) -> list[tuple[str, str]]:
+    db.session.rollback()
+    query = db.session.query(OutboundMessage).order_by(OutboundMessage.id)
+    if kind:
+        query = query.filter_by(kind=kind)
+    return [(m.recipient.username, m.kind) for m in query]
+
+
+def test_unanswered_the_power_cut_pages_more_people_and_never_passes_the_job_back_and_forth(hospital, block_a, clock):
+    tickets = [report(hospital, hospital.icu, "ICU lost power, ventilators on battery").id]
+    tickets += [report(hospital, block_a[i]).id for i in range(4)]
+    lead_id = db.session.query(Incident).one().lead_ticket_id
+    assert fresh(lead_id).assignee.username == "sparky"
+    filed = fresh(lead_id).created_at
+    for minutes in (5, 10, 15, 20, 25, 30, 35, 40, 45):  # the whole default P1 chain, three rounds
+        clock.set(filed + timedelta(minutes=minutes))
+        assert escalation.run_due(clock.now()) == 1
+    assert timer(lead_id).state == "exhausted"
+    lead = fresh(lead_id)
+    assert (lead.assignee.username, lead.reassign_count) == ("sparky", 0)
+    assert {fresh(n).assignee.username for n in tickets} == {"sparky"}
+    moves = db.session.query(TicketEvent).filter(TicketEvent.kind == "reassigned", TicketEvent.at > filed).count()
+    assert moves == 0  # (the grouping itself, at filing, gave volt's two reports to the incident's team)
+    assert outbox("reassigned_away") == [] and outbox("reassignment") == []
+    # Volt was paged once a round (SMS and call); sparky was never told to stand down.
+    assert outbox("page") == [("volt", "page")] * 3 and outbox("page_call") == [("volt", "page_call")] * 3
+    assert [kind for who, kind in outbox() if who == "sparky"] == ["assignment", "call"]
+    page_text = db.session.query(OutboundMessage).filter_by(kind="page").first().body
+    assert page_text.startswith(f"PATIENT AT RISK P1 #{lead_id} Power, ICU, not yet accepted by Wang Sparky:") or \
+        page_text.startswith(f"P1 #{lead_id} Power, ICU, not yet accepted by Wang Sparky:")
+    assert page_text.endswith(f"Reply A {lead_id} to take it; the first to accept has the job.")
+
+    # Someone never paged cannot take it; volt, paged, can: the incident is his, and everyone else paged is told.
+    assert sms_in(hospital, "day.sparky", f"A {lead_id}") == f"#{lead_id} is not one of your jobs. Reply J for your jobs."
+    assert sms_in(hospital, "volt", f"A {lead_id}").startswith(f"Accepted #{lead_id}")
+    lead = fresh(lead_id)
+    assert (lead.status, lead.assignee.username) == ("acknowledged", "volt")
+    assert {(fresh(n).status, fresh(n).assignee.username) for n in tickets} == {("acknowledged", "volt")}
+    taken = db.session.query(OutboundMessage).filter_by(kind="page_taken").order_by(OutboundMessage.id).all()
+    assert sorted(m.recipient.username for m in taken) == ["manager", "sparky", "supervisor"]
+    assert taken[0].body == f"#{lead_id} accepted by Li Volt. No action needed from you."
+    [accepted] = db.session.query(TicketEvent).filter_by(ticket_id=lead_id, kind="reassigned").all()
+    assert (accepted.actor_id, accepted.channel, accepted.note) == (hospital.users["volt"].id, "sms",
+                                                                     "Li Volt accepted the page")
+    # The first to accept has it: sparky's page closed with volt's acceptance.
+    assert sms_in(hospital, "sparky", f"A {lead_id}") == f"#{lead_id} is not one of your jobs. Reply J for your jobs."
+    assert timer(lead_id).waiting_for == "attend"
+
+
+def test_the_paged_technician_accepts_by_pressing_1_on_the_call(hospital, block_a, clock):
+    from dispatch.services import voice
+
+    ticket = report(hospital, hospital.icu, "ICU lost power, ventilators on battery")
+    clock.advance(minutes=5)
+    assert escalation.run_due(clock.now()) == 1
+    call = db.session.query(OutboundMessage).filter_by(kind="page_call").one()
+    assert call.recipient.username == "volt"
+    script, prompt = voice.script_for(call.id)
+    assert script and prompt == "Press 1 to take charge and acknowledge it, or 2 to pass."
+    assert voice.key_pressed(call.id, "1") == f"Accepted job {ticket.id}. Thank you."
+    ticket = fresh(ticket.id)
+    assert (ticket.status, ticket.assignee.username, ticket.reassign_count) == ("acknowledged", "volt", 1)
+    assert outbox("page_taken") == [("sparky", "page_taken")]
+
+
+def test_the_paged_technician_accepts_on_the_web_and_someone_never_paged_cannot(hospital, block_a, clock, login_as):
+    ticket = report(hospital, hospital.icu, "ICU lost power, ventilators on battery")
+    day = login_as("day.sparky")
+    assert day.get(f"/tickets/{ticket.id}").status_code == 404  # never paged: not theirs to see
+    clock.advance(minutes=5)
+    assert escalation.run_due(clock.now()) == 1
+    volt = login_as("volt")
+    page = volt.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert f'action="/tickets/{ticket.id}/acknowledge"' in page
+    assert volt.post(f"/tickets/{ticket.id}/acknowledge", data={"version": fresh(ticket.id).version}).status_code == 302
+    ticket = fresh(ticket.id)
+    assert (ticket.status, ticket.assignee.username) == ("acknowledged", "volt")
+    assert outbox("page_taken") == [("sparky", "page_taken")]
+    # Acknowledged by volt: the refused stranger still gets nothing.
+    assert day.post(f"/tickets/{ticket.id}/acknowledge", data={}).status_code in (302, 404)
+    assert fresh(ticket.id).assignee.username == "volt"
+
+
+def test_the_holder_accepting_after_a_page_tells_the_one_paged(hospital, block_a, clock):
+    ticket = report(hospital, hospital.icu, "ICU lost power, ventilators on battery")
+    clock.advance(minutes=5)
+    assert escalation.run_due(clock.now()) == 1
+    assert sms_in(hospital, "sparky", f"A {ticket.id}").startswith(f"Accepted #{ticket.id}")
+    assert (fresh(ticket.id).assignee.username, fresh(ticket.id).reassign_count) == ("sparky", 0)
+    assert outbox("page_taken") == [("volt", "page_taken")]
+    assert sms_in(hospital, "volt", f"A {ticket.id}") == f"#{ticket.id} is not one of your jobs. Reply J for your jobs."

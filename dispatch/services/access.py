@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from dispatch.errors import NotFoundError, PermissionDeniedError
-from models import Ticket, User, db
+from models import EscalationPage, Ticket, User, db
 
 CONTROL_ROOM = ("dispatcher", "supervisor", "admin")
 SEES_ALL = ("dispatcher", "supervisor", "manager", "admin")
@@ -54,7 +54,7 @@ def can_view(user: User, ticket: Ticket) -> bool:
     if user.role == "nurse":
         return user.ward_id is not None and ticket.ward_id == user.ward_id
     if user.role == "technician":
-        return ticket.assignee_id == user.id
+        return ticket.assignee_id == user.id or may_accept_page(user, ticket)
     if user.role == "integration":
         return ticket.reporter_id == user.id
     return False
@@ -87,6 +87,20 @@ def may_set_priority(user: User) -> bool:
 def may_work(user: User, ticket: Ticket) -> bool:
     """The assigned technician, or the control room recording it on their behalf (a phone call)."""
     return (user.role == "technician" and ticket.assignee_id == user.id) or user.role in CONTROL_ROOM
+
+
+# A job nobody has accepted yet: a technician paged for it may still take it.
+UNACCEPTED_STATUSES = ("new", "assigned", "refused", "reopened")
+
+
+def may_accept_page(user: User, ticket: Ticket) -> bool:
+    """A technician paged for this job (given it, or reached by an escalation step) while nobody has accepted
+    it: they may see it and accept it, and the first to accept takes it. Someone never paged may not."""
+    if user.role != "technician" or ticket.status not in UNACCEPTED_STATUSES or ticket.assignee_id == user.id:
+        return False
+    return db.session.scalar(select(EscalationPage.id).where(
+        EscalationPage.ticket_id == ticket.id, EscalationPage.user_id == user.id,
+        EscalationPage.closed_at.is_(None)).limit(1)) is not None
 
 
 def may_confirm(user: User, ticket: Ticket) -> bool:

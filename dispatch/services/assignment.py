@@ -109,6 +109,7 @@ def apply_assignment(session, ticket: Ticket, technician: User, now, *, actor_id
         notify.owe_call(session, recipient=technician, body=sms_text.for_user(technician, sms_text.voice_job, ticket), kind="call", ticket=ticket)
     from dispatch.services import escalation
 
-    escalation.on_assigned(session, ticket, technician.id, now)
+    escalation.on_assigned(session, ticket, technician.id, now,
+                           released_id=previous_assignee if reassigning and notify_people else None)
     if incident is not None:
         incidents.assign_followers(session, incident, technician, now, actor_id=actor_id, channel=channel)

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError
-from dispatch.services import notify, rota
+from dispatch.services import licences, notify, rota
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import text as sms_text
 from dispatch.services.assignment import apply_assignment
 from models import (
-    EscalationPolicy, Incident, IncidentMember, OnCallShift, Ticket, TicketEscalation, TicketEvent, User, db,
+    EscalationPage, EscalationPolicy, Incident, IncidentMember, OnCallShift, Ticket, TicketEscalation, TicketEvent, User, db,
 )
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ def start(session, ticket: Ticket, now: datetime) -> TicketEscalation | None:
         next_due_at=ticket.created_at + timedelta(minutes=chain[0]["wait_minutes"]), state="active",
         tried_user_ids=[ticket.assignee_id] if ticket.assignee_id else [], started_at=now, updated_at=now)
     session.add(escalation)
+    if ticket.assignee_id:
+        _page(session, ticket, ticket.assignee_id, "assigned", now)
     return escalation
 
 
@@ -78,7 +80,12 @@ def _for_ticket(session, ticket_id: int) -> TicketEscalation | None:
 
 def on_transition(session, ticket: Ticket, action: str, now: datetime) -> None:
     """Keep the timer in step with the ticket, in the same transaction as the change."""
+    if action == "acknowledge":
+        # Whoever accepted has the job: everyone else paged for it hears who did, whatever the chain's state.
+        _close_pages(session, ticket, now, accepted_by=ticket.assignee_id)
     escalation = _for_ticket(session, ticket.id)
+    if escalation is not None and escalation.state == "exhausted" and action == "acknowledge":
+        escalation.state = "active"  # accepted after every step was tried: nobody on site in time still escalates
     if escalation is None or escalation.state != "active" and action not in ("refuse", "reopen"):
         return
     if action == "acknowledge":
@@ -101,8 +108,15 @@ def on_transition(session, ticket: Ticket, action: str, now: datetime) -> None:
         escalation.updated_at = now
 
 
-def on_assigned(session, ticket: Ticket, technician_id: int, now: datetime) -> None:
-    """A new technician gets the current step's wait before the chain moves on from them."""
+def on_assigned(session, ticket: Ticket, technician_id: int, now: datetime, released_id: int | None = None) -> None:
+    """A new technician gets the current step's wait before the chain moves on from them. They are paged
+    for the job; a technician the control room took it from (and told so) no longer is."""
+    if released_id is not None:
+        for page in _open_pages(session, ticket.id):
+            if page.user_id == released_id:
+                page.closed_at, page.outcome = now, "released"
+    if ticket.acknowledged_at is None:
+        _page(session, ticket, technician_id, "assigned", now)
     escalation = _for_ticket(session, ticket.id)
     if escalation is None or escalation.state != "active" or escalation.waiting_for != "acknowledge":
         return
@@ -135,7 +149,10 @@ def _stop(escalation: TicketEscalation, now: datetime) -> None:
 
 
 def stop_while_grouped(session, ticket_id: int, now: datetime) -> None:
-    """A ticket grouped into a major incident follows its lead: only the lead escalates."""
+    """A ticket grouped into a major incident follows its lead: only the lead escalates, and only the
+    lead's pages can be accepted."""
+    for page in _open_pages(session, ticket_id):
+        page.closed_at, page.outcome = now, "grouped"
     escalation = _for_ticket(session, ticket_id)
     if escalation is not None and escalation.state == "active":
         _stop(escalation, now)
@@ -183,6 +200,57 @@ def _restart(escalation: TicketEscalation, ticket: Ticket, now: datetime) -> Non
         escalation.waiting_for = "acknowledge"
         escalation.next_due_at = max(now, ticket.created_at + timedelta(minutes=escalation.chain[0]["wait_minutes"]))
     escalation.updated_at = now
+
+
+# ---- who has been paged ------------------------------------------------------------------------
+
+def _open_pages(session, ticket_id: int) -> list[EscalationPage]:
+    return list(session.scalars(select(EscalationPage).where(
+        EscalationPage.ticket_id == ticket_id, EscalationPage.closed_at.is_(None)).order_by(EscalationPage.id)))
+
+
+def _page(session, ticket: Ticket, user_id: int, target: str, now: datetime, *, step: int | None = None,
+          round_: int | None = None, voice: bool = False) -> None:
+    """Record that someone was paged for the job (once while their page is open)."""
+    if any(page.user_id == user_id for page in _open_pages(session, ticket.id)):
+        return
+    session.add(EscalationPage(ticket_id=ticket.id, user_id=user_id, paged_at=now, target=target, step=step,
+                               round=round_, voice=voice))
+    session.flush()
+
+
+def _close_pages(session, ticket: Ticket, now: datetime, *, accepted_by: int | None) -> None:
+    """The job is accepted: every page of it closes, and each other person paged gets one SMS naming who took it."""
+    acceptor = session.get(User, accepted_by) if accepted_by else None
+    told: set[int] = set()
+    for page in _open_pages(session, ticket.id):
+        page.closed_at = now
+        page.outcome = "accepted" if page.user_id == accepted_by else "taken"
+        if page.user_id == accepted_by or page.user_id in told or acceptor is None:
+            continue
+        told.add(page.user_id)
+        person = session.get(User, page.user_id)
+        notify.owe_sms(session, recipient=person, kind="page_taken", ticket=ticket,
+                       body=sms_text.for_user(person, sms_text.page_taken, ticket, acceptor.full_name))
+
+
+def take_paged_job(session, ticket: Ticket, technician: User, now: datetime, channel: str) -> None:
+    """Someone paged for a job nobody has accepted accepts it first: it becomes theirs through the ordinary
+    assignment (licence checked, history, an incident's tickets following its lead), without the
+    'reassigned' SMS: the acknowledgement that follows tells everyone else paged who took it."""
+    apply_assignment(session, ticket, technician, now, actor_id=technician.id, channel=channel, automatic=False,
+                     notify_people=False, note=_("%(name)s accepted the page", name=technician.full_name))
+
+
+def pages_for_board(ticket_ids: list[int]) -> dict[int, list[EscalationPage]]:
+    """Everyone paged for these tickets, oldest first (open and closed)."""
+    if not ticket_ids:
+        return {}
+    found: dict[int, list[EscalationPage]] = {}
+    for page in db.session.scalars(select(EscalationPage).where(EscalationPage.ticket_id.in_(ticket_ids))
+                                   .order_by(EscalationPage.paged_at, EscalationPage.id)):
+        found.setdefault(page.ticket_id, []).append(page)
+    return found
 
 
 # ---- the scheduler's side ----------------------------------------------------------------------
@@ -293,16 +361,29 @@ def busy_on_emergency(user_id: int, except_ticket: int | None = None) -> bool:
 def _act(session, escalation: TicketEscalation, ticket: Ticket, step: dict, now: datetime) -> list[User]:
     """Do what the step says; return who was reached (empty: nobody to reach)."""
     target = step["target"]
+    voice = bool(step.get("voice"))
+    where = {"step": escalation.step_index + 1, "round_": escalation.round + 1, "voice": voice}
     if target in ("next_on_call", "primary", "secondary"):
+        # Escalation widens the circle: whoever has the job keeps it and can still accept; the step pages one
+        # more licensed technician on call (a free one first), who can accept too. Only a job nobody holds
+        # (refused, or never dispatched) is given to the person paged.
         roles = ("primary", "secondary") if target == "next_on_call" else (target,)
-        for person in rota.on_call(ticket.trade_id, roles, now):
-            if person.id in escalation.tried_user_ids or person.id == ticket.assignee_id:
-                continue
-            if busy_on_emergency(person.id, ticket.id):
-                continue
+        people = [p for p in rota.on_call(ticket.trade_id, roles, now)
+                  if p.id not in escalation.tried_user_ids and p.id != ticket.assignee_id]
+        for person in sorted(people, key=lambda p: busy_on_emergency(p.id, ticket.id)):
             try:
-                apply_assignment(session, ticket, person, now, actor_id=None, channel="system", automatic=True,
-                                 voice=bool(step.get("voice")), note=_("%(name)s (escalation)", name=person.full_name))
+                licences.ensure_licensed(person, ticket.trade, now)
+                _page(session, ticket, person.id, target, now, **where)
+                if ticket.assignee_id is None:
+                    apply_assignment(session, ticket, person, now, actor_id=None, channel="system", automatic=True,
+                                     voice=voice, note=_("%(name)s (escalation)", name=person.full_name))
+                else:
+                    holder = session.get(User, ticket.assignee_id)
+                    notify.owe_sms(session, recipient=person, kind="page", ticket=ticket,
+                                   body=sms_text.for_user(person, sms_text.page, ticket, holder.full_name))
+                    if voice:
+                        notify.owe_call(session, recipient=person, kind="page_call", ticket=ticket,
+                                        body=sms_text.for_user(person, sms_text.voice_job, ticket))
             except DispatchError:
                 continue
             escalation.tried_user_ids = [*escalation.tried_user_ids, person.id]
@@ -313,6 +394,7 @@ def _act(session, escalation: TicketEscalation, ticket: Ticket, step: dict, now:
     else:
         people = rota.on_call(ticket.trade_id, (target,), now)
     for person in people:
+        _page(session, ticket, person.id, target, now, **where)
         notify.owe_sms(session, recipient=person, kind="escalation", ticket=ticket,
                        body=sms_text.for_user(person, sms_text.escalation, ticket, escalation.waiting_for))
         if step.get("voice"):

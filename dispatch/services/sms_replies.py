@@ -9,14 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError
 from dispatch.i18n import in_language_of
-from dispatch.services import checklists
+from dispatch.services import access, checklists
 from dispatch.services import tickets as ticket_service
 from dispatch.services.staff import normalise_phone
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import segments
 from dispatch.services.stock import PartLine
 from dispatch.sms.commands import Command, done_details, parse
-from models import OPEN_STATUSES, InboundMessage, Ticket, User, db
+from models import OPEN_STATUSES, EscalationPage, InboundMessage, Ticket, User, db
 from models.incident import Incident, IncidentMember
 
 ACTIONS = {"accept": "acknowledge", "refuse": "refuse", "site": "attend", "done": "resolve"}
@@ -150,12 +150,17 @@ def _follows_a_lead():
 def _target_ticket(sender: User, command: Command) -> tuple[Ticket | None, str | None]:
     if command.ticket_number is not None:
         ticket = db.session.get(Ticket, command.ticket_number)
-        if ticket is None or ticket.assignee_id != sender.id:
+        # Someone paged for a job nobody has accepted may accept it: the first to do so takes it.
+        paged = ticket is not None and command.kind == "accept" and access.may_accept_page(sender, ticket)
+        if ticket is None or (ticket.assignee_id != sender.id and not paged):
             return None, _("#%(n)d is not one of your jobs. Reply J for your jobs.", n=command.ticket_number)
         return ticket, None
+    mine = Ticket.assignee_id == sender.id
+    if command.kind == "accept":
+        mine = mine | Ticket.id.in_(select(EscalationPage.ticket_id).where(
+            EscalationPage.user_id == sender.id, EscalationPage.closed_at.is_(None)))
     open_jobs = db.session.scalars(
-        select(Ticket).where(Ticket.assignee_id == sender.id, Ticket.status.in_(NUMBERLESS_STATUSES[command.kind]),
-                             ~_follows_a_lead())
+        select(Ticket).where(mine, Ticket.status.in_(NUMBERLESS_STATUSES[command.kind]), ~_follows_a_lead())
         .order_by(Ticket.priority, Ticket.created_at)
     ).all()
     if len(open_jobs) == 1:

@@ -199,7 +199,8 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
 def _check_actor(actor: User, ticket: Ticket, action: str) -> None:
     if not access.can_view(actor, ticket):
         raise NotFoundError(_("Ticket %(number)s not found.", number=ticket.id))
-    if action in WORK_ACTIONS and not access.may_work(actor, ticket):
+    paged = action == "acknowledge" and access.may_accept_page(actor, ticket)
+    if action in WORK_ACTIONS and not access.may_work(actor, ticket) and not paged:
         raise PermissionDeniedError(_("Ticket %(number)s is not assigned to you.", number=ticket.number))
     if action in WARD_ACTIONS and not access.may_confirm(actor, ticket):
         raise PermissionDeniedError(_("Only the reporting ward can confirm or reopen."))
@@ -246,6 +247,11 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
     rule, the times, the breach flags, the event, the SMS owed and the escalation timer. Incidents move
     each grouped ticket with it (`follower`: no SMS and no escalation of its own). Raises
     IllegalTransitionError, NotLicensedError or ValidationError."""
+    from dispatch.services import escalation
+
+    if action == "acknowledge" and not follower and actor is not None and access.may_accept_page(actor, ticket):
+        # Someone paged for the job accepts it first: it becomes theirs (licence checked), then is acknowledged.
+        escalation.take_paged_job(session, ticket, actor, now, channel)
     sources, target = TRANSITIONS[action]
     if ticket.status not in sources:
         raise IllegalTransitionError(
@@ -281,8 +287,6 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
     if follower:
         return
     _notify(session, ticket, action, actor, note, data)
-    from dispatch.services import escalation
-
     escalation.on_transition(session, ticket, action, now)
 
 

@@ -97,6 +97,22 @@ def escalation(ticket, waiting_for: str) -> str:
                           what=what, desc=ticket.description), MAX_SEGMENTS)
 
 
+def page(ticket, holder_name: str) -> str:
+    """An escalation step paging one more technician for a job someone else holds but has not accepted."""
+    head = _("P%(p)d #%(n)d %(trade)s, %(place)s, not yet accepted by %(name)s:", p=ticket.priority, n=ticket.number,
+             trade=ticket.trade.name, place=_short_place(ticket), name=holder_name)
+    if ticket.patient_at_risk:
+        head = _("PATIENT AT RISK") + " " + head
+    return _fit_description(head, ticket.description,
+                            _("Reply A %(n)d to take it; the first to accept has the job.", n=ticket.number))
+
+
+def page_taken(ticket, name: str) -> str:
+    """To everyone else paged, once someone accepted."""
+    return segments.fit(_("#%(n)d accepted by %(name)s. No action needed from you.", n=ticket.number, name=name),
+                        MAX_SEGMENTS)
+
+
 def nobody_on_call(ticket) -> str:
     """For the supervisor, once per burst: reports of a trade nobody licensed is on call for."""
     return segments.fit(_("NOBODY ON CALL for %(trade)s: P%(p)d #%(n)d %(place)s waits for the dispatcher, as will "

@@ -29,7 +29,8 @@ def available_actions(user, ticket) -> list[str]:
             continue
         if action == "cancel" and user.role not in access.CONTROL_ROOM and not (user.role == "nurse" and ticket.status == "new"):
             continue
-        if action not in {"confirm", "reopen", "cancel"} and not access.may_work(user, ticket):
+        if action not in {"confirm", "reopen", "cancel"} and not access.may_work(user, ticket) and not (
+                action == "acknowledge" and access.may_accept_page(user, ticket)):
             continue
         actions.append(action)
     return actions
