@@ -4,6 +4,7 @@ and the escalation of its most urgent ward, and escalation widens the circle of 
 passing the job back and forth."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -31,9 +32,10 @@ def block_a(hospital):
     return wards
 
 
-def report(hospital, ward, description="No power on the ward", trade="power", whole_area=True) -> Ticket:
+def report(hospital, ward, description="No power on the ward", trade="power", whole_area=True,
+           at_risk=False) -> Ticket:
     return report_fault(hospital.user("dispatcher"), ward_id=ward.id, trade_id=hospital.trades[trade].id,
-                        description=description, whole_area=whole_area)
+                        description=description, whole_area=whole_area, patient_at_risk=at_risk)
 
 
 def fresh(ticket_id: int) -> Ticket:
@@ -312,3 +314,30 @@ def test_the_holder_accepting_after_a_page_tells_the_one_paged(hospital, block_a
     assert (fresh(ticket.id).assignee.username, fresh(ticket.id).reassign_count) == ("sparky", 0)
     assert outbox("page_taken") == [("volt", "page_taken")]
     assert sms_in(hospital, "volt", f"A {ticket.id}") == f"#{ticket.id} is not one of your jobs. Reply J for your jobs."
+
+
+# --- 4. the incident on the board ---------------------------------------------------------------------
+
+def test_the_board_shows_the_power_cut_at_a_glance_and_counts_what_it_lists(hospital, block_a, clock, login_as):
+    from tests.conftest import text_of
+
+    lead_id = report(hospital, hospital.icu, "ICU lost power, ventilators on battery", at_risk=True).id
+    for i in range(8):
+        report(hospital, block_a[i], "Lights and sockets out", at_risk=i < 6)
+        clock.advance(seconds=30)
+    other = report(hospital, hospital.ward3, "Tap dripping in bay 2", trade="water", whole_area=False)
+    assert db.session.query(Incident).one().lead_ticket_id == lead_id
+    clock.set(fresh(lead_id).created_at + timedelta(minutes=5))
+    assert escalation.run_due(clock.now()) == 1  # volt paged as well
+    board = login_as("dispatcher")
+    page = text_of(board.get("/board/rows").get_data(as_text=True))
+    assert f"INCIDENT #{lead_id}: Power, Block A 7 reports with a patient at risk" in page
+    wards = ", ".join(sorted(["ICU"] + [f"Ward A{i}" for i in range(8)]))
+    assert f"9 reports from {wards} · 9 wards · opened 10:01 · grouped automatically" in page
+    assert f"Lead ticket #{lead_id} · Team: Wang Sparky (Assigned, auto)" in page
+    assert "Paged: Wang Sparky 10:00 (given the job), Li Volt 10:05 (next on call)" in page
+    assert "Next step: if nobody accepts, supervisor at 10:10 5 min left" in page
+    # The board lists the incident once (its lead) and the water job: that is what it counts.
+    assert "2 open · 1 incident, 9 reports grouped" in page
+    rows = re.findall(r'data-ticket="(\d+)"', board.get("/board/rows").get_data(as_text=True))
+    assert sorted(map(int, rows)) == sorted([lead_id, other.id])

@@ -242,6 +242,18 @@ def take_paged_job(session, ticket: Ticket, technician: User, now: datetime, cha
                      notify_people=False, note=_("%(name)s accepted the page", name=technician.full_name))
 
 
+def page_label(page: EscalationPage) -> str:
+    """How the board names why someone was paged: given the job, or the step that reached them."""
+    return _("given the job") if page.target == "assigned" else _target_label({"target": page.target})
+
+
+def next_step(row: TicketEscalation | None) -> tuple[str, datetime, str] | None:
+    """(who the next step reaches, when, what it waits for) of a running chain; None when none runs."""
+    if row is None or row.state != "active" or row.next_due_at is None:
+        return None
+    return _target_label(row.chain[row.step_index]), row.next_due_at, row.waiting_for
+
+
 def pages_for_board(ticket_ids: list[int]) -> dict[int, list[EscalationPage]]:
     """Everyone paged for these tickets, oldest first (open and closed)."""
     if not ticket_ids:

@@ -18,7 +18,9 @@ from dispatch.services import access, escalation, notify, rota, sla
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import incident_text
 from dispatch.sms import text as sms_text
-from models import Building, Incident, IncidentMember, PlannedOccurrence, Ticket, Trade, User, Ward, db
+from models import (
+    Building, EscalationPage, Incident, IncidentMember, PlannedOccurrence, Ticket, Trade, User, Ward, db,
+)
 
 # Tickets that may be grouped: not yet on site. A technician already working a ward's fault keeps it.
 GROUPABLE = ("new", "assigned", "acknowledged", "refused", "reopened")
@@ -435,11 +437,32 @@ class Proposal:
 
 
 @dataclass
+class Summary:
+    """An open incident as a dispatcher at 3 a.m. must read it at a glance: how many reports from where, at
+    risk or not, who has it, who has been paged and when, and what the escalation does next."""
+
+    incident: Incident
+    lead: Ticket
+    reports: int
+    wards: list[str]
+    at_risk: int
+    paged: list[tuple[EscalationPage, str]]  # each page, and why they were paged
+    next_step: tuple[str, datetime, str] | None
+    exhausted: bool
+
+
+@dataclass
 class Panel:
     incidents: list[Incident] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
     followers: set[int] = field(default_factory=set)
     leads: dict[int, Incident] = field(default_factory=dict)
+    summaries: dict[int, Summary] = field(default_factory=dict)
+
+    @property
+    def grouped_reports(self) -> int:
+        """Reports in open incidents besides their leads (the board shows each incident once)."""
+        return len(self.followers)
 
 
 def board_panel(now: datetime) -> Panel:
@@ -447,11 +470,22 @@ def board_panel(now: datetime) -> Panel:
     MAJOR_INCIDENT_THRESHOLD recent reports of one trade from one building, not yet grouped."""
     incidents = list(db.session.scalars(
         select(Incident).where(Incident.state == "open").order_by(Incident.opened_at)
-        .options(selectinload(Incident.members).selectinload(IncidentMember.ticket))))
+        .options(selectinload(Incident.members).selectinload(IncidentMember.ticket).selectinload(Ticket.ward))))
     panel = Panel(incidents=incidents)
+    leads = [incident.lead_ticket_id for incident in incidents]
+    pages = escalation.pages_for_board(leads)
+    timers = escalation.active_for_board(leads)
     for incident in incidents:
         panel.leads[incident.lead_ticket_id] = incident
-        panel.followers.update(t.id for t in members_of(incident) if t.id != incident.lead_ticket_id)
+        tickets = members_of(incident)
+        panel.followers.update(t.id for t in tickets if t.id != incident.lead_ticket_id)
+        timer = timers.get(incident.lead_ticket_id)
+        panel.summaries[incident.id] = Summary(
+            incident=incident, lead=incident.lead_ticket, reports=len(tickets),
+            wards=sorted({t.ward.name for t in tickets}), at_risk=sum(1 for t in tickets if t.patient_at_risk),
+            paged=[(page, escalation.page_label(page)) for page in pages.get(incident.lead_ticket_id, [])],
+            next_step=escalation.next_step(timer),
+            exhausted=timer is not None and timer.state == "exhausted")
     threshold = _setting("MAJOR_INCIDENT_THRESHOLD")
     if threshold < 2:
         return panel
