@@ -17,11 +17,17 @@ from dispatch.clock import now as clock_now
 from dispatch.sms import segments
 from dispatch.sms import twilio_client
 from dispatch.services.unit_of_work import after_commit, write_transaction
-from models import STATE_RANK, OutboundMessage, Ticket, TicketEvent, User, db
+from models import STATE_RANK, OutboundMessage, Ticket, TicketEscalation, TicketEvent, User, db
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(seconds=60)
+# The technician's own job: it matters while the job is theirs and they have not answered it.
+JOB_KINDS = ("assignment", "reassignment", "call")
+# A step of the chain: it matters until the next step fires or the ticket is answered.
+ESCALATION_KINDS = ("escalation", "escalation_call")
+# Statuses in which the assignee has not yet answered the job.
+UNANSWERED_STATUSES = ("new", "assigned", "refused", "reopened")
 
 
 def stuck_after() -> timedelta:
@@ -135,7 +141,48 @@ def status_callback_url(message_id: int) -> str:
 
 
 def _backoff(attempts: int) -> timedelta:
-    return min(MAX_BACKOFF, timedelta(seconds=2 ** max(0, attempts - 1)))
+    # The exponent is capped too: an outage of hours means hundreds of attempts, and 2 ** 300 seconds
+    # is more than a timedelta holds.
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** min(max(0, attempts - 1), 16)))
+
+
+def give_up_after() -> timedelta:
+    """A message with no ticket rule to say it no longer matters (a coverage report, a swap, a note to
+    the technician taken off a job) is tried for this long, then failed."""
+    return timedelta(hours=current_app.config["SMS_RETRY_HOURS"])
+
+
+def why_stop_retrying(session: Session, message: OutboundMessage, now: datetime) -> tuple[str, str] | None:
+    """(final state, why) when a message Twilio has not yet taken is not worth trying again, or None
+    while it still matters. Asked before each retry: during a Twilio outage a job's text is retried
+    for as long as the job waits for that person, however long that is, and dropped ('not_needed',
+    which is not a failure) the moment it stops mattering."""
+    ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
+    if ticket is not None and message.kind in JOB_KINDS:
+        if not ticket.is_open:
+            return "not_needed", _("the job is no longer open")
+        if ticket.assignee_id != message.recipient_id:
+            return "not_needed", _("the job is no longer theirs")
+        if ticket.status not in UNANSWERED_STATUSES:
+            return "not_needed", _("the technician has answered the job")
+        return None
+    if ticket is not None and message.kind in ESCALATION_KINDS:
+        if not ticket.is_open:
+            return "not_needed", _("the job is no longer open")
+        timer = session.scalar(select(TicketEscalation).where(TicketEscalation.ticket_id == ticket.id))
+        if timer is not None and timer.last_fired_at is not None and timer.last_fired_at > message.created_at:
+            return "not_needed", _("a later escalation step has fired")
+        if timer is not None and timer.state == "stopped":
+            return "not_needed", _("the escalation has stopped")
+        # A step of the acknowledge phase asked for an answer that has come since.
+        if (ticket.status not in UNANSWERED_STATUSES and ticket.acknowledged_at is not None
+                and ticket.acknowledged_at >= message.created_at):
+            return "not_needed", _("the job has been acknowledged")
+        return None
+    if now - message.created_at >= give_up_after():
+        hours = f"{give_up_after().total_seconds() / 3600:g}"
+        return "failed", _("still not sent after %(hours)s hours", hours=hours)
+    return None
 
 
 def send_outbox_message(message_id: int) -> str:
@@ -152,6 +199,15 @@ def send_outbox_message(message_id: int) -> str:
     if not claimed:
         return "not-claimed"
     message = db.session.get(OutboundMessage, message_id)
+    if message.attempts > 1:
+        # A retry: the job may have been answered, given away or escalated past while Twilio was down.
+        with write_transaction(urgent=True) as session:
+            message = session.get(OutboundMessage, message_id)
+            stop = why_stop_retrying(session, message, moment)
+            if stop is not None:
+                message.attempts -= 1  # this claim sent nothing
+                _stop_retrying(session, message, *stop, code=message.last_error_code)
+                return stop[0].replace("_", "-")
     conf = twilio_client.settings()
     sender = {"messaging_service_sid": conf.messaging_service_sid} if conf.messaging_service_sid else {"from_": conf.from_number}
     try:
@@ -182,11 +238,21 @@ def _after_rest_error(message_id: int, error: TwilioRestException) -> str:
     description = twilio_client.describe_error(error.code, f"HTTP {error.status}")
     with write_transaction(urgent=True) as session:
         message = session.get(OutboundMessage, message_id)
-        if twilio_client.is_permanent(error.status, error.code) or message.attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
+        if twilio_client.is_permanent(error.status, error.code):
+            outcome = "failed"
             _fail(session, message, error.code, description)
-            return "failed"
-        _retry_later(message, error.code, description)
-    return "retry"
+        else:
+            stop = why_stop_retrying(session, message, clock_now())
+            outcome = stop[0] if stop else "retry"
+            if stop:
+                _stop_retrying(session, message, *stop, code=error.code, error=description)
+            else:
+                _retry_later(message, error.code, description)
+        # The body is left out: it may name the patient's bed.
+        log.warning("Twilio refused outbox message %s (%s, ticket %s, attempt %s): HTTP %s, Twilio error %s; %s",
+                    message_id, message.channel, message.ticket_id, message.attempts, error.status, error.code,
+                    outcome.replace("_", " "))
+    return outcome.replace("_", "-")
 
 
 def _after_network_error(message_id: int, error: Exception) -> str:
@@ -196,14 +262,36 @@ def _after_network_error(message_id: int, error: Exception) -> str:
     )
     with write_transaction(urgent=True) as session:
         message = session.get(OutboundMessage, message_id)
+        log.warning("no answer from Twilio for outbox message %s (%s, ticket %s, attempt %s): %s; %s",
+                    message_id, message.channel, message.ticket_id, message.attempts, type(error).__name__,
+                    "will retry" if never_sent else "will check with Twilio before resending")
         if never_sent:
-            # The request never left: safe to send again.
+            # The request never left: safe to send again, while it still matters.
+            stop = why_stop_retrying(session, message, clock_now())
+            if stop:
+                _stop_retrying(session, message, *stop, code=None, error=f"network: {type(error).__name__}")
+                return stop[0].replace("_", "-")
             _retry_later(message, None, f"network: {type(error).__name__}")
             return "retry"
         # The request may have reached Twilio: leave it 'sending' so reconciliation looks before resending.
         message.last_error = f"no answer from Twilio ({type(error).__name__}); will check before resending"
         message.updated_at = clock_now()
     return "unknown"
+
+
+def _stop_retrying(session: Session, message: OutboundMessage, state: str, why: str, *, code: int | None,
+                   error: str | None = None) -> None:
+    """Final word on a message that will not be tried again: 'not_needed' (quietly: nobody has to act)
+    or 'failed' (the ticket's history and the board say who was not reached)."""
+    last = error or message.last_error
+    description = _("%(why)s; last error: %(error)s", why=why, error=last) if last else why
+    if state == "failed":
+        _fail(session, message, code, description)
+        return
+    message.state = "not_needed"
+    message.last_error_code, message.last_error = code, description[:300]
+    message.next_attempt_at = None
+    message.updated_at = clock_now()
 
 
 def _retry_later(message: OutboundMessage, code: int | None, description: str) -> None:
