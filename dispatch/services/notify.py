@@ -158,30 +158,38 @@ def why_stop_retrying(session: Session, message: OutboundMessage, now: datetime)
     for as long as the job waits for that person, however long that is, and dropped ('not_needed',
     which is not a failure) the moment it stops mattering."""
     ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
-    if ticket is not None and message.kind in JOB_KINDS:
-        if not ticket.is_open:
-            return "not_needed", _("the job is no longer open")
-        if ticket.assignee_id != message.recipient_id:
-            return "not_needed", _("the job is no longer theirs")
-        if ticket.status not in UNANSWERED_STATUSES:
-            return "not_needed", _("the technician has answered the job")
-        return None
-    if ticket is not None and message.kind in ESCALATION_KINDS:
-        if not ticket.is_open:
-            return "not_needed", _("the job is no longer open")
-        timer = session.scalar(select(TicketEscalation).where(TicketEscalation.ticket_id == ticket.id))
-        if timer is not None and timer.last_fired_at is not None and timer.last_fired_at > message.created_at:
-            return "not_needed", _("a later escalation step has fired")
-        if timer is not None and timer.state == "stopped":
-            return "not_needed", _("the escalation has stopped")
-        # A step of the acknowledge phase asked for an answer that has come since.
-        if (ticket.status not in UNANSWERED_STATUSES and ticket.acknowledged_at is not None
-                and ticket.acknowledged_at >= message.created_at):
-            return "not_needed", _("the job has been acknowledged")
-        return None
+    if ticket is not None and (message.kind in JOB_KINDS or message.kind in ESCALATION_KINDS):
+        timer = (session.scalar(select(TicketEscalation).where(TicketEscalation.ticket_id == ticket.id))
+                 if message.kind in ESCALATION_KINDS else None)
+        why = why_not_needed(message, ticket, timer)
+        return ("not_needed", why) if why else None
     if now - message.created_at >= give_up_after():
         hours = f"{give_up_after().total_seconds() / 3600:g}"
         return "failed", _("still not sent after %(hours)s hours", hours=hours)
+    return None
+
+
+def why_not_needed(message: OutboundMessage, ticket: Ticket, timer: TicketEscalation | None) -> str | None:
+    """Why a job's or an escalation's message to this person no longer matters, or None while it does
+    (other kinds have no such rule: None). `timer`: the ticket's escalation row, for an escalation's."""
+    if message.kind in JOB_KINDS:
+        if not ticket.is_open:
+            return _("the job is no longer open")
+        if ticket.assignee_id != message.recipient_id:
+            return _("the job is no longer theirs")
+        if ticket.status not in UNANSWERED_STATUSES:
+            return _("the technician has answered the job")
+    elif message.kind in ESCALATION_KINDS:
+        if not ticket.is_open:
+            return _("the job is no longer open")
+        if timer is not None and timer.last_fired_at is not None and timer.last_fired_at > message.created_at:
+            return _("a later escalation step has fired")
+        if timer is not None and timer.state == "stopped":
+            return _("the escalation has stopped")
+        # A step of the acknowledge phase asked for an answer that has come since.
+        if (ticket.status not in UNANSWERED_STATUSES and ticket.acknowledged_at is not None
+                and ticket.acknowledged_at >= message.created_at):
+            return _("the job has been acknowledged")
     return None
 
 
@@ -312,14 +320,27 @@ def _fail(session: Session, message: OutboundMessage, code: int | None, descript
         _record_failure_event(session, message.ticket_id, message, description, moment)
 
 
+# A call Twilio reports in one of these did ring (or was meant to) but nobody took it.
+UNANSWERED_CALL = {"busy": "line busy", "no-answer": "no answer", "canceled": "cancelled before it was answered"}
+
+
+def failure_kind(message: OutboundMessage) -> str:
+    """The history's word for what went wrong: a text not delivered, a call not answered, a call that
+    could not be made. Different facts for the dispatcher: an unanswered call reached a working phone."""
+    if message.channel != "voice":
+        return "sms_failed"
+    return "call_unanswered" if message.state == "undelivered" else "call_failed"
+
+
 def _record_failure_event(session: Session, ticket_id: int, message: OutboundMessage, description: str,
                           moment: datetime) -> None:
     """The ticket's history says who was not reached and why; the board lists it for the dispatcher."""
     name = message.recipient.full_name if message.recipient else (message.to_number or "?")
-    session.add(TicketEvent(ticket_id=ticket_id, at=moment, kind="sms_failed", channel="system",
-                            note=(_("Call to %(name)s failed: %(why)s", name=name, why=description)
-                                  if message.channel == "voice" else
-                                  _("SMS to %(name)s failed: %(why)s", name=name, why=description)),
+    kind = failure_kind(message)
+    note = {"sms_failed": _("SMS to %(name)s failed: %(why)s", name=name, why=description),
+            "call_unanswered": _("Call to %(name)s not answered: %(why)s", name=name, why=description),
+            "call_failed": _("Call to %(name)s failed: %(why)s", name=name, why=description)}[kind]
+    session.add(TicketEvent(ticket_id=ticket_id, at=moment, kind=kind, channel="system", note=note,
                             data={"message_id": message.id, "code": message.last_error_code}))
 
 
@@ -354,7 +375,8 @@ def apply_status(message_id: int, twilio_status: str, error_code: int | None, si
             message.delivered_at = moment
         if state in ("failed", "undelivered"):
             message.last_error_code = error_code
-            message.last_error = twilio_client.describe_error(error_code, state)[:300]
+            fallback = UNANSWERED_CALL.get(twilio_status.lower(), state) if message.channel == "voice" else state
+            message.last_error = twilio_client.describe_error(error_code, fallback)[:300]
             if message.ticket_id:
                 _record_failure_event(session, message.ticket_id, message, message.last_error, moment)
     return True
@@ -438,14 +460,3 @@ def reconcile(message_id: int) -> str:
 def messages_for_ticket(ticket_id: int) -> list[OutboundMessage]:
     return list(db.session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == ticket_id)
                                    .order_by(OutboundMessage.id)))
-
-
-def failed_for_open_tickets(limit: int = 20) -> list[OutboundMessage]:
-    """Undelivered job messages the dispatcher must act on (phone the technician, or reassign)."""
-    from models import OPEN_STATUSES
-
-    return list(db.session.scalars(
-        select(OutboundMessage).join(Ticket, Ticket.id == OutboundMessage.ticket_id)
-        .where(OutboundMessage.state.in_(("failed", "undelivered")), Ticket.status.in_(OPEN_STATUSES))
-        .order_by(OutboundMessage.updated_at.desc()).limit(limit)
-    ))
