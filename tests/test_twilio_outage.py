@@ -231,3 +231,65 @@ def heartbeats_detail(name: str) -> str:
 
     db.session.rollback()
     return db.session.get(Heartbeat, name).detail or ""
+
+
+# --- what the service asks Twilio: lookups by send time, and a Messaging Service ------------------
+
+def test_a_lookup_after_a_lost_worker_does_not_take_an_older_identical_text_for_this_one(
+        app, hospital, clock, fake_twilio, live_app, worker, redis_conn):
+    from tests.test_sms_outbox import empty_queue, set_row
+
+    ticket = file_fault(hospital)
+    assign(hospital, ticket.id)
+    row = only_row(ticket.id)
+    empty_queue(app, redis_conn)
+    # The same words went to the same phone two hours ago (an earlier send of this text).
+    earlier = fake_twilio.twilio_client().messages.create(to=SPARKY, from_=app.config["TWILIO_FROM_NUMBER"], body=row.body)
+    fake_twilio.state.wait_for(lambda: fake_twilio.state.get_message(earlier.sid)["status"] == "delivered")
+    fake_twilio.state.update_message(earlier.sid, date_sent=clock.now() - timedelta(hours=2))
+    # This row's worker claimed it and died before its request reached Twilio.
+    set_row(row.id, state="sending", claimed_at=clock.now(), attempts=1)
+
+    clock.advance(seconds=61)
+    assert notify.sweep(clock.now()) == {"enqueued": 0, "reconciled": 1}
+    row = only_row(ticket.id)
+    assert (row.state, row.twilio_sid) == ("pending", None)  # not adopted: sent again
+    lookups = [r for r in fake_twilio.state.requests if r.method == "GET" and r.path.endswith("/Messages.json")]
+    assert [r.query.get("DateSent>") for r in lookups] == [[(clock.now() - timedelta(seconds=61 + 60)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")]]
+    assert notify.sweep(clock.now())["enqueued"] == 1
+    assert worker() == ["sent"]
+    assert only_row(ticket.id).twilio_sid != earlier.sid
+
+
+def test_a_text_through_a_messaging_service_is_accepted_then_delivered(app, hospital, clock, fake_twilio, live_app,
+                                                                       worker, redis_conn):
+    from tests.test_sms_outbox import set_row
+
+    app.config["TWILIO_MESSAGING_SERVICE_SID"] = "MG" + "b" * 32
+    ticket = file_fault(hospital)
+    assign(hospital, ticket.id)
+    row_id = only_row(ticket.id).id
+    assert worker() == ["sent"]
+    wait_for_callback(fake_twilio, row_id, "delivered")
+    [request] = create_requests(fake_twilio)
+    assert request.form["MessagingServiceSid"] == "MG" + "b" * 32 and "From" not in request.form
+    row = only_row(ticket.id)
+    assert row.state == "delivered"
+    assert [w.params["MessageStatus"] for w in fake_twilio.state.webhooks("message-status")] == [
+        "queued", "sent", "delivered"]
+
+    # A row whose worker died right after Twilio answered 'accepted' is adopted as sent, not sent again.
+    fake_twilio.state.configure(CALLBACK_DELAY_SECONDS=60)
+    second = file_fault(hospital, description="Second fault, same ward")
+    assign(hospital, second.id)
+    stuck = only_row(second.id)
+    accepted = fake_twilio.twilio_client().messages.create(
+        to=SPARKY, messaging_service_sid="MG" + "b" * 32, body=stuck.body)
+    assert accepted.status == "accepted"
+    from tests.test_sms_outbox import empty_queue
+    empty_queue(app, redis_conn)
+    set_row(stuck.id, state="sending", claimed_at=clock.now(), attempts=1, twilio_sid=accepted.sid)
+    clock.advance(seconds=61)
+    assert notify.sweep(clock.now()) == {"enqueued": 0, "reconciled": 1}
+    assert (only_row(second.id).state, only_row(second.id).twilio_sid) == ("sent", accepted.sid)
