@@ -108,3 +108,47 @@ def test_a_message_through_a_messaging_service_is_accepted_then_queued(fake, cli
     done = client.messages(message.sid).fetch()
     assert (done.num_segments, done.from_, done.messaging_service_sid) == ("1", fake.state.setting("FROM"), service)
 
+
+
+# -- the phone page: whose number, and the hospital's clock ---------------------------------------
+
+def test_the_phone_page_names_the_numbers_it_is_told_and_shows_times_in_its_zone(fake, client):
+    from zoneinfo import ZoneInfo
+
+    told = requests.post(f"{fake.url}/_fake/names", json={"names": {TECH: "Wang Electric (technician)"}}, timeout=5)
+    assert told.status_code == 200 and told.json() == {"names": {TECH: "Wang Electric (technician)"}}
+    assert requests.post(f"{fake.url}/_fake/config", json={"TIMEZONE": "Asia/Shanghai"}, timeout=5).status_code == 200
+    sid = client.messages.create(to=TECH, from_=PRODUCT, body="Job 1001").sid
+    client.messages.create(to=OTHER, from_=PRODUCT, body="Nobody told us whose")
+    created = fake.state.message_record(sid).date_created
+
+    index = requests.get(f"{fake.url}/phone", timeout=5).text
+    assert '<span class="name">Wang Electric (technician)</span>' in index
+    assert index.count('<span class="name">') == 1  # the other number stays bare
+    assert "Asia/Shanghai" in index
+    page = requests.get(f"{fake.url}/phone/{TECH}", timeout=5).text
+    assert "Wang Electric (technician)" in page and "Times are Asia/Shanghai time" in page
+    shanghai = created.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M:%S")
+    assert shanghai in page and created.strftime("%H:%M:%S") not in page
+    # Its own API still answers in GMT, as Twilio does.
+    assert client.messages(sid).fetch().date_created == created
+
+
+def test_names_and_zone_are_checked_and_names_survive_a_reset(fake):
+    bad = requests.post(f"{fake.url}/_fake/config", json={"TIMEZONE": "Mars/Olympus"}, timeout=5)
+    assert bad.status_code == 400 and "IANA" in bad.json()["error"]
+    assert requests.post(f"{fake.url}/_fake/names", json={"names": ["x"]}, timeout=5).status_code == 400
+    fake.state.set_names({TECH: "A"})
+    fake.state.set_names({OTHER: "B"}, replace=False)
+    requests.post(f"{fake.url}/_fake/reset", timeout=5)
+    assert requests.get(f"{fake.url}/_fake/names", timeout=5).json() == {"names": {TECH: "A", OTHER: "B"}}
+    fake.state.set_names({TECH: ""}, replace=False)
+    assert fake.state.names() == {OTHER: "B"}
+
+
+def test_the_fake_depends_on_nothing_of_the_app():
+    package = Path(__file__).resolve().parent.parent / "dispatch" / "fake_twilio"
+    for source in package.glob("*.py"):
+        text = source.read_text()
+        assert "from models" not in text and "import models" not in text, source.name
+        assert "from dispatch." not in text.replace("from dispatch.fake_twilio", ""), source.name
