@@ -98,3 +98,47 @@ def test_a_supervisor_with_a_dead_phone_is_named_once_for_two_jobs_and_only_unti
     clock.set(filed + timedelta(minutes=10))
     assert escalation.run_due(clock.now()) == 2
     assert "Supervisor" not in panel(login_as)
+
+
+def test_the_migration_gives_calls_already_in_the_history_their_own_kind(app, hospital, clock):
+    """History written before this change called every failed call 'sms_failed'."""
+    import importlib.util
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    from dispatch import ROOT
+    from dispatch.services import notify
+    from models import OutboundMessage, TicketEvent
+
+    ticket = file_fault(hospital)
+    rows = {}
+    for name, channel, state in (("unanswered", "voice", "undelivered"), ("failed", "voice", "failed"),
+                                 ("text", "sms", "undelivered")):
+        rows[name] = OutboundMessage(ticket_id=ticket.id, to_number=SPARKY, body="x", kind="call", channel=channel,
+                                     state=state, created_at=clock.now(), updated_at=clock.now())
+        db.session.add(rows[name])
+    db.session.flush()
+    events = {name: TicketEvent(ticket_id=ticket.id, at=clock.now(), kind="sms_failed", channel="system",
+                                note=name, data={"message_id": row.id, "code": None}) for name, row in rows.items()}
+    events["no row"] = TicketEvent(ticket_id=ticket.id, at=clock.now(), kind="sms_failed", channel="system",
+                                   note="no row", data=None)
+    db.session.add_all(events.values())
+    db.session.commit()
+    spec = importlib.util.spec_from_file_location(
+        "call_history", ROOT / "migrations" / "versions" / "0012_outage_call_history.py")
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    def run(step) -> dict[str, str]:
+        with db.engine.begin() as connection, Operations.context(MigrationContext.configure(connection)):
+            step()
+        db.session.rollback()  # a new read transaction: SQLite would show this session its old snapshot
+        return {name: db.session.get(TicketEvent, event.id).kind for name, event in events.items()}
+
+    assert run(migration.upgrade) == {"unanswered": "call_unanswered", "failed": "call_failed",
+                                      "text": "sms_failed", "no row": "sms_failed"}
+    # the same words as the app now writes for each
+    assert [notify.failure_kind(rows[n]) for n in ("unanswered", "failed", "text")] == [
+        "call_unanswered", "call_failed", "sms_failed"]
+    assert set(run(migration.downgrade).values()) == {"sms_failed"}
