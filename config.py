@@ -58,7 +58,10 @@ class Config:
     TWILIO_HTTP_TIMEOUT = float(os.environ.get("TWILIO_HTTP_TIMEOUT", "10"))
     # The URL Twilio uses to reach us (behind a proxy it differs from what Flask sees); signatures cover it.
     TWILIO_WEBHOOK_BASE_URL = os.environ.get("TWILIO_WEBHOOK_BASE_URL")
-    SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))
+    # While Twilio fails temporarily, a job's or an escalation's message is retried (at most a minute apart)
+    # for as long as it matters; any other message (coverage report, swap, a note to the technician taken
+    # off a job) is retried for this many hours, then marked failed.
+    SMS_RETRY_HOURS = float(os.environ.get("SMS_RETRY_HOURS", "12"))
     # The scheduler's SMS sweep: a message still 'pending' this long after its job was queued is queued again
     # (the job was lost with Redis); one still 'sending' this long after a worker took it is looked up at
     # Twilio (the worker died mid-send). See check_sms_timings.

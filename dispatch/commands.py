@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     for command in (create_user, create_token, revoke_token, seed_demo, seed_history, run_worker, run_scheduler,
                     run_watchdog, backup_database, restore_database, database_fingerprint):
         app.cli.add_command(command)
+    app.cli.add_command(name_phones_at_fake_twilio)
 
 
 @click.command("create-user")
@@ -269,3 +270,21 @@ def database_fingerprint():
     for name, (rows, digest) in found.tables.items():
         click.echo(f"{name}\t{rows}\t{digest}")
     click.echo(f"schema revision\t{found.revision}")
+
+
+@click.command("fake-twilio-names")
+@click.option("--wait", "wait_seconds", default=0.0, show_default=True,
+              help="Seconds to wait for the fake to start answering.")
+def name_phones_at_fake_twilio(wait_seconds):
+    """Tell the local fake of Twilio (TWILIO_API_BASE_URL) whose number is whose and the hospital's time
+    zone, for its phone page. `make run` does this when it starts the fake."""
+    from dispatch.services.phone_book import tell_fake_twilio
+
+    base_url = current_app.config.get("TWILIO_API_BASE_URL")
+    if not base_url:
+        raise click.ClickException("TWILIO_API_BASE_URL is not set: there is no local fake of Twilio to tell")
+    try:
+        named = tell_fake_twilio(base_url, current_app.config["HOSPITAL_TIMEZONE"], wait_seconds=wait_seconds)
+    except Exception as error:  # requests' errors: the fake is not there
+        raise click.ClickException(f"could not reach the fake Twilio at {base_url}: {error}") from error
+    click.echo(f"fake Twilio: named {named} phone number(s); times in {current_app.config['HOSPITAL_TIMEZONE']}")

@@ -26,6 +26,7 @@ EVENT_LABELS = {
     "hold": _l("On hold"), "resume": _l("Resumed"), "make_safe": _l("Made safe"), "resolve": _l("Resolved"),
     "confirm": _l("Confirmed by ward"), "reopen": _l("Reopened"), "cancel": _l("Cancelled"),
     "breach": _l("Target missed"), "breach_cause": _l("Breach cause recorded"), "sms_failed": _l("SMS not delivered"),
+    "call_unanswered": _l("Call not answered"), "call_failed": _l("Call failed"),
     "escalated": _l("Escalated"), "escalation_skipped": _l("Escalation step skipped"),
     "escalation_exhausted": _l("Escalation exhausted"), "watchdog": _l("Watchdog"),
     "auto_dispatch_none": _l("No one to auto-dispatch"), "reprioritised": _l("Priority changed"), "comment": _l("Comment"),
@@ -44,6 +45,7 @@ CHANNEL_LABELS = {"sms": _l("by SMS"), "api": _l("by API"), "voice": _l("by phon
 SMS_STATE_LABELS = {
     "pending": _l("SMS queued"), "sending": _l("SMS sending"), "sent": _l("SMS sent"),
     "delivered": _l("SMS delivered"), "undelivered": _l("SMS undelivered"), "failed": _l("SMS failed"),
+    "not_needed": _l("SMS no longer needed"),
 }
 MOVEMENT_LABELS = {"receipt": _l("Received"), "issue": _l("Used on a job"), "adjustment": _l("Count correction"),
                    "return": _l("Returned from a job")}

@@ -10,11 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import UTCDateTime, db
 
 # pending: owed, not yet handed to Twilio; sending: claimed by a worker, request in flight;
-# sent: Twilio accepted it; delivered / undelivered / failed: final word from the network.
-MESSAGE_STATES = ("pending", "sending", "sent", "delivered", "undelivered", "failed")
+# sent: Twilio accepted it; delivered / undelivered / failed: final word from the network;
+# not_needed: never taken by Twilio (an outage) and dropped once it stopped mattering (the job was
+# answered, given to someone else or closed, or a later escalation step fired): nobody has to act on it.
+MESSAGE_STATES = ("pending", "sending", "sent", "delivered", "undelivered", "failed", "not_needed")
 # A status never moves to a lower rank, so a late 'sent' callback cannot undo 'delivered'.
-STATE_RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
-FINAL_STATES = ("delivered", "undelivered", "failed")
+STATE_RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3, "not_needed": 3}
+FINAL_STATES = ("delivered", "undelivered", "failed", "not_needed")
 
 
 class OutboundMessage(db.Model):

@@ -44,6 +44,10 @@ if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
   export FAKE_TWILIO_SMS_WEBHOOK_URL="$PUBLIC_URL/sms/inbound"
   processes+=(twilio)
   phone_line="  Technicians' phones (local fake of Twilio):  $TWILIO_API_BASE_URL/phone"
+  # Once the fake answers, tell it whose number is whose and the hospital's time zone (its phone page
+  # shows names and hospital time); in the background, as honcho starts the fake below.
+  flask fake-twilio-names --wait 60 &
+  started+=($!)
 fi
 cat <<MSG
 

@@ -460,3 +460,37 @@ def test_a_scheduler_round_whose_connection_died_mid_transaction_does_not_stop_t
     _loop("scheduler", rounds, 0.0, once=True)
     _loop("scheduler", rounds, 0.0, once=True)
     assert rounds.ticks == 2
+
+
+# --- 5. the scheduler dead while Twilio fails -----------------------------------------------------------
+
+def test_with_the_scheduler_dead_the_watchdog_keeps_retrying_through_a_twilio_outage(rig):
+    """Only a worker and the watchdog run (the scheduler never started: its heartbeat is silent), and Twilio
+    answers 503 for ten seconds: the watchdog's sweep queues each retry, and every SMS goes out once."""
+    from models import Heartbeat
+
+    rig.start_worker()
+    watchdog = rig.processes.start("watchdog", "watchdog")
+    start = time.monotonic()
+    rig.fake.state.fail_for(503, 10)
+    burst = Burst(rig.reporters(nurses=1, panels=1), "Scheduler dead")
+    burst.file(2, pause=1)
+    answers = burst.wait()
+    assert all(a.accepted for a in answers), [(a.status, a.body[:200]) for a in answers]
+
+    def settled():
+        assert watchdog.poll() is None and rig.processes.alive("worker"), "a process died:\n" + rig.processes.log_tail()
+        rows = rig.rows()
+        assert not [r for r in rows if r.state in ("failed", "undelivered", "not_needed")], \
+            [(r.id, r.state, r.last_error) for r in rows]
+        at_fake = accepted_at_fake(rig.fake)
+        return rows if rows and all(r.state in SETTLED and at_fake[r.id] for r in rows) else None
+
+    rows = wait_until(settled, 90, "every owed SMS sent with only the watchdog sweeping", every=0.2)
+    assert_nothing_lost(answers, rows)
+    assert tally(rig.fake, rows) == 0
+    assert create_answers(rig.fake)[503] > 0 and all(r.attempts > 1 for r in rows), [(r.id, r.attempts) for r in rows]
+    db.session.rollback()
+    assert "swept SMS" in db.session.get(Heartbeat, "watchdog", populate_existing=True).detail
+    assert "scheduler silent: the watchdog queued" in rig.processes.log_text("watchdog")
+    print(f"\nattempts per SMS: {sorted(r.attempts for r in rows)}; {time.monotonic() - start:.0f} s")

@@ -239,9 +239,11 @@ def test_a_completed_call_is_delivered_and_an_unanswered_one_undelivered(app, ho
                       "supervisor": ("undelivered", "CA" + "8" * 32)}
     assert call_rows(ticket.id)[0].delivered_at == clock.now()
     # The ticket's history names who was not reached, for the dispatcher to phone.
-    failures = [(e.data["message_id"], e.note) for e in events(ticket.id, "sms_failed")]
-    assert failures == [(volt_call.id, "Call to Li Volt failed: undelivered"),
-                        (first.id, "Call to Supervisor failed: undelivered")]
+    # An unanswered call is its own fact (the phone works), not an undelivered SMS, and says how it went.
+    assert events(ticket.id, "sms_failed") == []
+    failures = [(e.data["message_id"], e.note) for e in events(ticket.id, "call_unanswered")]
+    assert failures == [(volt_call.id, "Call to Li Volt not answered: no answer"),
+                        (first.id, "Call to Supervisor not answered: line busy")]
     # A late 'ringing' never moves a finished call back.
     signed_post(app, f"/voice/status/{volt_call.id}", {"CallSid": "CA" + "7" * 32, "CallStatus": "ringing"})
     assert call_rows(ticket.id, "volt")[0].state == "undelivered"

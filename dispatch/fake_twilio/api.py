@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from .callbacks import start_message_delivery
 from .errors import CODE_FOR_STATUS, TwilioApiError, twilio_error
+from .filters import date_filter
 from .records import API_VERSION, CallRecord, MessageRecord, RecordedRequest, new_sid, rfc2822, utcnow
 from .segments import count_segments
 from .state import FakeTwilioState
@@ -226,11 +227,14 @@ def create_message(account_sid: str) -> Response:
         raise TwilioApiError(400, 21614, f"'To' number {to} is not a valid mobile number")
     if state.number_is("opted_out", to):
         raise TwilioApiError(400, 21610)
+    # Through a Messaging Service Twilio answers 'accepted', with no sender chosen and "0" segments
+    # counted yet; the message becomes 'queued' (sender and segments known) once the service takes it.
+    through_service = from_ is None
     record = MessageRecord(
         sid=new_sid("MM" if media else "SM"), account_sid=account_sid, to=to, from_=from_,
-        body=body, num_segments=1 if media else count_segments(body),
+        body=body, num_segments=0 if through_service else 1 if media else count_segments(body),
         messaging_service_sid=service, media_urls=media,
-        status_callback=_param("StatusCallback"),
+        status_callback=_param("StatusCallback"), status="accepted" if through_service else "queued",
     )
     resource = state.add_message(record)
     start_message_delivery(state, record.sid)
@@ -241,8 +245,9 @@ def create_message(account_sid: str) -> Response:
 def list_messages(account_sid: str) -> Response:
     to, from_ = request.args.get("To"), request.args.get("From")
     filters = {k: v for k, v in (("To", to), ("From", from_)) if v}
-    items = fake_state().messages(to=to, from_=from_)
-    return _page(items, "messages", f"{PREFIX}/Accounts/{account_sid}/Messages.json", filters)
+    dates, sent_when = date_filter(request.args, "DateSent", "date_sent", before_inclusive=True)
+    items = [m for m in fake_state().messages(to=to, from_=from_) if sent_when(m)]
+    return _page(items, "messages", f"{PREFIX}/Accounts/{account_sid}/Messages.json", {**filters, **dates})
 
 
 @bp.get("/Accounts/<account_sid>/Messages/<sid>.json")
@@ -308,10 +313,13 @@ def create_call(account_sid: str) -> Response:
 
 @bp.get("/Accounts/<account_sid>/Calls.json")
 def list_calls(account_sid: str) -> Response:
-    to, from_, status = (request.args.get(k) for k in ("To", "From", "Status"))
-    filters = {k: v for k, v in (("To", to), ("From", from_), ("Status", status)) if v}
-    items = [c for c in fake_state().calls(to=to, from_=from_) if status in (None, c["status"])]
-    return _page(items, "calls", f"{PREFIX}/Accounts/{account_sid}/Calls.json", filters)
+    to, from_, status, parent = (request.args.get(k) for k in ("To", "From", "Status", "ParentCallSid"))
+    filters = {k: v for k, v in (("To", to), ("From", from_), ("Status", status), ("ParentCallSid", parent)) if v}
+    started, started_when = date_filter(request.args, "StartTime", "start_time", before_inclusive=False)
+    ended, ended_when = date_filter(request.args, "EndTime", "end_time", before_inclusive=False)
+    items = [c for c in fake_state().calls(to=to, from_=from_) if status in (None, c["status"])
+             and parent in (None, c["parent_call_sid"]) and started_when(c) and ended_when(c)]
+    return _page(items, "calls", f"{PREFIX}/Accounts/{account_sid}/Calls.json", {**filters, **started, **ended})
 
 
 @bp.get("/Accounts/<account_sid>/Calls/<sid>.json")

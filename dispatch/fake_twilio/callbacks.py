@@ -18,6 +18,7 @@ import threading
 
 from .errors import DELIVERY_ERRORS
 from .records import API_VERSION, rfc2822, utcnow
+from .segments import count_segments
 from .state import FakeTwilioState
 from .webhooks import send_webhook
 
@@ -32,15 +33,17 @@ def start_message_delivery(state: FakeTwilioState, sid: str) -> threading.Thread
     return thread
 
 
-def delivery_steps(state: FakeTwilioState, to: str) -> list[tuple[str, int | None]]:
-    """The statuses a message to ``to`` goes through after ``queued``."""
+def delivery_steps(state: FakeTwilioState, to: str, accepted: bool = False) -> list[tuple[str, int | None]]:
+    """The statuses a message to ``to`` goes through after ``queued`` (after ``accepted``, for one
+    sent through a Messaging Service: ``queued`` first)."""
+    first = [("queued", None)] if accepted else []
     failure = state.delivery_failure(to)
     if failure is None:
-        return [("sent", None), ("delivered", None)]
+        return first + [("sent", None), ("delivered", None)]
     code, final = failure
     if final == "failed":
-        return [("failed", code)]
-    return [("sent", None), ("undelivered", code)]
+        return first + [("failed", code)]
+    return first + [("sent", None), ("undelivered", code)]
 
 
 def _deliver(state: FakeTwilioState, sid: str) -> None:
@@ -48,14 +51,15 @@ def _deliver(state: FakeTwilioState, sid: str) -> None:
         record = state.message_record(sid)
         if record is None:
             return
-        for status, code in delivery_steps(state, record.to):
+        for status, code in delivery_steps(state, record.to, accepted=record.status == "accepted"):
             if not state.pause(state.setting("CALLBACK_DELAY_SECONDS")):
                 return
             changes: dict[str, object] = {"status": status}
+            if record.from_ is None:  # sent through a Messaging Service: it picks the sender and counts
+                changes["from_"] = state.setting("FROM")
+                changes["num_segments"] = 1 if record.media_urls else count_segments(record.body)
             if status == "sent":
                 changes["date_sent"] = utcnow()
-                if record.from_ is None:  # sent through a Messaging Service
-                    changes["from_"] = state.setting("FROM")
             if code is not None:
                 changes["error_code"] = code
                 changes["error_message"] = DELIVERY_ERRORS.get(code, "Unknown error")

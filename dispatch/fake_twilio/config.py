@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: A fixed, valid-looking account SID ("AC" + 32 hex digits) so a test can
 #: build its Twilio client before the fake is even started.
@@ -27,6 +28,7 @@ ENV_VARS = {
     "FAKE_TWILIO_SMS_WEBHOOK_URL": "SMS_WEBHOOK_URL",
     "FAKE_TWILIO_FROM": "FROM",
     "FAKE_TWILIO_RESPONSE_DELAY_SECONDS": "RESPONSE_DELAY_SECONDS",
+    "FAKE_TWILIO_TIMEZONE": "TIMEZONE",
 }
 
 
@@ -50,6 +52,9 @@ class FakeConfig:
     #: answered. The message already exists meanwhile, so a client that dies or gives up in that time
     #: has sent a message it never learnt the SID of: the case reconciliation exists for.
     RESPONSE_DELAY_SECONDS: float = 0.0
+    #: The zone the phone page shows times in (an IANA name): the hospital's, so a text reads at the
+    #: time the app's pages give for it. The API itself answers in GMT, as Twilio does.
+    TIMEZONE: str = "UTC"
 
     @classmethod
     def keys(cls) -> set[str]:
@@ -91,6 +96,12 @@ def _coerce(key: str, value: Any) -> Any:
         return bool(value)
     if key == "SMS_WEBHOOK_URL":
         return value or None
+    if key == "TIMEZONE":
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"TIMEZONE must be an IANA time zone such as Asia/Shanghai, not {value!r}") from None
+        return str(value)
     if key == "ACCOUNT_SID":
         value = str(value)
         if len(value) != 34 or not value.startswith("AC"):

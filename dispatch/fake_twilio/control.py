@@ -99,6 +99,19 @@ def numbers() -> Response | tuple[Response, int]:
         return _bad(f"bad number rules: {exc}")
 
 
+@bp.route("/names", methods=["GET", "POST"])
+def names() -> Response | tuple[Response, int]:
+    """Who holds which number, for the phone page: ``{"names": {"+8613...": "Wang Electric, technician"},
+    "replace": true}`` (``replace`` false adds to the names already given)."""
+    if request.method == "GET":
+        return jsonify({"names": fake_state().names()})
+    data = _json()
+    given = data.get("names")
+    if not isinstance(given, dict) or not all(isinstance(v, (str, type(None))) for v in given.values()):
+        return _bad("'names' must map numbers to names")
+    return jsonify({"names": fake_state().set_names(given, replace=bool(data.get("replace", True)))})
+
+
 @bp.route("/config", methods=["GET", "POST"])
 def config() -> Response | tuple[Response, int]:
     if request.method == "GET":

@@ -12,7 +12,9 @@ for changes every two seconds.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Response, abort, jsonify, redirect, render_template, request,
                    url_for)
@@ -34,6 +36,12 @@ STATUS_WORDS = {
 }
 
 
+def _clock(moment: datetime) -> str:
+    """A record's time (kept in UTC, as Twilio's API gives it) on the page's clock: the zone it is set
+    to (TIMEZONE, the hospital's under `make run`), so it matches the times on Dispatch's pages."""
+    return moment.astimezone(ZoneInfo(fake_state().setting("TIMEZONE"))).strftime("%H:%M:%S")
+
+
 def _thread_items(phone: str) -> list[dict[str, Any]]:
     """The thread as plain dicts for the template (no live records leak out)."""
     items: list[dict[str, Any]] = []
@@ -50,7 +58,7 @@ def _thread_items(phone: str) -> list[dict[str, Any]]:
                 "error_message": item.error_message,
                 "segments": item.num_segments,
                 "media": item.media_urls,
-                "when": item.date_created.strftime("%H:%M:%S"),
+                "when": _clock(item.date_created),
                 "reply": item.direction == "outbound-reply",
             })
         elif isinstance(item, CallRecord):
@@ -62,12 +70,12 @@ def _thread_items(phone: str) -> list[dict[str, Any]]:
                 "transcript": [{"kind": t.kind, "text": t.text} for t in item.transcript],
                 "gather": item.gather,
                 "live": item.status in ("queued", "ringing", "in-progress"),
-                "when": item.date_created.strftime("%H:%M:%S"),
+                "when": _clock(item.date_created),
                 "duration": item.duration,
             })
         elif isinstance(item, Notice):
             items.append({"type": "notice", "text": item.text, "level": item.level,
-                          "when": item.created.strftime("%H:%M:%S")})
+                          "when": _clock(item.created)})
     return items
 
 
@@ -119,7 +127,8 @@ def thread(number: str) -> str:
     state = fake_state()
     version = state.version
     return render_template("fake_twilio/thread.html", number=number, version=version,
-                           thread_html=_render_thread(number),
+                           thread_html=_render_thread(number), name=state.name_of(number),
+                           zone=state.setting("TIMEZONE"),
                            product_number=state.last_sender_to(number) or state.setting("FROM"),
                            webhook=state.setting("SMS_WEBHOOK_URL"))
 

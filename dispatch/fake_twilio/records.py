@@ -154,6 +154,8 @@ class CallRecord:
     document_url: str | None = None
     callback_sequence: int = 0
     seq: int = 0
+    #: The call that spawned this one (a <Dial> leg); the fake makes none, but keeps the field filterable.
+    parent_call_sid: str | None = None
 
     @property
     def phone(self) -> str:
@@ -187,7 +189,7 @@ class CallRecord:
             "from": self.from_,
             "from_formatted": formatted_number(self.from_),
             "group_sid": None,
-            "parent_call_sid": None,
+            "parent_call_sid": self.parent_call_sid,
             "phone_number_sid": None,
             "price": None,
             "price_unit": None,

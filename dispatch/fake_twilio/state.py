@@ -35,6 +35,9 @@ class FakeTwilioState:
         self._initial_config = copy.deepcopy(config or FakeConfig())
         self.config = copy.deepcopy(self._initial_config)
         self._version = 0
+        # Who holds each number, as the product told us (the fake knows no people of its own). Kept
+        # across reset(), like the start-up configuration: it describes the phones, not a test's traffic.
+        self._names: dict[str, str] = {}
         self._clear()
 
     def _clear(self) -> None:
@@ -350,14 +353,36 @@ class FakeTwilioState:
             items += [n for n in self._notices if n.phone == phone]
             return [copy.deepcopy(i) for i in sorted(items, key=lambda i: i.seq)]
 
+    def set_names(self, names: dict[str, str], replace: bool = True) -> dict[str, str]:
+        """Name the holders of numbers (``{"+8613...": "Wang Electric, technician"}``) for the phone page.
+        An empty name forgets the number."""
+        with self._lock:
+            if replace:
+                self._names = {}
+            for number, name in names.items():
+                if name:
+                    self._names[str(number)] = str(name)[:100]
+                else:
+                    self._names.pop(str(number), None)
+            self._touch()
+            return dict(self._names)
+
+    def names(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._names)
+
+    def name_of(self, number: str) -> str | None:
+        with self._lock:
+            return self._names.get(number)
+
     def phones(self) -> list[dict[str, Any]]:
         """One summary per handset seen, the most recently active first."""
         with self._lock:
             summary: dict[str, dict[str, Any]] = {}
             for item in list(self._messages.values()) + list(self._calls.values()):
                 entry = summary.setdefault(item.phone, {
-                    "number": item.phone, "messages": 0, "calls": 0, "last_seq": 0,
-                    "last_at": item.date_created, "last_text": "",
+                    "number": item.phone, "name": self._names.get(item.phone), "messages": 0, "calls": 0,
+                    "last_seq": 0, "last_at": item.date_created, "last_text": "",
                 })
                 entry["messages" if isinstance(item, MessageRecord) else "calls"] += 1
                 if item.seq > entry["last_seq"]:

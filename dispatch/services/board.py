@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from dispatch.services import escalation, heartbeats, licences, notify, sla
+from dispatch.services import escalation, heartbeats, licences, sla
+from dispatch.services.unreached import Unreached, for_board as people_not_reached
 from models import OPEN_STATUSES, OutboundMessage, Ticket, Trade, User, db
 
 FAR_FUTURE = datetime.max.replace(tzinfo=None)
@@ -28,9 +29,10 @@ class Board:
     candidates: dict[int, list[tuple[User, int]]] = field(default_factory=dict)
     heartbeats: dict[str, tuple[datetime | None, bool]] = field(default_factory=dict)
     escalations: dict = field(default_factory=dict)
-    # Latest SMS per ticket (its delivery state shows on the row), and SMS the dispatcher must act on.
+    # Latest SMS per ticket (its delivery state shows on the row), and the people texts and calls did not
+    # reach, whom the dispatcher must phone.
     latest_sms: dict[int, OutboundMessage] = field(default_factory=dict)
-    failed_sms: list[OutboundMessage] = field(default_factory=list)
+    unreached: list[Unreached] = field(default_factory=list)
 
 
 def _sort_key(row: BoardRow):
@@ -75,7 +77,7 @@ def open_board(now: datetime) -> Board:
         for message in db.session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(newest))):
             latest[message.ticket_id] = message
     return Board(rows=rows, candidates=candidates, heartbeats=beats, latest_sms=latest,
-                 failed_sms=notify.failed_for_open_tickets(), escalations=escalation.active_for_board(ids))
+                 unreached=people_not_reached(), escalations=escalation.active_for_board(ids))
 
 
 def all_trades() -> list[Trade]:

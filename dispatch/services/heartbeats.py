@@ -29,3 +29,10 @@ def status(now: datetime) -> dict[str, tuple[datetime | None, bool]]:
     rows = {hb.name: hb.beat_at for hb in db.session.scalars(select(Heartbeat))}
     return {name: (rows.get(name), rows.get(name) is None or now - rows[name] > limit)
             for name, limit in SILENCE_LIMITS.items()}
+
+
+def silent(name: str, now: datetime) -> bool:
+    """Whether this process has been silent longer than its limit (or never beat)."""
+    beat_at = db.session.scalar(select(Heartbeat.beat_at).where(Heartbeat.name == name))
+    db.session.commit()  # end the read: the caller goes on to write
+    return beat_at is None or now - beat_at > SILENCE_LIMITS[name]

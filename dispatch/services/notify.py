@@ -17,11 +17,17 @@ from dispatch.clock import now as clock_now
 from dispatch.sms import segments
 from dispatch.sms import twilio_client
 from dispatch.services.unit_of_work import after_commit, write_transaction
-from models import STATE_RANK, OutboundMessage, Ticket, TicketEvent, User, db
+from models import STATE_RANK, OutboundMessage, Ticket, TicketEscalation, TicketEvent, User, db
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(seconds=60)
+# The technician's own job: it matters while the job is theirs and they have not answered it.
+JOB_KINDS = ("assignment", "reassignment", "call")
+# A step of the chain: it matters until the next step fires or the ticket is answered.
+ESCALATION_KINDS = ("escalation", "escalation_call")
+# Statuses in which the assignee has not yet answered the job.
+UNANSWERED_STATUSES = ("new", "assigned", "refused", "reopened")
 
 
 def stuck_after() -> timedelta:
@@ -135,7 +141,56 @@ def status_callback_url(message_id: int) -> str:
 
 
 def _backoff(attempts: int) -> timedelta:
-    return min(MAX_BACKOFF, timedelta(seconds=2 ** max(0, attempts - 1)))
+    # The exponent is capped too: an outage of hours means hundreds of attempts, and 2 ** 300 seconds
+    # is more than a timedelta holds.
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** min(max(0, attempts - 1), 16)))
+
+
+def give_up_after() -> timedelta:
+    """A message with no ticket rule to say it no longer matters (a coverage report, a swap, a note to
+    the technician taken off a job) is tried for this long, then failed."""
+    return timedelta(hours=current_app.config["SMS_RETRY_HOURS"])
+
+
+def why_stop_retrying(session: Session, message: OutboundMessage, now: datetime) -> tuple[str, str] | None:
+    """(final state, why) when a message Twilio has not yet taken is not worth trying again, or None
+    while it still matters. Asked before each retry: during a Twilio outage a job's text is retried
+    for as long as the job waits for that person, however long that is, and dropped ('not_needed',
+    which is not a failure) the moment it stops mattering."""
+    ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
+    if ticket is not None and (message.kind in JOB_KINDS or message.kind in ESCALATION_KINDS):
+        timer = (session.scalar(select(TicketEscalation).where(TicketEscalation.ticket_id == ticket.id))
+                 if message.kind in ESCALATION_KINDS else None)
+        why = why_not_needed(message, ticket, timer)
+        return ("not_needed", why) if why else None
+    if now - message.created_at >= give_up_after():
+        hours = f"{give_up_after().total_seconds() / 3600:g}"
+        return "failed", _("still not sent after %(hours)s hours", hours=hours)
+    return None
+
+
+def why_not_needed(message: OutboundMessage, ticket: Ticket, timer: TicketEscalation | None) -> str | None:
+    """Why a job's or an escalation's message to this person no longer matters, or None while it does
+    (other kinds have no such rule: None). `timer`: the ticket's escalation row, for an escalation's."""
+    if message.kind in JOB_KINDS:
+        if not ticket.is_open:
+            return _("the job is no longer open")
+        if ticket.assignee_id != message.recipient_id:
+            return _("the job is no longer theirs")
+        if ticket.status not in UNANSWERED_STATUSES:
+            return _("the technician has answered the job")
+    elif message.kind in ESCALATION_KINDS:
+        if not ticket.is_open:
+            return _("the job is no longer open")
+        if timer is not None and timer.last_fired_at is not None and timer.last_fired_at > message.created_at:
+            return _("a later escalation step has fired")
+        if timer is not None and timer.state == "stopped":
+            return _("the escalation has stopped")
+        # A step of the acknowledge phase asked for an answer that has come since.
+        if (ticket.status not in UNANSWERED_STATUSES and ticket.acknowledged_at is not None
+                and ticket.acknowledged_at >= message.created_at):
+            return _("the job has been acknowledged")
+    return None
 
 
 def send_outbox_message(message_id: int) -> str:
@@ -152,6 +207,15 @@ def send_outbox_message(message_id: int) -> str:
     if not claimed:
         return "not-claimed"
     message = db.session.get(OutboundMessage, message_id)
+    if message.attempts > 1:
+        # A retry: the job may have been answered, given away or escalated past while Twilio was down.
+        with write_transaction(urgent=True) as session:
+            message = session.get(OutboundMessage, message_id)
+            stop = why_stop_retrying(session, message, moment)
+            if stop is not None:
+                message.attempts -= 1  # this claim sent nothing
+                _stop_retrying(session, message, *stop, code=message.last_error_code)
+                return stop[0].replace("_", "-")
     conf = twilio_client.settings()
     sender = {"messaging_service_sid": conf.messaging_service_sid} if conf.messaging_service_sid else {"from_": conf.from_number}
     try:
@@ -182,11 +246,21 @@ def _after_rest_error(message_id: int, error: TwilioRestException) -> str:
     description = twilio_client.describe_error(error.code, f"HTTP {error.status}")
     with write_transaction(urgent=True) as session:
         message = session.get(OutboundMessage, message_id)
-        if twilio_client.is_permanent(error.status, error.code) or message.attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
+        if twilio_client.is_permanent(error.status, error.code):
+            outcome = "failed"
             _fail(session, message, error.code, description)
-            return "failed"
-        _retry_later(message, error.code, description)
-    return "retry"
+        else:
+            stop = why_stop_retrying(session, message, clock_now())
+            outcome = stop[0] if stop else "retry"
+            if stop:
+                _stop_retrying(session, message, *stop, code=error.code, error=description)
+            else:
+                _retry_later(message, error.code, description)
+        # The body is left out: it may name the patient's bed.
+        log.warning("Twilio refused outbox message %s (%s, ticket %s, attempt %s): HTTP %s, Twilio error %s; %s",
+                    message_id, message.channel, message.ticket_id, message.attempts, error.status, error.code,
+                    outcome.replace("_", " "))
+    return outcome.replace("_", "-")
 
 
 def _after_network_error(message_id: int, error: Exception) -> str:
@@ -196,14 +270,36 @@ def _after_network_error(message_id: int, error: Exception) -> str:
     )
     with write_transaction(urgent=True) as session:
         message = session.get(OutboundMessage, message_id)
+        log.warning("no answer from Twilio for outbox message %s (%s, ticket %s, attempt %s): %s; %s",
+                    message_id, message.channel, message.ticket_id, message.attempts, type(error).__name__,
+                    "will retry" if never_sent else "will check with Twilio before resending")
         if never_sent:
-            # The request never left: safe to send again.
+            # The request never left: safe to send again, while it still matters.
+            stop = why_stop_retrying(session, message, clock_now())
+            if stop:
+                _stop_retrying(session, message, *stop, code=None, error=f"network: {type(error).__name__}")
+                return stop[0].replace("_", "-")
             _retry_later(message, None, f"network: {type(error).__name__}")
             return "retry"
         # The request may have reached Twilio: leave it 'sending' so reconciliation looks before resending.
         message.last_error = f"no answer from Twilio ({type(error).__name__}); will check before resending"
         message.updated_at = clock_now()
     return "unknown"
+
+
+def _stop_retrying(session: Session, message: OutboundMessage, state: str, why: str, *, code: int | None,
+                   error: str | None = None) -> None:
+    """Final word on a message that will not be tried again: 'not_needed' (quietly: nobody has to act)
+    or 'failed' (the ticket's history and the board say who was not reached)."""
+    last = error or message.last_error
+    description = _("%(why)s; last error: %(error)s", why=why, error=last) if last else why
+    if state == "failed":
+        _fail(session, message, code, description)
+        return
+    message.state = "not_needed"
+    message.last_error_code, message.last_error = code, description[:300]
+    message.next_attempt_at = None
+    message.updated_at = clock_now()
 
 
 def _retry_later(message: OutboundMessage, code: int | None, description: str) -> None:
@@ -224,14 +320,27 @@ def _fail(session: Session, message: OutboundMessage, code: int | None, descript
         _record_failure_event(session, message.ticket_id, message, description, moment)
 
 
+# A call Twilio reports in one of these did ring (or was meant to) but nobody took it.
+UNANSWERED_CALL = {"busy": "line busy", "no-answer": "no answer", "canceled": "cancelled before it was answered"}
+
+
+def failure_kind(message: OutboundMessage) -> str:
+    """The history's word for what went wrong: a text not delivered, a call not answered, a call that
+    could not be made. Different facts for the dispatcher: an unanswered call reached a working phone."""
+    if message.channel != "voice":
+        return "sms_failed"
+    return "call_unanswered" if message.state == "undelivered" else "call_failed"
+
+
 def _record_failure_event(session: Session, ticket_id: int, message: OutboundMessage, description: str,
                           moment: datetime) -> None:
     """The ticket's history says who was not reached and why; the board lists it for the dispatcher."""
     name = message.recipient.full_name if message.recipient else (message.to_number or "?")
-    session.add(TicketEvent(ticket_id=ticket_id, at=moment, kind="sms_failed", channel="system",
-                            note=(_("Call to %(name)s failed: %(why)s", name=name, why=description)
-                                  if message.channel == "voice" else
-                                  _("SMS to %(name)s failed: %(why)s", name=name, why=description)),
+    kind = failure_kind(message)
+    note = {"sms_failed": _("SMS to %(name)s failed: %(why)s", name=name, why=description),
+            "call_unanswered": _("Call to %(name)s not answered: %(why)s", name=name, why=description),
+            "call_failed": _("Call to %(name)s failed: %(why)s", name=name, why=description)}[kind]
+    session.add(TicketEvent(ticket_id=ticket_id, at=moment, kind=kind, channel="system", note=note,
                             data={"message_id": message.id, "code": message.last_error_code}))
 
 
@@ -266,7 +375,8 @@ def apply_status(message_id: int, twilio_status: str, error_code: int | None, si
             message.delivered_at = moment
         if state in ("failed", "undelivered"):
             message.last_error_code = error_code
-            message.last_error = twilio_client.describe_error(error_code, state)[:300]
+            fallback = UNANSWERED_CALL.get(twilio_status.lower(), state) if message.channel == "voice" else state
+            message.last_error = twilio_client.describe_error(error_code, fallback)[:300]
             if message.ticket_id:
                 _record_failure_event(session, message.ticket_id, message, message.last_error, moment)
     return True
@@ -350,14 +460,3 @@ def reconcile(message_id: int) -> str:
 def messages_for_ticket(ticket_id: int) -> list[OutboundMessage]:
     return list(db.session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == ticket_id)
                                    .order_by(OutboundMessage.id)))
-
-
-def failed_for_open_tickets(limit: int = 20) -> list[OutboundMessage]:
-    """Undelivered job messages the dispatcher must act on (phone the technician, or reassign)."""
-    from models import OPEN_STATUSES
-
-    return list(db.session.scalars(
-        select(OutboundMessage).join(Ticket, Ticket.id == OutboundMessage.ticket_id)
-        .where(OutboundMessage.state.in_(("failed", "undelivered")), Ticket.status.in_(OPEN_STATUSES))
-        .order_by(OutboundMessage.updated_at.desc()).limit(limit)
-    ))

@@ -98,13 +98,23 @@ class Rounds:
 
 class Watchdog:
     """A second process that fires any escalation step overdue by more than 30 seconds (the
-    scheduler is dead or stuck) and records that it did."""
+    scheduler is dead or stuck) and records that it did. While the scheduler is silent it also
+    does the SMS sweep, so retries during a Twilio outage and messages whose job Redis lost still go
+    out (a sweep run by both at once is harmless: a worker claims its row before sending)."""
 
     def tick(self, now: datetime) -> None:
         fired = escalation.run_due(now, by="watchdog", grace=escalation.WATCHDOG_GRACE)
         if fired:
             log.warning("watchdog fired %d overdue escalation step(s)", fired)
-        heartbeats.beat("watchdog", f"fired {fired}" if fired else None)
+        swept = None
+        if heartbeats.silent("scheduler", now):
+            swept = notify.sweep(now)
+            if any(swept.values()):
+                log.warning("scheduler silent: the watchdog queued %d SMS again and looked up %d stuck mid-send",
+                            swept["enqueued"], swept["reconciled"])
+        details = ([f"fired {fired}"] if fired else []) + (
+            [f"swept SMS (queued {swept['enqueued']}, looked up {swept['reconciled']})"] if swept else [])
+        heartbeats.beat("watchdog", "; ".join(details) or None)
 
 
 def send_coverage_report_if_due(now: datetime) -> bool:

@@ -26,6 +26,13 @@ PERMANENT_ERRORS = {
     30006: "landline or unreachable carrier",
     30007: "filtered as spam by the carrier",
 }
+# Twilio error codes that mean "try again later", whatever the HTTP status says.
+RETRYABLE_ERRORS = {
+    20429: "too many requests (throttled)",
+    20500: "Twilio internal error",
+    20503: "Twilio service unavailable",
+    30001: "queue overflow: the account sends faster than its numbers allow",
+}
 # HTTP statuses that mean "try again later": throttling and Twilio-side trouble.
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
 
@@ -89,9 +96,10 @@ def describe_error(code: int | None, fallback: str = "") -> str:
 
 
 def is_permanent(status: int | None, code: int | None) -> bool:
+    """By Twilio's error code first (the codes above), then by the HTTP status for codes not listed."""
     if code in PERMANENT_ERRORS:
         return True
-    if status in RETRYABLE_STATUSES:
+    if code in RETRYABLE_ERRORS or status in RETRYABLE_STATUSES:
         return False
     # Other 4xx (bad request, auth) will not fix themselves by retrying.
     return status is not None and 400 <= status < 500
