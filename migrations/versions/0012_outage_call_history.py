@@ -1,7 +1,7 @@
 """History: a call not answered or not made is its own kind, no longer 'sms_failed'
 
 Revision ID: 0012_outage_call_history
-Revises: 0011_outbox_monitoring
+Revises: 0012_incident_escalation
 Create Date: 2026-12-07 14:30:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0012_outage_call_history'
-down_revision = '0011_outbox_monitoring'
+down_revision = '0012_incident_escalation'
 branch_labels = None
 depends_on = None
 
