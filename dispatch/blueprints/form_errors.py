@@ -1,9 +1,13 @@
-"""How a page shows a service's refusal: under the field it names, else at the top of the page."""
+"""How a page shows a service's refusal on the form it came from: under the field it names, else at the top
+of the page. Every other refusal on a page is answered by the page handler in dispatch/errors.py."""
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import flash
 
-from dispatch.errors import DispatchError
+from dispatch.errors import Attempt, DispatchError, attempt
 
 
 def show_error(form, error: DispatchError, fields: dict[str, str] | None = None) -> None:
@@ -15,3 +19,20 @@ def show_error(form, error: DispatchError, fields: dict[str, str] | None = None)
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
+
+
+@contextmanager
+def shown_on(form, fields: dict[str, str] | None = None) -> Iterator[Attempt]:
+    """Run the change; if a service refuses, its message goes on `form` (see `show_error`) and the view,
+    seeing `outcome.refused`, renders the form again.
+
+        with shown_on(form) as outcome:
+            saved = service.save(...)
+        if outcome.succeeded:
+            return redirect(...)
+        return render_template(...), 422
+    """
+    with attempt() as outcome:
+        yield outcome
+    if outcome.refused:
+        show_error(form, outcome.error, fields)

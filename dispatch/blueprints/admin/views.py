@@ -9,10 +9,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.admin.forms import AUDIT_KIND_LABELS, AuditFilterForm, LicenceForm, NewStaffForm, StaffForm
+from dispatch.blueprints.admin.forms import (
+    AUDIT_KIND_LABELS, AuditFilterForm, LicenceForm, NewStaffForm, RevokeLicenceForm, StaffForm,
+)
 from dispatch.blueprints.form_errors import show_error
 from dispatch.clock import now
-from dispatch.errors import DispatchError
+from dispatch.errors import DispatchError, refusals_return_to
 from dispatch.services import access, audit, staff, staff_records
 from dispatch.services.timezone import hospital_date
 from models import LicenceType, User, Ward, db
@@ -111,6 +113,22 @@ def add_licence(user_id: int):
     person_form.ward_id.data = user.ward_id or 0
     _wards(person_form)
     return _render_person(user, person_form, form, 422)
+
+
+@bp.route("/staff/<int:user_id>/licences/<int:licence_id>/revoke", methods=["POST"])
+@roles_required(*access.STAFF_EDITORS)
+def revoke_licence(user_id: int, licence_id: int):
+    """Withdraw a licence now; its holder's open jobs of the trades it covered are flagged on the board."""
+    user = _person_or_404(user_id)
+    refusals_return_to(url_for("admin.person", user_id=user.id))
+    form = RevokeLicenceForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the licence is revoked."), "error")
+        return redirect(url_for("admin.person", user_id=user.id))
+    licence = staff.revoke_licence(user.id, licence_id, current_user.id, form.reason.data)
+    flash(_("Licence %(number)s revoked: %(name)s may no longer take the jobs it covered.", number=licence.number,
+            name=user.full_name), "success")
+    return redirect(url_for("admin.person", user_id=user.id))
 
 
 @bp.route("/staff/<int:user_id>/test-sms", methods=["POST"])

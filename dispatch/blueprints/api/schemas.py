@@ -80,7 +80,7 @@ class CandidateSchema(Schema):
     open_jobs = fields.Integer()
 
 
-from dispatch.extensions import ApiErrorSchema as ErrorSchema  # noqa: E402  (one error shape for the API and its document)
+from dispatch.errors import ApiErrorSchema as ErrorSchema  # noqa: E402  (one error shape for the API and its document)
 
 
 class AlarmSchema(Schema):
