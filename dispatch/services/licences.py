@@ -95,22 +95,36 @@ def ensure_licensed(technician: User, trade: Trade, now: datetime) -> None:
     raise NotLicensedError(why_not_licensed(technician, trade, now), field="technician_id")
 
 
+def last_lapse(technician: User, trade: Trade, now: datetime) -> tuple[Licence, str, date] | None:
+    """Of the technician's licences the trade accepts, the one that stopped being valid last by `now`: (the
+    licence, "revoked" or "expired", the hospital day it happened), or None if none has lapsed."""
+    today = hospital_date(now)
+    accepted = {lt.id for lt in trade.licence_types}
+    lapsed = []
+    for lic in technician.licences:
+        if lic.licence_type_id not in accepted:
+            continue
+        if lic.revoked_at is not None and lic.revoked_at <= now:
+            lapsed.append((hospital_date(lic.revoked_at), "revoked", lic))
+        elif lic.expires_on < today:
+            lapsed.append((lic.expires_on, "expired", lic))
+    if not lapsed:
+        return None
+    day, how, licence = max(lapsed, key=lambda entry: (entry[0], entry[2].id))
+    return licence, how, day
+
+
 def why_not_licensed(technician: User, trade: Trade, now: datetime) -> str:
     """Why an active technician may not work the trade now: the licence that lapsed last (revoked on D or
     expired on D), else that they hold none of the types it needs."""
-    today = hospital_date(now)
-    accepted = {lt.id for lt in trade.licence_types}
-    relevant = [lic for lic in technician.licences if lic.licence_type_id in accepted]
-    revoked = [lic for lic in relevant if lic.revoked_at is not None and lic.revoked_at <= now]
-    expired = [lic for lic in relevant if lic.expires_on < today and lic not in revoked]
-    lapsed = [(hospital_date(lic.revoked_at), "revoked", lic) for lic in revoked] + [(lic.expires_on, "expired", lic) for lic in expired]
-    if lapsed:
-        day, how, last = max(lapsed, key=lambda entry: entry[0])
+    lapse = last_lapse(technician, trade, now)
+    if lapse is not None:
+        licence, how, day = lapse
         if how == "revoked":
             return _("%(name)s cannot take %(trade)s jobs: licence %(number)s was revoked on %(date)s.",
-                     name=technician.full_name, trade=trade.name, number=last.number, date=day.isoformat())
+                     name=technician.full_name, trade=trade.name, number=licence.number, date=day.isoformat())
         return _("%(name)s cannot take %(trade)s jobs: licence %(number)s expired on %(date)s.",
-                 name=technician.full_name, trade=trade.name, number=last.number, date=day.isoformat())
+                 name=technician.full_name, trade=trade.name, number=licence.number, date=day.isoformat())
     needs = ", ".join(lt.name for lt in trade.licence_types)
     return _("%(name)s holds no valid licence for %(trade)s (needs one of: %(needs)s).",
              name=technician.full_name, trade=trade.name, needs=needs)
