@@ -15,7 +15,7 @@ from functools import wraps
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, flash, g, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, g, jsonify, redirect, render_template, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -64,16 +64,6 @@ class ConflictError(DispatchError):
     """Someone else changed the ticket first; nothing was overwritten."""
 
     status_code = 409
-
-
-def refuse_like_a_guard(error: DispatchError) -> None:
-    """On a page, a service's 'not yours to see' answers 404, as a missing id does, and 'your role may not'
-    answers 403, as the role guard does: a guessed or forged form gets the answer a guessed URL gets. Other
-    refusals (a stale version, a wrong state, a bad value) return to the caller to be shown on the page."""
-    if isinstance(error, NotFoundError):
-        abort(404)
-    if isinstance(error, PermissionDeniedError):
-        abort(403)
 
 
 # ---- shaping: what a refusal looks like on each channel -------------------------------------------------
@@ -136,21 +126,28 @@ def attempt() -> Iterator[Attempt]:
 Reply = TypeVar("Reply")
 
 
-def refusal_as_reply(answer: Callable[..., Reply]) -> Callable[..., Reply | str]:
+class RefusalReply(str):
+    """Reply text that is a refusal's message (the SMS log records the reply as rejected)."""
+
+
+def refusal_as_reply(answer: Callable[..., Reply]) -> Callable[..., Reply | RefusalReply]:
     """SMS and voice: a function that answers with reply text answers a refusal with the refusal's message."""
 
     @wraps(answer)
     def replying(*args, **kwargs):
         with attempt() as outcome:
             return answer(*args, **kwargs)
-        return outcome.error.message
+        return RefusalReply(outcome.error.message)
 
     return replying
 
 
-def refusals_return_to(url: str) -> None:
-    """Where this request's page sends the person back to, with the message, when a service refuses."""
+def refusals_return_to(url: str, *, missing_is_a_message: bool = False) -> None:
+    """Where this request's page sends the person back to, with the message, when a service refuses.
+    `missing_is_a_message`: "not found" is news here, not a guessed id (the shift or incident was removed
+    or closed while the page was open), so it is flashed like any refusal instead of answering 404."""
     g.refusal_return_to = url
+    g.refusal_missing_is_a_message = missing_is_a_message
 
 
 def _same_site(target: str | None) -> str | None:
@@ -163,11 +160,30 @@ def _same_site(target: str | None) -> str | None:
 
 
 def _page_refusal(error: DispatchError):
-    refuse_like_a_guard(error)
+    """On a page, a service's 'not yours to see' answers 404, as a missing id does, and 'your role may not'
+    answers 403, as the role guard does: a guessed or forged form gets the answer a guessed URL gets. Other
+    refusals (a stale version, a wrong state, a bad value) are flashed on the page the person is sent back to.
+    (Responses, not abort(): an error handler cannot raise.)"""
+    if isinstance(error, NotFoundError) and not g.get("refusal_missing_is_a_message"):
+        return _not_found()
+    if isinstance(error, PermissionDeniedError):
+        return _forbidden()
     flash(error.message, "error")
     back = g.get("refusal_return_to") or _same_site(request.referrer) or \
         (request.full_path.rstrip("?") if request.method == "GET" else "/")
     return redirect(back)
+
+
+def _not_found():
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "NotFound", "message": str(_l("Not found."))}), 404
+    return render_template("errors/404.html"), 404
+
+
+def _forbidden():
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "Forbidden", "message": str(_l("Not allowed."))}), 403
+    return render_template("errors/403.html"), 403
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -191,19 +207,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
-        if request.path.startswith("/api/"):
-            return jsonify({"error": "NotFound", "message": str(_l("Not found."))}), 404
-        from flask import render_template
-
-        return render_template("errors/404.html"), 404
+        return _not_found()
 
     @app.errorhandler(403)
     def forbidden(error):
-        if request.path.startswith("/api/"):
-            return jsonify({"error": "Forbidden", "message": str(_l("Not allowed."))}), 403
-        from flask import render_template
-
-        return render_template("errors/403.html"), 403
+        return _forbidden()
 
     @app.errorhandler(sqlalchemy_errors.OperationalError)
     @app.errorhandler(sqlalchemy_errors.InterfaceError)
