@@ -46,12 +46,14 @@ def detail(ticket_id: int):
     return render_template(
         "tickets/detail.html", ticket=ticket, actions=available_actions(current_user, ticket),
         action_form=ActionForm(), comment_form=CommentForm(), candidates=candidates,
-        messages=notify.messages_for_ticket(ticket.id) if current_user.role != "nurse" else [],
+        # Who sees the messages, the parts and the cost is access's rule (nurses see the work done, not those).
+        messages=notify.messages_for_ticket(ticket.id) if access.may_see_messages(current_user, ticket) else [],
         just_filed=request.args.get("filed") == "1",
         plan_panel=emergency_plans.panel_for(ticket, current_user), plan_choices=plan_choices,
-        # Nurses see the work done, not what it cost.
-        parts=stock.ticket_parts(ticket.id) if current_user.role != "nurse" else [],
-        cost=costs.ticket_cost(ticket) if current_user.role != "nurse" else None,
+        parts=stock.ticket_parts(ticket.id) if access.may_see_parts(current_user, ticket) else [],
+        may_see_parts=access.may_see_parts(current_user, ticket),
+        cost=costs.ticket_cost(ticket) if access.may_see_costs(current_user, ticket) else None,
+        events=access.visible_events(current_user, ticket),
         may_add_parts=stock.may_record_parts(current_user, ticket),
     )
 
