@@ -168,9 +168,11 @@ def _page_refusal(error: DispatchError):
         return _not_found()
     if isinstance(error, PermissionDeniedError):
         return _forbidden()
+    back = g.get("refusal_return_to") or _same_site(request.referrer)
+    if back is None or (request.method == "GET" and back == request.full_path.rstrip("?")):
+        # Nowhere to go back to (or only to this same page, which would refuse again): say it here.
+        return render_template("errors/400.html", title=_l("Not done"), message=error.message), error.status_code
     flash(error.message, "error")
-    back = g.get("refusal_return_to") or _same_site(request.referrer) or \
-        (request.full_path.rstrip("?") if request.method == "GET" else "/")
     return redirect(back)
 
 
