@@ -1,10 +1,25 @@
-"""The rule errors services raise, and how each reaches a person: a flash, a JSON body or an SMS reply."""
+"""The rule errors services raise, and how each reaches a person, answered in one place per channel:
+
+- pages: `register_error_handlers` flashes the message and redirects to where the view said a refusal
+  returns to (`refusals_return_to`), else the page the form came from; "not yours to see" answers 404 and
+  "your role may not" 403, as a guessed URL would. A form that shows the message on its field uses
+  `dispatch.blueprints.form_errors.shown_on`, built on `attempt` below.
+- the JSON API: a 4xx body naming the field (`api_error_body`, also used for flask-smorest's own errors).
+- SMS and voice replies: `refusal_as_reply` turns the refusal into the reply text.
+"""
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, g, jsonify, render_template, request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, g, jsonify, redirect, render_template, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from marshmallow import Schema, fields
 from sqlalchemy import exc as sqlalchemy_errors
 
 
@@ -51,14 +66,126 @@ class ConflictError(DispatchError):
     status_code = 409
 
 
-def refuse_like_a_guard(error: DispatchError) -> None:
+# ---- shaping: what a refusal looks like on each channel -------------------------------------------------
+
+class ApiErrorSchema(Schema):
+    """Every API error body: what went wrong, in words, and each wrong field by name."""
+
+    error = fields.String(required=True, metadata={"description": "kind of error, e.g. NotLicensedError"})
+    message = fields.String(required=True, metadata={"description": "what went wrong, for a person"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "messages per request field"})
+
+
+def api_error_body(payload: dict) -> dict:
+    """flask-smorest's error payload in the API's one shape: field errors flattened to
+    {"errors": {"field": [...]}} whatever part of the request they came from, and always a message."""
+    errors = payload.get("errors")
+    if isinstance(errors, dict) and errors and all(isinstance(v, dict) for v in errors.values()):
+        flat: dict = {}
+        for by_location in errors.values():
+            flat.update(by_location)
+        payload["errors"] = flat
+    payload.pop("code", None)  # the HTTP status says it already
+    payload["error"] = payload.pop("status", "Error")
+    if "message" not in payload and isinstance(payload.get("errors"), dict):
+        # Name the problem (e.g. "Invalid JSON body."), not only the status.
+        first = next((m for ms in payload["errors"].values() if isinstance(ms, list) for m in ms if isinstance(m, str)), None)
+        if first:
+            payload["message"] = first
+    payload.setdefault("message", payload["error"])
+    return payload
+
+
+class Attempt:
+    """The outcome of a change tried under `attempt`: `error` is the refusal, if there was one."""
+
+    def __init__(self) -> None:
+        self.error: DispatchError | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.error is not None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None
+
+
+@contextmanager
+def attempt() -> Iterator[Attempt]:
+    """Run a change; a service's refusal is kept on the outcome instead of propagating. For the shared
+    helpers only (a form's field error, an SMS or voice reply): views let refusals reach the page handler."""
+    outcome = Attempt()
+    try:
+        yield outcome
+    except DispatchError as error:
+        outcome.error = error
+
+
+Reply = TypeVar("Reply")
+
+
+class RefusalReply(str):
+    """Reply text that is a refusal's message (the SMS log records the reply as rejected)."""
+
+
+def refusal_as_reply(answer: Callable[..., Reply]) -> Callable[..., Reply | RefusalReply]:
+    """SMS and voice: a function that answers with reply text answers a refusal with the refusal's message."""
+
+    @wraps(answer)
+    def replying(*args, **kwargs):
+        with attempt() as outcome:
+            return answer(*args, **kwargs)
+        return RefusalReply(outcome.error.message)
+
+    return replying
+
+
+def refusals_return_to(url: str, *, missing_is_a_message: bool = False) -> None:
+    """Where this request's page sends the person back to, with the message, when a service refuses.
+    `missing_is_a_message`: "not found" is news here, not a guessed id (the shift or incident was removed
+    or closed while the page was open), so it is flashed like any refusal instead of answering 404."""
+    g.refusal_return_to = url
+    g.refusal_missing_is_a_message = missing_is_a_message
+
+
+def _same_site(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "") if parts.path.startswith("/") else None
+
+
+def _page_refusal(error: DispatchError):
     """On a page, a service's 'not yours to see' answers 404, as a missing id does, and 'your role may not'
     answers 403, as the role guard does: a guessed or forged form gets the answer a guessed URL gets. Other
-    refusals (a stale version, a wrong state, a bad value) return to the caller to be shown on the page."""
-    if isinstance(error, NotFoundError):
-        abort(404)
+    refusals (a stale version, a wrong state, a bad value) are flashed on the page the person is sent back to.
+    (Responses, not abort(): an error handler cannot raise.)"""
+    if isinstance(error, NotFoundError) and not g.get("refusal_missing_is_a_message"):
+        return _not_found()
     if isinstance(error, PermissionDeniedError):
-        abort(403)
+        return _forbidden()
+    back = g.get("refusal_return_to") or _same_site(request.referrer)
+    if back is None or (request.method == "GET" and back == request.full_path.rstrip("?")):
+        # Nowhere to go back to (or only to this same page, which would refuse again): say it here.
+        return render_template("errors/400.html", title=_l("Not done"), message=error.message), error.status_code
+    flash(error.message, "error")
+    return redirect(back)
+
+
+def _not_found():
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "NotFound", "message": str(_l("Not found."))}), 404
+    return render_template("errors/404.html"), 404
+
+
+def _forbidden():
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "Forbidden", "message": str(_l("Not allowed."))}), 403
+    return render_template("errors/403.html"), 403
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -72,26 +199,21 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DispatchError)
     def handle_dispatch_error(error: DispatchError):
-        # Views catch DispatchError themselves to re-render forms; this is the JSON/last-resort path.
+        # A rule said no: in the caller's channel. Twilio's webhooks answer refusals through
+        # `refusal_as_reply`; one reaching here is answered in plain text, which Twilio reads out or drops.
         if request.path.startswith("/api/"):
             return jsonify(error.to_dict()), error.status_code
-        return error.message, error.status_code
+        if request.path.startswith(("/sms/", "/voice/")):
+            return current_app.response_class(error.message, mimetype="text/plain"), error.status_code
+        return _page_refusal(error)
 
     @app.errorhandler(404)
     def not_found(error):
-        if request.path.startswith("/api/"):
-            return jsonify({"error": "NotFound", "message": str(_l("Not found."))}), 404
-        from flask import render_template
-
-        return render_template("errors/404.html"), 404
+        return _not_found()
 
     @app.errorhandler(403)
     def forbidden(error):
-        if request.path.startswith("/api/"):
-            return jsonify({"error": "Forbidden", "message": str(_l("Not allowed."))}), 403
-        from flask import render_template
-
-        return render_template("errors/403.html"), 403
+        return _forbidden()
 
     @app.errorhandler(sqlalchemy_errors.OperationalError)
     @app.errorhandler(sqlalchemy_errors.InterfaceError)

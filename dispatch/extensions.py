@@ -10,18 +10,9 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_wtf import CSRFProtect
-from marshmallow import Schema, fields
 
+from dispatch.errors import ApiErrorSchema, api_error_body
 from models.base import db
-
-
-class ApiErrorSchema(Schema):
-    """Every API error body: what went wrong, in words, and each wrong field by name."""
-
-    error = fields.String(required=True, metadata={"description": "kind of error, e.g. NotLicensedError"})
-    message = fields.String(required=True, metadata={"description": "what went wrong, for a person"})
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         metadata={"description": "messages per request field"})
 
 
 class DispatchApi(Api):
@@ -37,21 +28,7 @@ class DispatchApi(Api):
         if not request.path.startswith("/api/"):
             return error
         payload, status, headers = super().handle_http_exception(error)
-        errors = payload.get("errors")
-        if isinstance(errors, dict) and errors and all(isinstance(v, dict) for v in errors.values()):
-            flat: dict = {}
-            for by_location in errors.values():
-                flat.update(by_location)
-            payload["errors"] = flat
-        payload.pop("code", None)  # the HTTP status says it already
-        payload["error"] = payload.pop("status", "Error")
-        if "message" not in payload and isinstance(payload.get("errors"), dict):
-            # Name the problem (e.g. "Invalid JSON body."), not only the status.
-            first = next((m for ms in payload["errors"].values() if isinstance(ms, list) for m in ms if isinstance(m, str)), None)
-            if first:
-                payload["message"] = first
-        payload.setdefault("message", payload["error"])
-        return payload, status, headers
+        return api_error_body(payload), status, headers
 
 
 def rate_limit_key() -> str:

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from dispatch import seed_costs
 from dispatch.clock import now as clock_now
-from dispatch.services import audit, escalation, sla
+from dispatch.services import audit, escalation, licences, sla
 from dispatch.services.timezone import hospital_date, hospital_zone
 from models import (
     Asset, BreachCause, Building, EmergencyPlan, EmergencyPlanVersion, Licence, LicenceType, Location, OnCallShift,
@@ -172,11 +172,11 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
         audit.add(db.session, "user_created", subject_id=user.id, subject=user.username, detail={"role": user.role})
     db.session.commit()
 
-    # Only currently valid licences: the history never shows an unlicensed technician on a job.
-    by_trade = {code: [t for t in technicians if any(lic.licence_type in trades[code].licence_types
-                                                     and lic.issued_on <= today <= lic.expires_on for lic in t.licences)]
-                for code in trades}
-    by_trade["other"] = technicians
+    # Only those the licence rule allows now: the history never shows an unlicensed technician on a job.
+    by_trade = {}
+    for code, trade in trades.items():
+        allowed = {person.id for person in licences.eligible_technicians(trade, moment)}
+        by_trade[code] = [t for t in technicians if t.id in allowed]
     _seed_rota(trades, by_trade)
     # The same month last year first (the budget report compares with it), then the recent months, in time
     # order so the store's ledger reads forwards.

@@ -63,7 +63,8 @@ class User(UserMixin, db.Model):
     # Secret part of the URL of this person's on-call calendar feed (iCalendar).
     calendar_token: Mapped[str | None] = mapped_column(String(40), unique=True)
     ward: Mapped["Ward | None"] = relationship()  # noqa: F821
-    licences: Mapped[list[Licence]] = relationship(back_populates="technician", order_by="Licence.expires_on")
+    licences: Mapped[list[Licence]] = relationship(back_populates="technician", order_by="Licence.expires_on",
+                                                   foreign_keys="Licence.technician_id")
 
     def set_password(self, password: str) -> None:
         # scrypt by default; tests set a cheap method so fixtures do not spend seconds hashing.
@@ -95,8 +96,29 @@ class Licence(db.Model):
     issuer: Mapped[str] = mapped_column(String(160))
     issued_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date, index=True)
-    technician: Mapped[User] = relationship(back_populates="licences")
+    # Withdrawn by the issuer or the hospital (a failed inspection, a disciplinary finding): no longer valid
+    # from that moment, whatever its expiry day says. Who recorded it and why stay with it.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    revoked_reason: Mapped[str | None] = mapped_column(String(200))
+    technician: Mapped[User] = relationship(back_populates="licences", foreign_keys=[technician_id])
     licence_type: Mapped[LicenceType] = relationship()
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+
+class LicenceLapse(db.Model):
+    """A licence that stopped being valid (expired or revoked) while its holder had open jobs of a trade it
+    covered. One row per licence: the database's unique key decides between two schedulers, so the
+    supervisors are told once."""
+
+    __tablename__ = "licence_lapse"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licence.id", ondelete="CASCADE"), unique=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))  # expired, revoked
+    noticed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    open_jobs: Mapped[int] = mapped_column(Integer, default=0)
+    licence: Mapped[Licence] = relationship()
 
 
 class ApiToken(db.Model):

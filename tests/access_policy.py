@@ -187,6 +187,7 @@ POLICY: dict[str, Access] = {
     "admin.person": form(REVIEWERS),
     "admin.add_licence": action(REVIEWERS),
     "admin.test_sms": action(REVIEWERS),
+    "admin.revoke_licence": action(REVIEWERS),
     "admin.audit_log": page(roles("admin")),
     "operations.queues": page(roles("supervisor", "admin")),
     "operations.requeue": action(roles("admin")),
@@ -228,7 +229,7 @@ URL_VALUES = {
     "incident_id": "incident", "point_id": "alarm_point", "policy_id": "policy", "request_id": "own_swap",
     "override_id": "override", "shift_id": "shift", "token": "calendar_token", "plan_id": "plan",
     "schedule_id": "schedule", "cause_id": "cause", "report_id": "leadership_report", "message_id": "message",
-    "part_id": "part", "line_id": "part_line",
+    "part_id": "part", "line_id": "part_line", "licence_id": "licence",
 }
 FIXED_VALUES = {"answer": "withdraw", "step": 1, "fmt": "csv"}
 MISSING = 987654  # no such ticket

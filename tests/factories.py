@@ -159,5 +159,6 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
         "shift": shift.id, "override": leave.id, "own_swap": swaps[0].id, "others_swap": swaps[1].id,
         "leadership_report": report.id, "calendar_token": token, "message": message.id, "part": stock["breaker"],
         "store": stock["main"], "cause": causes()[0].id, "person": hospital.users["sparky"].id,
+        "licence": hospital.user("sparky").licences[0].id,
         "ward3": hospital.ward3.id, "icu": hospital.icu.id,
     })

@@ -60,6 +60,37 @@ def can_view(user: User, ticket: Ticket) -> bool:
     return False
 
 
+# Who may see, on a ticket they can see, the SMS and calls sent about it, the parts taken for it and what it
+# cost: the people who do, direct or oversee the work. A ward's nurses see the work done, not those (what a
+# job cost is the estates department's business; the messages name technicians' mobiles and their failures).
+WORK_DETAIL_VIEWERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
+# History lines that carry those details, and the rule that shows each.
+_EVENT_DETAIL = {"parts": "parts", "sms_failed": "messages"}
+
+
+def may_see_messages(user: User, ticket: Ticket | None = None) -> bool:
+    """The SMS and calls about a ticket (or, without one, about tickets at all)."""
+    return user.role in WORK_DETAIL_VIEWERS and (ticket is None or can_view(user, ticket))
+
+
+def may_see_parts(user: User, ticket: Ticket | None = None) -> bool:
+    """The parts taken from stock for a ticket, and the technician's note of parts used."""
+    return user.role in WORK_DETAIL_VIEWERS and (ticket is None or can_view(user, ticket))
+
+
+def may_see_costs(user: User, ticket: Ticket | None = None) -> bool:
+    """What a ticket cost (parts, labour and their total); without a ticket, cost columns in lists and exports."""
+    return user.role in WORK_DETAIL_VIEWERS and (ticket is None or can_view(user, ticket))
+
+
+def visible_events(user: User, ticket: Ticket) -> list:
+    """The ticket's history as this person may read it: lines about parts or messages only for those who
+    may see them."""
+    rules = {"parts": may_see_parts, "messages": may_see_messages}
+    shown = {detail: rule(user, ticket) for detail, rule in rules.items()}
+    return [e for e in ticket.events if shown.get(_EVENT_DETAIL.get(e.kind), True)]
+
+
 def ticket_for(user: User, ticket_id: int) -> Ticket:
     """The ticket if this user may see it; otherwise 'not found', so ids of other wards leak nothing."""
     ticket = db.session.get(Ticket, ticket_id)

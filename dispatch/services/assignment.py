@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import ConflictError, IllegalTransitionError, ValidationError
-from dispatch.services import access, licences, notify
+from dispatch.services import access, emergency_plans, licences, notify
 from dispatch.sms import text as sms_text
 from dispatch.services.tickets import _event, _load_for_change, status_label
 from dispatch.services.unit_of_work import write_transaction
@@ -101,8 +101,8 @@ def apply_assignment(session, ticket: Ticket, technician: User, now, *, actor_id
            from_status=previous_status, to_status="assigned", note=note or technician.full_name,
            data={"technician_id": technician.id, "previous_technician_id": previous_assignee, "automatic": automatic})
     if notify_people:
-        body = (sms_text.for_user(technician, incidents.team_text, session, incident) if incident is not None
-                else sms_text.for_user(technician, sms_text.assignment, ticket))
+        body = (incidents.team_text(session, incident, technician) if incident is not None
+                else sms_text.for_user(technician, sms_text.assignment, ticket, emergency_plans.sms_link(ticket)))
         notify.owe_sms(session, recipient=technician, body=body,
                        kind="reassignment" if reassigning else "assignment", ticket=ticket)
     if voice and notify_people:

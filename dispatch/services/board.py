@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from dispatch.services import escalation, heartbeats, licences, sla
+from dispatch.services import escalation, heartbeats, licence_lapses, licences, sla
 from dispatch.services.unreached import Unreached, for_board as people_not_reached
 from models import OPEN_STATUSES, OutboundMessage, Ticket, Trade, User, db
 
@@ -33,6 +33,8 @@ class Board:
     # reach, whom the dispatcher must phone.
     latest_sms: dict[int, OutboundMessage] = field(default_factory=dict)
     unreached: list[Unreached] = field(default_factory=list)
+    # Tickets whose technician's licence for the trade has lapsed (expired or revoked) since they got the job.
+    lapsed: set[int] = field(default_factory=set)
 
 
 def _sort_key(row: BoardRow):
@@ -77,7 +79,8 @@ def open_board(now: datetime) -> Board:
         for message in db.session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(newest))):
             latest[message.ticket_id] = message
     return Board(rows=rows, candidates=candidates, heartbeats=beats, latest_sms=latest,
-                 unreached=people_not_reached(), escalations=escalation.active_for_board(ids))
+                 unreached=people_not_reached(), escalations=escalation.active_for_board(ids),
+                 lapsed=licence_lapses.lapsed_ticket_ids(ids, now))
 
 
 def all_trades() -> list[Trade]:

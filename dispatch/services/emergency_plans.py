@@ -95,6 +95,11 @@ def short_link(ticket: Ticket) -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/p/{ticket.id}"
 
 
+def sms_link(ticket: Ticket) -> str | None:
+    """The plan's address for a job's SMS, when the ticket is handled under a plan (the text only prints it)."""
+    return short_link(ticket) if ticket.plan_version_id is not None else None
+
+
 # ---- choosing a plan for a ticket ---------------------------------------------------------------
 
 def choose_plan(session, ticket: Ticket) -> EmergencyPlan | None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError, IllegalTransitionError, NotFoundError, PermissionDeniedError, ValidationError
-from dispatch.services import access, escalation, notify, rota, sla
+from dispatch.services import access, emergency_plans, escalation, licences, notify, rota, sla
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import incident_text
 from dispatch.sms import text as sms_text
@@ -67,9 +67,13 @@ def ward_count(incident: Incident) -> int:
     return len({t.ward_id for t in members_of(incident)})
 
 
-def team_text(session, incident: Incident) -> str:
+def team_text(session, incident: Incident, person: User) -> str:
+    """The team's SMS for `person`, in their language: the values worked out here, the text only formats them."""
     session.flush()
-    return incident_text.team(incident, session.get(Ticket, incident.lead_ticket_id), ward_count(incident))
+    lead = session.get(Ticket, incident.lead_ticket_id)
+    at_risk = any(t.patient_at_risk for t in members_of(incident))
+    return sms_text.for_user(person, incident_text.team, incident, lead, ward_count(incident), at_risk,
+                             emergency_plans.sms_link(lead))
 
 
 def _planned_ticket_ids():
@@ -360,13 +364,16 @@ def ungroup_ticket(ticket_id: int, actor: User, reason: str) -> Ticket:
         if ticket.assignee_id and ticket.assignee_id != team:
             # Given back to the technician it was taken from (who was told to leave it): tell them again.
             notify.owe_sms(session, recipient=ticket.assignee, kind="assignment", ticket=ticket,
-                           body=sms_text.for_user(ticket.assignee, sms_text.assignment, ticket))
+                           body=sms_text.for_user(ticket.assignee, sms_text.assignment, ticket,
+                                                  emergency_plans.sms_link(ticket)))
     return ticket
 
 
 def _restore_own(ticket: Ticket, member: IncidentMember) -> None:
     own = member.own_times or {}
     if member.own_assignee_id and member.own_status in ("assigned", "acknowledged"):
+        # Handing the job back is giving it: refused, with the reason, if their licence has lapsed since.
+        licences.ensure_licensed(db.session.get(User, member.own_assignee_id), ticket.trade, clock_now())
         ticket.assignee_id, ticket.status = member.own_assignee_id, member.own_status
         ticket.assigned_at = _parse(own.get("assigned_at"))
         ticket.acknowledged_at = _parse(own.get("acknowledged_at"))

@@ -1,34 +1,66 @@
-"""Licence eligibility (依法持证上岗): only a technician with a valid licence the trade requires may take its jobs."""
+"""Licence eligibility (依法持证上岗): only a technician with a valid licence the trade requires may take its jobs.
+
+The rule is defined once, as SQL (`may_work_clause`): every list (the board's drop-down, auto-dispatch, the
+rota, coverage warnings, reports) filters with it, and the check at assignment and acknowledgement
+(`ensure_licensed`) asks the database the same question for one person, so the two cannot disagree. Python
+only explains a "no" afterwards (expired on D, revoked on D, holds none).
+"""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from dispatch.errors import NotLicensedError, ValidationError
 from dispatch.services.timezone import hospital_date
 from models import OPEN_STATUSES, Licence, Ticket, Trade, User, db, trade_licence_type
 
 
-def licence_valid_on(licence: Licence, day: date) -> bool:
-    """Valid from its issue day through its expiry day, both in hospital time."""
-    return licence.issued_on <= day <= licence.expires_on
+def valid_licence_conditions(licence, at: datetime) -> list[ColumnElement[bool]]:
+    """A licence is valid at moment `at`: issued on or before that hospital day, not expired before it (valid
+    through its expiry day) and not revoked at or before `at` (a revocation takes effect when recorded)."""
+    day = hospital_date(at)
+    return [licence.issued_on <= day, licence.expires_on >= day,
+            or_(licence.revoked_at.is_(None), licence.revoked_at > at)]
 
 
-def _licensed_clause(trade: Trade, day: date):
-    """SQL: the user holds a licence of a type the trade accepts, valid on that day."""
-    return exists(
-        select(Licence.id)
-        .join(trade_licence_type, trade_licence_type.c.licence_type_id == Licence.licence_type_id)
-        .where(
-            Licence.technician_id == User.id,
-            trade_licence_type.c.trade_id == trade.id,
-            Licence.issued_on <= day,
-            Licence.expires_on >= day,
-        )
+def may_work_clause(user_id, trade_id, at: datetime) -> ColumnElement[bool]:
+    """SQL: the person `user_id` may take trade `trade_id`'s work at moment `at`. Either may be a column (the
+    ticket's assignee and trade, the rota line's person) or a value. An active technician, and, when the
+    trade names licence types, one of those types held and valid at `at`."""
+    person = aliased(User)
+    licence = aliased(Licence)
+    accepts = aliased(trade_licence_type)
+    requires_none = ~exists(select(accepts.c.licence_type_id).where(accepts.c.trade_id == trade_id))
+    holds_one = exists(
+        select(licence.id)
+        .join(accepts, accepts.c.licence_type_id == licence.licence_type_id)
+        .where(licence.technician_id == person.id, accepts.c.trade_id == trade_id,
+               *valid_licence_conditions(licence, at))
     )
+    return exists(select(person.id).where(person.id == user_id, person.active.is_(True),
+                                          person.role == "technician", or_(requires_none, holds_one)))
+
+
+def may_work(user_id: int, trade_id: int, at: datetime) -> bool:
+    """The same question for one person, asked of the database."""
+    return bool(db.session.scalar(select(may_work_clause(literal(user_id), literal(trade_id), at))))
+
+
+def licence_valid_at(licence: Licence, at: datetime) -> bool:
+    """One licence, for display and explanation; the same conditions as the SQL, asked of the database."""
+    copy = aliased(Licence)
+    return bool(db.session.scalar(select(exists(select(copy.id).where(copy.id == licence.id,
+                                                                     *valid_licence_conditions(copy, at))))))
+
+
+def licence_valid_on(licence: Licence, day: date) -> bool:
+    """Valid through the whole hospital day `day` as far as dates go (a revocation is a moment: see
+    `licence_valid_at`). For the staff pages' status badges."""
+    return licence.issued_on <= day <= licence.expires_on
 
 
 def trade_requires_licence(trade: Trade) -> bool:
@@ -37,9 +69,7 @@ def trade_requires_licence(trade: Trade) -> bool:
 
 def eligible_technicians(trade: Trade, now: datetime) -> list[User]:
     """Active technicians who may take this trade's jobs right now, by name."""
-    query = select(User).where(User.role == "technician", User.active.is_(True))
-    if trade_requires_licence(trade):
-        query = query.where(_licensed_clause(trade, hospital_date(now)))
+    query = select(User).where(may_work_clause(User.id, trade.id, now))
     return list(db.session.scalars(query.order_by(User.full_name)))
 
 
@@ -56,36 +86,52 @@ def open_load(technician_ids: list[int]) -> dict[int, int]:
 
 
 def ensure_licensed(technician: User, trade: Trade, now: datetime) -> None:
-    """Raise NotLicensedError unless the technician may work this trade at this moment."""
+    """Raise unless the technician may work this trade at this moment (the database answers, with the same
+    clause the lists use); the message says why not."""
+    if may_work(technician.id, trade.id, now):
+        return
     if technician.role != "technician" or not technician.active:
         raise ValidationError(_("%(name)s is not an active technician.", name=technician.full_name), field="technician_id")
-    if not trade_requires_licence(trade):
-        return
+    raise NotLicensedError(why_not_licensed(technician, trade, now), field="technician_id")
+
+
+def last_lapse(technician: User, trade: Trade, now: datetime) -> tuple[Licence, str, date] | None:
+    """Of the technician's licences the trade accepts, the one that stopped being valid last by `now`: (the
+    licence, "revoked" or "expired", the hospital day it happened), or None if none has lapsed."""
     today = hospital_date(now)
     accepted = {lt.id for lt in trade.licence_types}
-    relevant = [lic for lic in technician.licences if lic.licence_type_id in accepted]
-    if any(licence_valid_on(lic, today) for lic in relevant):
-        return
+    lapsed = []
+    for lic in technician.licences:
+        if lic.licence_type_id not in accepted:
+            continue
+        if lic.revoked_at is not None and lic.revoked_at <= now:
+            lapsed.append((hospital_date(lic.revoked_at), "revoked", lic))
+        elif lic.expires_on < today:
+            lapsed.append((lic.expires_on, "expired", lic))
+    if not lapsed:
+        return None
+    day, how, licence = max(lapsed, key=lambda entry: (entry[0], entry[2].id))
+    return licence, how, day
+
+
+def why_not_licensed(technician: User, trade: Trade, now: datetime) -> str:
+    """Why an active technician may not work the trade now: the licence that lapsed last (revoked on D or
+    expired on D), else that they hold none of the types it needs."""
+    lapse = last_lapse(technician, trade, now)
+    if lapse is not None:
+        licence, how, day = lapse
+        if how == "revoked":
+            return _("%(name)s cannot take %(trade)s jobs: licence %(number)s was revoked on %(date)s.",
+                     name=technician.full_name, trade=trade.name, number=licence.number, date=day.isoformat())
+        return _("%(name)s cannot take %(trade)s jobs: licence %(number)s expired on %(date)s.",
+                 name=technician.full_name, trade=trade.name, number=licence.number, date=day.isoformat())
     needs = ", ".join(lt.name for lt in trade.licence_types)
-    expired = [lic for lic in relevant if lic.expires_on < today]
-    if expired:
-        last = max(expired, key=lambda lic: lic.expires_on)
-        message = _(
-            "%(name)s cannot take %(trade)s jobs: licence %(number)s expired on %(date)s.",
-            name=technician.full_name, trade=trade.name, number=last.number, date=last.expires_on.isoformat(),
-        )
-    else:
-        message = _(
-            "%(name)s holds no valid licence for %(trade)s (needs one of: %(needs)s).",
-            name=technician.full_name, trade=trade.name, needs=needs,
-        )
-    raise NotLicensedError(message, field="technician_id")
+    return _("%(name)s holds no valid licence for %(trade)s (needs one of: %(needs)s).",
+             name=technician.full_name, trade=trade.name, needs=needs)
 
 
 def expiring_licences(now: datetime, within_days: int = 30) -> list[Licence]:
     """Licences already expired or expiring within the window, soonest first."""
-    from datetime import timedelta
-
     horizon = hospital_date(now) + timedelta(days=within_days)
     renewal = aliased(Licence)
     # A licence already renewed (a later one of the same type) is history, not a warning.
@@ -98,7 +144,8 @@ def expiring_licences(now: datetime, within_days: int = 30) -> list[Licence]:
     )
     return list(
         db.session.scalars(
-            select(Licence).join(User).where(User.active.is_(True), Licence.expires_on <= horizon, ~renewed)
+            select(Licence).join(User, User.id == Licence.technician_id)
+            .where(User.active.is_(True), Licence.expires_on <= horizon, ~renewed)
             .order_by(Licence.expires_on)
         )
     )

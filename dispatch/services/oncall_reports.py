@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from dispatch.i18n import short_datetime
 from dispatch.services import notify, rota
 from dispatch.services.timezone import hospital_zone
 from dispatch.services.unit_of_work import write_transaction
@@ -16,10 +15,10 @@ from models import Heartbeat
 MARKER = "coverage-sms"
 
 
-def gap_lines(now: datetime) -> list[str]:
+def gap_spans(now: datetime) -> list[tuple[str, datetime, datetime]]:
+    """The next fortnight's coverage gaps as (trade, start, end) in hospital time, for the SMS to format."""
     zone = hospital_zone()
-    return [f"{g.trade.name} {short_datetime(g.starts_at.astimezone(zone))}-{short_datetime(g.ends_at.astimezone(zone))}"
-            for g in rota.coverage_gaps(now)]
+    return [(g.trade.name, g.starts_at.astimezone(zone), g.ends_at.astimezone(zone)) for g in rota.coverage_gaps(now)]
 
 
 def daily_coverage_sms(now: datetime, hour: int) -> bool:
@@ -39,8 +38,9 @@ def daily_coverage_sms(now: datetime, hour: int) -> bool:
                 session.add(Heartbeat(name=MARKER, beat_at=now, detail=today))
             else:
                 marker.beat_at, marker.detail = now, today
+            gaps = gap_spans(now)
             for manager in rota.on_call(None, ("duty_manager",), now):
-                body = sms_text.for_user(manager, lambda: sms_text.coverage_gaps(gap_lines(now)))
+                body = sms_text.for_user(manager, sms_text.coverage_gaps, gaps)
                 notify.owe_sms(session, recipient=manager, body=body, kind="coverage")
     except IntegrityError:
         return False  # the very first day: the other scheduler inserted the marker first, and sends

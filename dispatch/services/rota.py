@@ -14,10 +14,11 @@ from sqlalchemy import and_, select
 from dispatch.clock import now as clock_now
 from dispatch.errors import ValidationError
 from dispatch.numbers import whole_number
+from dispatch.services import licences
 from dispatch.services.timezone import hospital_zone
 from dispatch.services.unit_of_work import write_transaction
 from models import (
-    OVERRIDE_KINDS, ROTA_ROLES, Licence, OnCallShift, ShiftOverride, SwapRequest, Trade, User, db, trade_licence_type,
+    OVERRIDE_KINDS, ROTA_ROLES, Licence, OnCallShift, ShiftOverride, SwapRequest, Trade, User, db,
 )
 
 ROLE_ORDER = {role: i for i, role in enumerate(ROTA_ROLES)}
@@ -108,18 +109,6 @@ def duties_between(start: datetime, end: datetime) -> list[Duty]:
                   key=lambda d: (d.starts_at, ROLE_ORDER.get(d.role, 9), d.user_id))
 
 
-def _licensed(user_id: int, trade_id: int | None, at: datetime) -> bool:
-    trade = db.session.get(Trade, trade_id) if trade_id else None
-    if trade is None or not trade.licence_types:
-        return True
-    day = at.astimezone(hospital_zone()).date()
-    return db.session.scalar(
-        select(Licence.id).join(trade_licence_type, trade_licence_type.c.licence_type_id == Licence.licence_type_id)
-        .where(Licence.technician_id == user_id, trade_licence_type.c.trade_id == trade_id,
-               Licence.issued_on <= day, Licence.expires_on >= day).limit(1)
-    ) is not None
-
-
 def on_call(trade_id: int | None, roles: tuple[str, ...], at: datetime) -> list[User]:
     """Active people on call at `at` for the trade in these roles, in role order; technicians only
     while their licence for the trade is valid. Hospital-wide supervisor / duty-manager lines count for every trade."""
@@ -131,7 +120,7 @@ def on_call(trade_id: int | None, roles: tuple[str, ...], at: datetime) -> list[
         user = db.session.get(User, duty.user_id)
         if user is None or not user.active or user in people:
             continue
-        if duty.role in TECHNICIAN_ROLES and not _licensed(user.id, trade_id, at):
+        if duty.role in TECHNICIAN_ROLES and trade_id is not None and not licences.may_work(user.id, trade_id, at):
             continue
         people.append(user)
     return sorted(people, key=lambda u: min(ROLE_ORDER.get(d.role, 9) for d in duties if d.user_id == u.id))
@@ -152,14 +141,18 @@ def coverage_gaps(start: datetime, days: int = 14) -> list[Gap]:
     end = start + timedelta(days=days)
     duties = [d for d in duties_between(start, end) if d.role in TECHNICIAN_ROLES]
     gaps: list[Gap] = []
-    # Licence validity changes by the day, and activity not at all: ask once per person, trade and day
-    # rather than once per hour (336 hours a fortnight).
+    # Licence validity changes by the day (and at a revocation's moment), activity not at all: ask once per
+    # person, trade and day rather than once per hour (336 hours a fortnight), except on a day a licence of
+    # theirs is revoked.
+    revoked_days = {(user_id, when.astimezone(zone).date()) for user_id, when in db.session.execute(
+        select(Licence.technician_id, Licence.revoked_at).where(Licence.revoked_at >= start, Licence.revoked_at < end))}
     seen: dict[tuple[int, int, object], bool] = {}
 
     def can_work(user_id: int, trade_id: int, hour: datetime) -> bool:
-        key = (user_id, trade_id, hour.astimezone(zone).date())
+        day = hour.astimezone(zone).date()
+        key = (user_id, trade_id, hour if (user_id, day) in revoked_days else day)
         if key not in seen:
-            seen[key] = _active(user_id) and _licensed(user_id, trade_id, hour)
+            seen[key] = licences.may_work(user_id, trade_id, hour)
         return seen[key]
 
     for trade in db.session.scalars(select(Trade).order_by(Trade.sort_order)):
@@ -191,11 +184,6 @@ def _covers(start: datetime, end: datetime, duties: list[Duty]) -> bool:
         if reached >= end:
             return True
     return reached >= end
-
-
-def _active(user_id: int) -> bool:
-    user = db.session.get(User, user_id)
-    return user is not None and user.active
 
 
 # ---- editing the rota -------------------------------------------------------------------------

@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from dispatch.services import escalation, heartbeats, notify, planned, sla
+from dispatch.services import escalation, heartbeats, licence_lapses, notify, planned, sla
 from models import db
 
 log = logging.getLogger(__name__)
 WORKER_PING_EVERY = timedelta(seconds=30)
 # Planned tickets open days ahead of their date: a look once a minute is plenty.
 PLANNED_EVERY = timedelta(seconds=60)
+# Licences lapse at a hospital midnight or at a revocation: a look once a minute is prompt enough.
+LAPSES_EVERY = timedelta(seconds=60)
 # After a failed attempt at the monthly leadership report, wait this long before trying again.
 LEADERSHIP_RETRY_EVERY = timedelta(minutes=10)
 
@@ -24,6 +26,7 @@ class Rounds:
     def __init__(self, reports_in_background: bool = False) -> None:
         self.last_worker_ping: datetime | None = None
         self.last_planned_run: datetime | None = None
+        self.last_lapse_run: datetime | None = None
         # The monthly leadership report takes seconds on a large history: the scheduler process makes it
         # on a thread of its own so escalations keep firing on time meanwhile (tests make it in line).
         self.reports_in_background = reports_in_background
@@ -39,6 +42,9 @@ class Rounds:
         if self.last_planned_run is None or now - self.last_planned_run >= PLANNED_EVERY:
             planned.open_due(now)
             self.last_planned_run = now
+        if self.last_lapse_run is None or now - self.last_lapse_run >= LAPSES_EVERY:
+            licence_lapses.notice_lapses(now)
+            self.last_lapse_run = now
         heartbeats.beat("scheduler")
         self._leadership_report(now)
         if self.last_worker_ping is None or now - self.last_worker_ping >= WORKER_PING_EVERY:

@@ -7,7 +7,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.clock import now as clock_now
-from dispatch.errors import DispatchError
+from dispatch.errors import DispatchError, RefusalReply, refusal_as_reply
 from dispatch.i18n import in_language_of
 from dispatch.services import access, checklists
 from dispatch.services import tickets as ticket_service
@@ -100,29 +100,33 @@ def _apply(sender: User, command: Command) -> tuple[str, str | None, int | None]
     ticket, problem = _target_ticket(sender, command)
     if ticket is None:
         return "not_matched", problem, None
-    checklist = None
     details = {}
     note = command.text or None
     if command.kind == "done":
         done = done_details(command.text)
         note = done.note or None
         details = {"labour_minutes": done.minutes, "parts": [PartLine(code, quantity) for code, quantity in done.parts]}
-    try:
-        if command.kind == "done":
-            checklist = _tick_from_note(ticket, sender, note or "")
-        ticket_service.transition(ticket.id, ACTIONS[command.kind], sender, channel="sms", note=note, **details)
-    except DispatchError as error:
-        return "rejected", error.message, ticket.id
+    reply = _act(ticket, sender, command.kind, note, details)
+    return ("rejected" if isinstance(reply, RefusalReply) else "applied"), str(reply), ticket.id
+
+
+@refusal_as_reply
+def _act(ticket: Ticket, sender: User, kind: str, note: str | None, details: dict) -> str:
+    """Apply the reply's action; the confirmation to send back (a refusal says why, through refusal_as_reply)."""
+    checklist = None
+    if kind == "done":
+        checklist = _tick_from_note(ticket, sender, note or "")
+    ticket_service.transition(ticket.id, ACTIONS[kind], sender, channel="sms", note=note, **details)
     confirmations = {
         "accept": _("Accepted #%(n)d. Reply S %(n)d when on site.", n=ticket.number),
         "refuse": _("Refused #%(n)d. It goes back to dispatch.", n=ticket.number),
         "site": _("On site at #%(n)d recorded. Reply D %(n)d note when done.", n=ticket.number),
         "done": _("#%(n)d resolved. Thank you.", n=ticket.number),
     }
-    reply = confirmations[command.kind]
+    reply = confirmations[kind]
     if checklist is not None:
         reply += " " + _("Checklist: %(done)d of %(total)d steps ticked.", done=checklist.done, total=checklist.total)
-    return "applied", reply, ticket.id
+    return reply
 
 
 def _tick_from_note(ticket: Ticket, sender: User, note: str) -> checklists.TickResult | None:

@@ -7,7 +7,8 @@ import phonenumbers
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from dispatch.errors import ValidationError
+from dispatch.clock import now as clock_now
+from dispatch.errors import NotFoundError, ValidationError
 from dispatch.services import audit
 from dispatch.services.unit_of_work import write_transaction
 from models import ROLES, Licence, LicenceType, User, Ward
@@ -69,4 +70,23 @@ def add_licence(technician_id: int, licence_type_id: int, *, number: str, issuer
         licence = Licence(technician_id=technician_id, licence_type_id=licence_type_id, number=number.strip(),
                           issuer=issuer.strip(), issued_on=issued_on, expires_on=expires_on)
         session.add(licence)
+    return licence
+
+
+def revoke_licence(technician_id: int, licence_id: int, actor_id: int, reason: str) -> Licence:
+    """Withdraw a licence from this moment on (a failed inspection, a disciplinary finding): from now the
+    holder may not be given, acknowledge or start jobs it covered; the licence stays on record with who
+    withdrew it and why, and open jobs it covered are flagged by the scheduler's next round."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the licence is revoked."), field="reason")
+    if len(reason) > 200:
+        raise ValidationError(_("Keep the reason under 200 characters."), field="reason")
+    with write_transaction() as session:
+        licence = session.get(Licence, licence_id)
+        if licence is None or licence.technician_id != technician_id:
+            raise NotFoundError(_("No such licence."))
+        if licence.revoked_at is not None:
+            raise ValidationError(_("Licence %(number)s was already revoked.", number=licence.number), field="reason")
+        licence.revoked_at, licence.revoked_by_id, licence.revoked_reason = clock_now(), actor_id, reason
     return licence

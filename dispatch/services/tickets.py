@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import ConflictError, IllegalTransitionError, NotFoundError, PermissionDeniedError, ValidationError
-from dispatch.services import access, sla
+from dispatch.services import access, licences, sla
 from dispatch.services.unit_of_work import write_transaction
 from models import OPEN_STATUSES, Asset, Location, Ticket, TicketEvent, Trade, User, Ward, db
 
@@ -260,9 +260,7 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
         )
     if action in {"acknowledge", "attend"} and ticket.assignee_id:
         # Never beyond one's licence: taking on or starting the job needs it valid now (SMS too).
-        from dispatch.services.licences import ensure_licensed
-
-        ensure_licensed(session.get(User, ticket.assignee_id), ticket.trade, now)
+        licences.ensure_licensed(session.get(User, ticket.assignee_id), ticket.trade, now)
     needs_note = action in {"refuse", "hold", "make_safe", "resolve", "reopen", "cancel"}
     note = _clean_text(note, "note", required=needs_note)
     data: dict = {}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from dispatch.errors import DispatchError
+from dispatch.errors import refusal_as_reply
 from dispatch.services import tickets as ticket_service
 from dispatch.services.unit_of_work import write_transaction
 from models import OutboundMessage, Ticket, TicketEvent, User, db
@@ -26,26 +26,25 @@ def script_for(message_id: int) -> tuple[str | None, str]:
     return message.body, _prompt_for(message.recipient, ticket)
 
 
+@refusal_as_reply
 def key_pressed(message_id: int, digits: str) -> str:
-    """Apply the callee's key through the same rules as SMS and the web. Returns what to say."""
+    """Apply the callee's key through the same rules as SMS and the web. Returns what to say (a refusal
+    says why, through `refusal_as_reply`)."""
     message = db.session.get(OutboundMessage, message_id)
     if message is None or message.ticket_id is None or message.recipient_id is None:
         return _("This call is no longer needed. Goodbye.")
     user = db.session.get(User, message.recipient_id)
     ticket = db.session.get(Ticket, message.ticket_id)
     key = (digits or "").strip()[:1]
-    try:
-        if key == "1":
-            ticket_service.transition(ticket.id, "acknowledge", user, channel="voice")
-            return _("Accepted job %(n)d. Thank you.", n=ticket.number)
-        if key == "2":
-            if ticket.assignee_id == user.id:
-                ticket_service.transition(ticket.id, "refuse", user, channel="voice", note=_("Refused by phone"))
-                return _("Refused. The job goes to the next on call.")
-            _record_pass(ticket.id, user)
-            return _("Understood. The escalation continues.")
-    except DispatchError as error:
-        return error.message
+    if key == "1":
+        ticket_service.transition(ticket.id, "acknowledge", user, channel="voice")
+        return _("Accepted job %(n)d. Thank you.", n=ticket.number)
+    if key == "2":
+        if ticket.assignee_id == user.id:
+            ticket_service.transition(ticket.id, "refuse", user, channel="voice", note=_("Refused by phone"))
+            return _("Refused. The job goes to the next on call.")
+        _record_pass(ticket.id, user)
+        return _("Understood. The escalation continues.")
     return _("No choice recorded. Goodbye.")
 
 

@@ -7,13 +7,14 @@ from dispatch.sms import segments
 from dispatch.sms.text import MAX_SEGMENTS, _fit_description, reply_tail
 
 
-def team(incident, lead, wards: int) -> str:
-    """To each person of the incident's team: the lead's number is the one to reply to."""
+def team(incident, lead, wards: int, patient_at_risk: bool, plan_link: str | None = None) -> str:
+    """To each person of the incident's team: the lead's number is the one to reply to. `patient_at_risk`:
+    any of the incident's tickets puts a patient at risk."""
     head = _("P%(p)d INCIDENT #%(n)d %(trade)s, %(building)s: %(wards)d wards affected.", p=lead.priority,
              n=lead.number, trade=incident.trade.name, building=incident.building.name, wards=wards)
-    if any(m.ticket.patient_at_risk for m in incident.members if m.ungrouped_at is None):
+    if patient_at_risk:
         head = _("PATIENT AT RISK") + " " + head
-    return _fit_description(head, lead.description, reply_tail(lead))
+    return _fit_description(head, lead.description, reply_tail(lead, plan_link))
 
 
 def opened(incident, lead, reports: int, wards: int, minutes: int) -> str:

@@ -1,9 +1,15 @@
-"""What the phone shows. Everything a technician needs, the reply codes, and no more than two segments."""
+"""What the phone shows. Everything a technician needs, the reply codes, and no more than two segments.
+
+Message text only formats what it is given: it never calls a service or queries. The services work out
+the values (the plan's link, the coverage gaps in hospital time) and pass them in.
+"""
 from __future__ import annotations
+
+from datetime import datetime
 
 from flask_babel import gettext as _
 
-from dispatch.i18n import in_language_of
+from dispatch.i18n import in_language_of, short_datetime
 from dispatch.sms import segments
 
 MAX_SEGMENTS = 2
@@ -41,22 +47,21 @@ def _fit_description(head: str, description: str, tail: str) -> str:
     return f"{head} {description[:keep].rstrip()}{mark} {tail}"
 
 
-def assignment(ticket) -> str:
+def assignment(ticket, plan_link: str | None = None) -> str:
+    """The job, for the technician given it; `plan_link` is the emergency plan's address when it has one."""
     head = _("P%(p)d #%(n)d %(trade)s, %(place)s:", p=ticket.priority, n=ticket.number, trade=ticket.trade.name,
              place=_short_place(ticket))
     if ticket.patient_at_risk:
         head = _("PATIENT AT RISK") + " " + head
-    return _fit_description(head, ticket.description, reply_tail(ticket))
+    return _fit_description(head, ticket.description, reply_tail(ticket, plan_link))
 
 
-def reply_tail(ticket) -> str:
+def reply_tail(ticket, plan_link: str | None = None) -> str:
     """The reply codes, and before them the emergency plan's link when the ticket has a plan: both are
     kept whole, the description gives way to them."""
     tail = _("Reply A %(n)d accept, R %(n)d reason refuse, S %(n)d on site, D %(n)d note done.", n=ticket.number)
-    if ticket.plan_version_id is not None:
-        from dispatch.services.emergency_plans import short_link
-
-        tail = _("Plan: %(link)s", link=short_link(ticket)) + " " + tail
+    if plan_link:
+        tail = _("Plan: %(link)s", link=plan_link) + " " + tail
     return tail
 
 
@@ -80,6 +85,18 @@ def refused(ticket, technician_name: str, reason: str | None) -> str:
         _("#%(n)d P%(p)d %(trade)s, %(place)s refused by %(name)s: %(reason)s. Needs another technician.",
           n=ticket.number, p=ticket.priority, trade=ticket.trade.name, place=_short_place(ticket),
           name=technician_name, reason=reason or "-"), MAX_SEGMENTS)
+
+
+def licence_lapsed(name: str, number: str, how: str, day, job_numbers: list[int]) -> str:
+    """To the supervisors, once per licence that lapsed while its holder had open jobs it covered."""
+    jobs = ", ".join(f"#{n}" for n in job_numbers[:8]) + ("…" if len(job_numbers) > 8 else "")
+    if how == "revoked":
+        text = _("LICENCE LAPSED: %(name)s's licence %(number)s was revoked on %(date)s. Open jobs they may no longer "
+                 "work: %(jobs)s. Reassign them.", name=name, number=number, date=day.isoformat(), jobs=jobs)
+    else:
+        text = _("LICENCE LAPSED: %(name)s's licence %(number)s expired on %(date)s. Open jobs they may no longer "
+                 "work: %(jobs)s. Reassign them.", name=name, number=number, date=day.isoformat(), jobs=jobs)
+    return segments.fit(text, MAX_SEGMENTS)
 
 
 def test_message(name: str) -> str:
@@ -131,7 +148,9 @@ def voice_escalation(ticket, waiting_for: str) -> str:
              n=" ".join(str(ticket.number)), p=ticket.priority, text=escalation(ticket, waiting_for))
 
 
-def coverage_gaps(lines: list[str]) -> str:
+def coverage_gaps(gaps: list[tuple[str, datetime, datetime]]) -> str:
+    """(trade name, start, end) per gap, the times already in hospital time."""
+    lines = [f"{trade} {short_datetime(starts)}-{short_datetime(ends)}" for trade, starts, ends in gaps]
     if not lines:
         return _("Dispatch on-call cover: no gaps in the next 14 days.")
     return segments.fit(_("Dispatch on-call gaps (next 14 days): %(gaps)s", gaps="; ".join(lines)), 3)

@@ -38,6 +38,11 @@ class LicenceForm(FlaskForm):
     expires_on = DateField(_l("Expires on"), validators=[InputRequired(message=_l("Give the expiry date."))])
 
 
+class RevokeLicenceForm(FlaskForm):
+    reason = StringField(_l("Why it is revoked"), validators=[DataRequired(message=_l("Say why the licence is revoked.")),
+                                                             Length(max=200)])
+
+
 AUDIT_KIND_LABELS = {
     "login_succeeded": _l("Logged in"), "login_failed": _l("Login failed"), "logout": _l("Logged out"),
     "user_created": _l("Account created"), "role_changed": _l("Role changed"),

@@ -9,10 +9,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.admin.forms import AUDIT_KIND_LABELS, AuditFilterForm, LicenceForm, NewStaffForm, StaffForm
-from dispatch.blueprints.form_errors import show_error
+from dispatch.blueprints.admin.forms import (
+    AUDIT_KIND_LABELS, AuditFilterForm, LicenceForm, NewStaffForm, RevokeLicenceForm, StaffForm,
+)
+from dispatch.blueprints.form_errors import shown_on
 from dispatch.clock import now
-from dispatch.errors import DispatchError
+from dispatch.errors import refusals_return_to
 from dispatch.services import access, audit, staff, staff_records
 from dispatch.services.timezone import hospital_date
 from models import LicenceType, User, Ward, db
@@ -48,13 +50,11 @@ def new_person():
     _wards(form)
     status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
-        try:
+        with shown_on(form, PERSON_FIELDS) as outcome:
             user = staff_records.create_staff(
                 current_user, username=form.username.data, full_name=form.full_name.data, role=form.role.data,
                 password=form.password.data, ward_id=form.ward_id.data or None, phone=form.phone.data)
-        except DispatchError as error:
-            show_error(form, error, PERSON_FIELDS)
-        else:
+        if outcome.succeeded:
             flash(_("%(name)s can now log in as %(username)s.", name=user.full_name, username=user.username), "success")
             return redirect(url_for("admin.person", user_id=user.id))
     return render_template("admin/new_person.html", form=form), status
@@ -82,11 +82,10 @@ def person(user_id: int):
         form.ward_id.data = user.ward_id or 0
     _wards(form)
     if form.validate_on_submit():
-        try:
+        with shown_on(form, PERSON_FIELDS) as outcome:
             staff_records.update_user(current_user, user.id, full_name=form.full_name.data, role=form.role.data,
                                       phone=form.phone.data, ward_id=form.ward_id.data or None, active=form.active.data)
-        except DispatchError as error:
-            show_error(form, error, PERSON_FIELDS)
+        if outcome.refused:
             return _render_person(user, form, _licence_form(), 422)
         flash(_("Saved."), "success")
         return redirect(url_for("admin.person", user_id=user.id))
@@ -99,12 +98,10 @@ def add_licence(user_id: int):
     user = _person_or_404(user_id)
     form = _licence_form()
     if form.validate_on_submit():
-        try:
+        with shown_on(form, PERSON_FIELDS) as outcome:
             staff.add_licence(user.id, form.licence_type_id.data, number=form.number.data, issuer=form.issuer.data,
                               issued_on=form.issued_on.data, expires_on=form.expires_on.data)
-        except DispatchError as error:
-            show_error(form, error, PERSON_FIELDS)
-        else:
+        if outcome.succeeded:
             flash(_("Licence added."), "success")
             return redirect(url_for("admin.person", user_id=user.id))
     person_form = StaffForm(formdata=None, obj=user)
@@ -113,20 +110,34 @@ def add_licence(user_id: int):
     return _render_person(user, person_form, form, 422)
 
 
+@bp.route("/staff/<int:user_id>/licences/<int:licence_id>/revoke", methods=["POST"])
+@roles_required(*access.STAFF_EDITORS)
+def revoke_licence(user_id: int, licence_id: int):
+    """Withdraw a licence now; its holder's open jobs of the trades it covered are flagged on the board."""
+    user = _person_or_404(user_id)
+    refusals_return_to(url_for("admin.person", user_id=user.id))
+    form = RevokeLicenceForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the licence is revoked."), "error")
+        return redirect(url_for("admin.person", user_id=user.id))
+    licence = staff.revoke_licence(user.id, licence_id, current_user.id, form.reason.data)
+    flash(_("Licence %(number)s revoked: %(name)s may no longer take the jobs it covered.", number=licence.number,
+            name=user.full_name), "success")
+    return redirect(url_for("admin.person", user_id=user.id))
+
+
 @bp.route("/staff/<int:user_id>/test-sms", methods=["POST"])
 @roles_required(*access.STAFF_EDITORS)
 def test_sms(user_id: int):
     user = _person_or_404(user_id)
-    try:
-        message = staff_records.send_test_sms(user.id)
-    except DispatchError as error:
-        flash(error.message, "error")
+    back = url_for("admin.staff_list") + f"#person-{user.id}"
+    refusals_return_to(back)
+    message = staff_records.send_test_sms(user.id)
+    if message.state == "failed":
+        flash(_("Test SMS to %(name)s not sent: %(why)s.", name=user.full_name, why=message.last_error), "error")
     else:
-        if message.state == "failed":
-            flash(_("Test SMS to %(name)s not sent: %(why)s.", name=user.full_name, why=message.last_error), "error")
-        else:
-            flash(_("Test SMS to %(name)s queued.", name=user.full_name), "success")
-    return redirect(url_for("admin.staff_list") + f"#person-{user.id}")
+        flash(_("Test SMS to %(name)s queued.", name=user.full_name), "success")
+    return redirect(back)
 
 
 @bp.route("/audit")

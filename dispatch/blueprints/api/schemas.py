@@ -1,5 +1,8 @@
 """Request and response shapes of the API; validation and the OpenAPI document come from these."""
-from marshmallow import Schema, fields, validate
+from flask import g
+from marshmallow import Schema, fields, post_dump, validate
+
+from dispatch.services import access
 
 # Ids are database integers: a larger number can name nothing (and must not reach the database driver).
 MAX_ID = 2_147_483_647
@@ -50,8 +53,18 @@ class TicketSchema(Schema):
     attend_breached = fields.Boolean()
     resolve_breached = fields.Boolean()
     resolution_note = fields.String(allow_none=True)
-    labour_minutes = fields.Integer(allow_none=True)
-    parts_used = fields.String(allow_none=True)
+    labour_minutes = fields.Integer(allow_none=True, metadata={"description": "null for callers who may not see costs"})
+    parts_used = fields.String(allow_none=True, metadata={"description": "null for callers who may not see parts"})
+
+    @post_dump(pass_original=True)
+    def leave_out_what_the_caller_may_not_see(self, data: dict, ticket, **_kwargs) -> dict:
+        # The same rule as the ticket page (dispatch/services/access.py): a ward sees the work, not its cost.
+        caller = g.get("api_user")
+        if caller is None or not access.may_see_parts(caller, ticket):
+            data["parts_used"] = None
+        if caller is None or not access.may_see_costs(caller, ticket):
+            data["labour_minutes"] = None
+        return data
 
 
 class TicketListArgsSchema(Schema):
@@ -80,7 +93,7 @@ class CandidateSchema(Schema):
     open_jobs = fields.Integer()
 
 
-from dispatch.extensions import ApiErrorSchema as ErrorSchema  # noqa: E402  (one error shape for the API and its document)
+from dispatch.errors import ApiErrorSchema as ErrorSchema  # noqa: E402  (one error shape for the API and its document)
 
 
 class AlarmSchema(Schema):

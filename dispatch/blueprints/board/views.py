@@ -10,7 +10,7 @@ from dispatch.blueprints.auth.views import _safe_next
 from dispatch.blueprints.board.forms import AssignForm, PriorityForm
 from dispatch.blueprints.tickets.forms import ActionForm
 from dispatch.clock import now
-from dispatch.errors import DispatchError
+from dispatch.errors import refusals_return_to
 from dispatch.numbers import whole_number
 from dispatch.services import access, incidents
 from dispatch.services.assignment import assign_ticket
@@ -54,12 +54,9 @@ def assign(ticket_id: int):
         flash(_("Choose a technician."), "error")
         return redirect(back)
     version = whole_number(form.version.data)
-    try:
-        ticket = assign_ticket(ticket_id, form.technician_id.data, current_user, expected_version=version)
-    except DispatchError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Ticket %(number)s assigned to %(name)s.", number=ticket.number, name=ticket.assignee.full_name), "success")
+    refusals_return_to(back, missing_is_a_message=True)
+    ticket = assign_ticket(ticket_id, form.technician_id.data, current_user, expected_version=version)
+    flash(_("Ticket %(number)s assigned to %(name)s.", number=ticket.number, name=ticket.assignee.full_name), "success")
     return redirect(back)
 
 
@@ -67,14 +64,11 @@ def assign(ticket_id: int):
 @roles_required(*access.CONTROL_ROOM)
 def priority(ticket_id: int):
     form = PriorityForm()
+    refusals_return_to(url_for("tickets.detail", ticket_id=ticket_id), missing_is_a_message=True)
     if form.validate_on_submit():
         version = whole_number(form.version.data)
-        try:
-            reprioritise(ticket_id, form.priority.data, current_user, reason=form.note.data, expected_version=version)
-        except DispatchError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Priority changed; due times recomputed."), "success")
+        reprioritise(ticket_id, form.priority.data, current_user, reason=form.note.data, expected_version=version)
+        flash(_("Priority changed; due times recomputed."), "success")
     else:
         flash(_("Give a priority and a reason."), "error")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))

@@ -2,25 +2,30 @@
 fault already being handled is told at once and may add to it instead of filing again."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.incidents.forms import GroupForm, IncidentCommentForm, ResolveIncidentForm, UngroupForm
-from dispatch.errors import DispatchError, PermissionDeniedError
+from dispatch.errors import refusals_return_to
 from dispatch.services import access, incidents
 from dispatch.services.tickets import status_label
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
 
-def _done(message: str | None = None, error: DispatchError | None = None):
+def _done(message: str | None = None, error: str | None = None):
     if error is not None:
-        flash(error.message, "error")
+        flash(error, "error")
     elif message:
         flash(message, "success")
     return redirect(url_for("board.index"))
+
+
+def _refusals_to_the_board() -> None:
+    # The board may be older than the incident's last change: a closed incident is a message, not a 404.
+    refusals_return_to(url_for("board.index"), missing_is_a_message=True)
 
 
 @bp.route("/group", methods=["POST"])
@@ -28,11 +33,9 @@ def _done(message: str | None = None, error: DispatchError | None = None):
 def group():
     form = GroupForm()
     if not form.validate_on_submit():
-        return _done(error=DispatchError(_("Nothing to group.")))
-    try:
-        incident = incidents.group_reports(form.trade_id.data, form.building_id.data, current_user)
-    except DispatchError as error:
-        return _done(error=error)
+        return _done(error=_("Nothing to group."))
+    _refusals_to_the_board()
+    incident = incidents.group_reports(form.trade_id.data, form.building_id.data, current_user)
     return _done(_("Grouped as incident #%(n)d: assigning ticket %(n)d assigns the team to every ward.",
                    n=incident.number))
 
@@ -42,11 +45,9 @@ def group():
 def ungroup(ticket_id: int):
     form = UngroupForm()
     if not form.validate_on_submit():
-        return _done(error=DispatchError(_("Give a reason.")))
-    try:
-        ticket = incidents.ungroup_ticket(ticket_id, current_user, form.note.data)
-    except DispatchError as error:
-        return _done(error=error)
+        return _done(error=_("Give a reason."))
+    _refusals_to_the_board()
+    ticket = incidents.ungroup_ticket(ticket_id, current_user, form.note.data)
     return _done(_("Ticket %(n)d is back on the board on its own.", n=ticket.number))
 
 
@@ -55,11 +56,9 @@ def ungroup(ticket_id: int):
 def resolve(incident_id: int):
     form = ResolveIncidentForm()
     if not form.validate_on_submit():
-        return _done(error=DispatchError(_("Say what was done.")))
-    try:
-        incident = incidents.resolve_incident(incident_id, current_user, form.note.data)
-    except DispatchError as error:
-        return _done(error=error)
+        return _done(error=_("Say what was done."))
+    _refusals_to_the_board()
+    incident = incidents.resolve_incident(incident_id, current_user, form.note.data)
     return _done(_("Incident #%(n)d resolved; each ward is asked to confirm its own ticket.", n=incident.number))
 
 
@@ -97,12 +96,9 @@ def comment(incident_id: int):
     if not form.validate_on_submit():
         flash(_("Say in a few words what you see."), "error")
         return redirect(back)
-    try:
-        incidents.comment_on_incident(incident_id, current_user, form.note.data)
-    except PermissionDeniedError:
-        abort(403)  # a ward in another building; an incident closed meanwhile is only a message
-    except DispatchError as error:
-        flash(error.message, "error")
-        return redirect(back)
+    # A ward in another building is refused as the role guard would (403); an incident closed meanwhile is
+    # only a message.
+    refusals_return_to(back, missing_is_a_message=True)
+    incidents.comment_on_incident(incident_id, current_user, form.note.data)
     flash(_("Added to the ticket being worked on. No new report was filed."), "success")
     return redirect(url_for("report.tickets") if current_user.role == "nurse" else back)

@@ -7,9 +7,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.form_errors import show_error
+from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.integrations.forms import AlarmPointForm
-from dispatch.errors import DispatchError
+from dispatch.errors import refusals_return_to
 from dispatch.services import access, alarms
 from models import AlarmPoint, Asset, Trade, Ward, db
 
@@ -42,14 +42,12 @@ def edit(point_id: int | None = None):
     if point and request.method == "GET":
         form.asset_id.data, form.priority.data = point.asset_id or 0, point.priority or 0
     if form.validate_on_submit():
-        try:
+        with shown_on(form) as outcome:
             alarms.save_point(current_user, point_id, source=form.source.data, point_id=form.point_id.data,
                               ward_id=form.ward_id.data, asset_id=form.asset_id.data or None,
                               trade_id=form.trade_id.data, priority=form.priority.data or None,
                               description=form.description.data)
-        except DispatchError as error:
-            show_error(form, error)
-        else:
+        if outcome.succeeded:
             flash(_("Alarm point saved."), "success")
             return redirect(url_for("integrations.points"))
     return render_template("integrations/edit.html", form=form, point=point)
@@ -58,10 +56,7 @@ def edit(point_id: int | None = None):
 @bp.route("/alarm-points/<int:point_id>/delete", methods=["POST"])
 @roles_required(*access.ALARM_POINT_EDITORS)
 def delete(point_id: int):
-    try:
-        alarms.delete_point(current_user, point_id)
-    except DispatchError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Alarm point removed; its alarms stay on record."), "success")
+    refusals_return_to(url_for("integrations.points"), missing_is_a_message=True)
+    alarms.delete_point(current_user, point_id)
+    flash(_("Alarm point removed; its alarms stay on record."), "success")
     return redirect(url_for("integrations.points"))

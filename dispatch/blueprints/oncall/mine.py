@@ -13,7 +13,7 @@ from dispatch.auth import roles_required
 from dispatch.blueprints.oncall.forms import SwapAskForm
 from dispatch.blueprints.oncall.views import bp
 from dispatch.clock import now
-from dispatch.errors import DispatchError, refuse_like_a_guard
+from dispatch.errors import ValidationError, refusals_return_to
 from dispatch.services import access, calendar_feed, rota, swaps
 from models import Trade, db
 
@@ -45,7 +45,7 @@ def _when(raw: str) -> datetime:
     except (TypeError, ValueError):
         value = None
     if value is None or value.tzinfo is None:
-        raise DispatchError(_("That shift could not be read; reload the page."), field="shift")
+        raise ValidationError(_("That shift could not be read; reload the page."), field="shift")
     return value
 
 
@@ -56,16 +56,13 @@ def ask_swap():
     if not form.validate_on_submit():
         flash(_("Choose a colleague to ask."), "error")
         return redirect(url_for("oncall.mine"))
-    try:
-        swap = swaps.request_swap(
-            requester_id=current_user.id, colleague_id=form.colleague_id.data, trade_id=form.trade_id.data,
-            role=form.role.data, starts_at=_when(form.starts_at.data), ends_at=_when(form.ends_at.data),
-            note=form.note.data)
-    except DispatchError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Asked %(name)s to take the shift. It stays yours until they accept.", name=swap.colleague.full_name),
-              "success")
+    refusals_return_to(url_for("oncall.mine"), missing_is_a_message=True)
+    swap = swaps.request_swap(
+        requester_id=current_user.id, colleague_id=form.colleague_id.data, trade_id=form.trade_id.data,
+        role=form.role.data, starts_at=_when(form.starts_at.data), ends_at=_when(form.ends_at.data),
+        note=form.note.data)
+    flash(_("Asked %(name)s to take the shift. It stays yours until they accept.", name=swap.colleague.full_name),
+          "success")
     return redirect(url_for("oncall.mine"))
 
 
@@ -74,21 +71,17 @@ def ask_swap():
 def answer_swap(request_id: int, answer: str):
     if answer not in ("accept", "decline", "withdraw"):
         abort(404)
-    try:
-        if answer == "accept":
-            swap = swaps.accept_swap(request_id, current_user.id)
-            message = _("Shift accepted: it is yours now, and %(name)s has been told.", name=swap.requester.full_name)
-        elif answer == "decline":
-            swaps.decline_swap(request_id, current_user.id)
-            message = _("Request declined.")
-        else:
-            swaps.withdraw_swap(request_id, current_user.id)
-            message = _("Request withdrawn.")
-    except DispatchError as error:
-        refuse_like_a_guard(error)  # someone else's request: as if there were none
-        flash(error.message, "error")
+    refusals_return_to(url_for("oncall.mine"))  # someone else's request: 404, as if there were none
+    if answer == "accept":
+        swap = swaps.accept_swap(request_id, current_user.id)
+        message = _("Shift accepted: it is yours now, and %(name)s has been told.", name=swap.requester.full_name)
+    elif answer == "decline":
+        swaps.decline_swap(request_id, current_user.id)
+        message = _("Request declined.")
     else:
-        flash(message, "success")
+        swaps.withdraw_swap(request_id, current_user.id)
+        message = _("Request withdrawn.")
+    flash(message, "success")
     return redirect(url_for("oncall.mine"))
 
 

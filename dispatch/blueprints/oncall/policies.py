@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.oncall.forms import PolicyForm
-from dispatch.blueprints.form_errors import show_error
+from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.oncall.views import bp
-from dispatch.errors import DispatchError
+from dispatch.errors import refusals_return_to
 from dispatch.services import access, escalation_policies
 from dispatch.services.escalation_policies import StepInput
 from models import EscalationPolicy, Trade, User, db
@@ -52,31 +52,19 @@ def _steps(form: PolicyForm) -> list[StepInput]:
             for i, row in enumerate(form.steps, start=1) if row.target.data]
 
 
-def _show_policy_error(form: PolicyForm, error: DispatchError) -> None:
-    parts = (error.field or "").split("-")
-    if len(parts) == 3 and parts[0] == "steps" and parts[1].isdigit() and 1 <= int(parts[1]) <= len(form.steps):
-        field = form.steps[int(parts[1]) - 1][parts[2]]
-        field.errors = [*field.errors, error.message]
-    elif error.field in ("steps", "policy"):
-        form.form_errors.append(error.message)
-    else:
-        show_error(form, error)
-
-
 def _edit(policy: EscalationPolicy | None):
     form = _policy_form(policy)
     status = 200
     if form.validate_on_submit():
-        try:
+        # A step's problem shows on that step's field ("steps-2-minutes"); the chain's as a whole above the form.
+        with shown_on(form, form_level=("steps", "policy")) as outcome:
             saved = escalation_policies.save_policy(
                 policy.id if policy else None, name=form.name.data, trade_id=form.trade_id.data or None,
                 priority=form.priority.data or None, repeat=form.repeat.data, steps=_steps(form))
-        except DispatchError as error:
-            _show_policy_error(form, error)
-            status = 422
-        else:
+        if outcome.succeeded:
             flash(_("Escalation policy “%(name)s” saved.", name=saved.name), "success")
             return redirect(url_for("oncall.escalation"))
+        status = 422
     elif form.is_submitted():
         status = 422
     return render_template("oncall/policy_form.html", form=form, policy=policy), status
@@ -100,10 +88,7 @@ def edit_policy(policy_id: int):
 @bp.route("/escalation/<int:policy_id>/delete", methods=["POST"])
 @roles_required(*access.POLICY_EDITORS)
 def delete_policy(policy_id: int):
-    try:
-        escalation_policies.delete_policy(policy_id)
-    except DispatchError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Policy deleted. Jobs already escalating keep their chain."), "success")
+    refusals_return_to(url_for("oncall.escalation"), missing_is_a_message=True)
+    escalation_policies.delete_policy(policy_id)
+    flash(_("Policy deleted. Jobs already escalating keep their chain."), "success")
     return redirect(url_for("oncall.escalation"))

@@ -12,12 +12,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.form_errors import show_error
+from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.oncall.forms import (
     KIND_LABELS, ROLE_LABELS, TARGET_LABELS, WEEKDAY_LABELS, ImportForm, OverrideForm, ShiftForm,
 )
 from dispatch.clock import now
-from dispatch.errors import DispatchError
+from dispatch.errors import DispatchError, refusals_return_to
 from dispatch.services import access, oncall_board, oncall_reports, rota
 from dispatch.services.timezone import hospital_zone, wall_to_utc
 from models import Trade, db
@@ -90,12 +90,11 @@ def add_shift():
     form = _shift_form()
     if not form.validate_on_submit():
         return _render_rota(shift_form=form, status=422)
-    try:
+    with shown_on(form) as outcome:
         rota.add_shift(trade_id=form.trade_id.data or None, role=form.role.data, user_id=form.user_id.data,
                        weekday=form.weekday.data, starts=form.starts.data.strftime("%H:%M"),
                        ends=form.ends.data.strftime("%H:%M"))
-    except DispatchError as error:
-        show_error(form, error)
+    if outcome.refused:
         return _render_rota(shift_form=form, status=422)
     flash(_("Shift added."), "success")
     return redirect(url_for("oncall.rota_page"))
@@ -104,12 +103,9 @@ def add_shift():
 @bp.route("/rota/shifts/<int:shift_id>/remove", methods=["POST"])
 @roles_required(*access.ROTA_EDITORS)
 def remove_shift(shift_id: int):
-    try:
-        rota.remove_shift(shift_id)
-    except DispatchError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Shift removed."), "success")
+    refusals_return_to(url_for("oncall.rota_page"), missing_is_a_message=True)
+    rota.remove_shift(shift_id)
+    flash(_("Shift removed."), "success")
     return redirect(url_for("oncall.rota_page"))
 
 
@@ -120,7 +116,7 @@ def import_rota():
     if not form.validate_on_submit():
         return _render_rota(import_form=form, status=422)
     raw = form.file.data.read(MAX_CSV_BYTES + 1)
-    try:
+    with shown_on(form) as outcome:
         if len(raw) > MAX_CSV_BYTES:
             raise DispatchError(_("The file is larger than %(kb)d KB.", kb=MAX_CSV_BYTES // 1024), field="file")
         try:
@@ -128,8 +124,7 @@ def import_rota():
         except UnicodeDecodeError:
             raise DispatchError(_("Save the CSV as UTF-8."), field="file") from None
         count = rota.import_csv(text, replace_existing=form.replace_existing.data)
-    except DispatchError as error:
-        show_error(form, error)
+    if outcome.refused:
         return _render_rota(import_form=form, status=422)
     flash(_("%(n)d shifts imported.", n=count), "success")
     return redirect(url_for("oncall.rota_page"))
@@ -159,19 +154,17 @@ def overrides():
     form = _override_form()
     status = 200
     if form.validate_on_submit():
-        try:
+        with shown_on(form) as outcome:
             leave = form.kind.data == "leave"
             rota.add_override(
                 kind=form.kind.data, user_id=form.user_id.data, actor_id=current_user.id,
                 starts_at=wall_to_utc(form.starts_at.data, "starts_at"), ends_at=wall_to_utc(form.ends_at.data, "ends_at"),
                 trade_id=None if leave else form.trade_id.data or None, role=None if leave else form.role.data or None,
                 replaces_user_id=None if leave else form.replaces_user_id.data or None, reason=form.reason.data)
-        except DispatchError as error:
-            show_error(form, error)
-            status = 422
-        else:
+        if outcome.succeeded:
             flash(_("Change to the rota saved."), "success")
             return redirect(url_for("oncall.overrides"))
+        status = 422
     elif form.is_submitted():
         status = 422
     moment = now()
@@ -182,12 +175,9 @@ def overrides():
 @bp.route("/overrides/<int:override_id>/remove", methods=["POST"])
 @roles_required(*access.ROTA_EDITORS)
 def remove_override(override_id: int):
-    try:
-        rota.remove_override(override_id)
-    except DispatchError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Change removed; the weekly rota applies again."), "success")
+    refusals_return_to(url_for("oncall.overrides"), missing_is_a_message=True)
+    rota.remove_override(override_id)
+    flash(_("Change removed; the weekly rota applies again."), "success")
     return redirect(url_for("oncall.overrides"))
 
 

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import _safe_next
-from dispatch.blueprints.form_errors import show_error
+from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.planned.forms import ChecklistForm, ScheduleForm, SkipForm, checklist_lines
 from dispatch.clock import now
-from dispatch.errors import DispatchError, NotFoundError, refuse_like_a_guard
+from dispatch.errors import refusals_return_to
 from dispatch.services import access, checklists, planned, recurrence
 from dispatch.services.timezone import hospital_date
 from models import ROLES, Asset, Location, Trade, Ward, db
@@ -74,11 +74,9 @@ def edit(schedule_id: int | None = None):
             location_id=form.location_id.data or None, asset_id=form.asset_id.data or None,
             checklist=checklist_lines(form.checklist.data), estimated_minutes=form.estimated_minutes.data,
             lead_days=form.lead_days.data, active=form.active.data)
-        try:
+        with shown_on(form) as outcome:
             saved = planned.save_schedule(current_user, values, schedule_id)
-        except DispatchError as error:
-            show_error(form, error)
-        else:
+        if outcome.succeeded:
             flash(_("Schedule saved."), "success")
             return redirect(url_for("planned.schedule", schedule_id=saved.id))
     return render_template("planned/edit.html", form=form, schedule=schedule), 422 if form.errors else 200
@@ -87,10 +85,7 @@ def edit(schedule_id: int | None = None):
 @bp.route("/<int:schedule_id>")
 @roles_required(*access.PLANNED_READERS)
 def schedule(schedule_id: int):
-    try:
-        found = planned.get_schedule(schedule_id)
-    except NotFoundError:
-        abort(404)
+    found = planned.get_schedule(schedule_id)
     done, coming = planned.schedule_occurrences(found, now())
     return render_template("planned/schedule.html", schedule=found, done=done, coming=coming, skip_form=SkipForm(),
                            may_edit=current_user.role in access.PLANNED_EDITORS)
@@ -109,14 +104,9 @@ def skip(schedule_id: int):
     if not form.validate_on_submit():
         flash(_("Say why this date is skipped."), "error")
         return redirect(back)
-    try:
-        planned.skip_occurrence(current_user, schedule_id, due, form.reason.data)
-    except NotFoundError:
-        abort(404)
-    except DispatchError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("%(date)s skipped.", date=due.isoformat()), "success")
+    refusals_return_to(back)
+    planned.skip_occurrence(current_user, schedule_id, due, form.reason.data)
+    flash(_("%(date)s skipped.", date=due.isoformat()), "success")
     return redirect(back)
 
 
@@ -128,10 +118,8 @@ def set_active(schedule_id: int):
         flash(_("The form had expired; try again."), "error")
         return redirect(url_for("planned.schedule", schedule_id=schedule_id))
     active = request.form.get("active") == "1"
-    try:
-        planned.set_active(current_user, schedule_id, active)
-    except NotFoundError:
-        abort(404)
+    refusals_return_to(url_for("planned.schedule", schedule_id=schedule_id))
+    planned.set_active(current_user, schedule_id, active)
     flash(_("Schedule switched on: it opens tickets from today.") if active
           else _("Schedule switched off: it opens no more tickets."), "success")
     return redirect(url_for("planned.schedule", schedule_id=schedule_id))
@@ -175,10 +163,7 @@ def calendar():
 @bp.route("/tickets/<int:ticket_id>/checklist", methods=["POST"])
 @roles_required(*ROLES)
 def checklist(ticket_id: int):
-    try:
-        access.ticket_for(current_user, ticket_id)  # whose ticket before what the form says
-    except NotFoundError:
-        abort(404)
+    access.ticket_for(current_user, ticket_id)  # whose ticket before what the form says
     form = ChecklistForm()
     back = _safe_next(form.next.data) or url_for("tickets.detail", ticket_id=ticket_id)
     if not form.validate_on_submit():
@@ -189,14 +174,9 @@ def checklist(ticket_id: int):
     except ValueError:
         flash(_("The checklist has steps numbered 1, 2, 3 …"), "error")
         return redirect(back)
-    try:
-        result = checklists.save_ticks(ticket_id, current_user, positions)
-    except DispatchError as error:
-        refuse_like_a_guard(error)
-        flash(error.message, "error")
-    else:
-        flash(_("Checklist saved: %(done)d of %(total)d steps ticked.", done=result.done, total=result.total),
-              "success")
+    refusals_return_to(back)
+    result = checklists.save_ticks(ticket_id, current_user, positions)
+    flash(_("Checklist saved: %(done)d of %(total)d steps ticked.", done=result.done, total=result.total), "success")
     return redirect(back)
 
 

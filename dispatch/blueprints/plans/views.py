@@ -2,15 +2,15 @@
 good, and a ticket's plan at /p/<ticket number> (the short link in the technician's SMS)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import _safe_next
-from dispatch.blueprints.form_errors import show_error
+from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.plans.forms import AttachForm, PlanForm
-from dispatch.errors import DispatchError, NotFoundError, refuse_like_a_guard
+from dispatch.errors import refusals_return_to
 from dispatch.numbers import whole_number
 from dispatch.services import access
 from dispatch.services import emergency_plans as plans
@@ -44,12 +44,10 @@ def new():
     form = PlanForm()
     _choices(form)
     if form.validate_on_submit():
-        try:
+        with shown_on(form) as outcome:
             plan = plans.create_plan(current_user, trade_id=form.trade_id.data, criticality=form.criticality.data,
                                      keywords=form.keywords.data, content=_content(form))
-        except DispatchError as error:
-            show_error(form, error)
-        else:
+        if outcome.succeeded:
             flash(_("Emergency plan published as version 1."), "success")
             return redirect(url_for("plans.show", plan_id=plan.id))
     return render_template("plans/edit.html", form=form, plan=None), 422 if form.is_submitted() else 200
@@ -58,10 +56,7 @@ def new():
 @bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
 @roles_required(*access.PLAN_EDITORS)
 def edit(plan_id: int):
-    try:
-        plan = plans.get_plan(plan_id)
-    except NotFoundError:
-        abort(404)
+    plan = plans.get_plan(plan_id)
     form = PlanForm()
     _choices(form)
     if not form.is_submitted():
@@ -73,14 +68,12 @@ def edit(plan_id: int):
         form.contacts.data = "\n".join(f"{c['name']} | {c['phone']}" for c in current.contacts)
         form.isolation_points.data = "\n".join(f"{p['what']} | {p['where']}" for p in current.isolation_points)
     elif form.validate():
-        try:
+        with shown_on(form) as outcome:
             version = plans.update_plan(plan.id, current_user, trade_id=form.trade_id.data,
                                         criticality=form.criticality.data, keywords=form.keywords.data,
                                         active=form.active.data, content=_content(form),
                                         change_note=form.change_note.data)
-        except DispatchError as error:
-            show_error(form, error)
-        else:
+        if outcome.succeeded:
             if version is None:
                 flash(_("The steps are unchanged: no new version. Who the plan applies to is saved."), "success")
             else:
@@ -94,11 +87,8 @@ def edit(plan_id: int):
 @bp.route("/plans/<int:plan_id>/v/<int:number>")
 @roles_required(*access.PLAN_READERS)
 def show(plan_id: int, number: int | None = None):
-    try:
-        plan = plans.get_plan(plan_id)
-        version = plans.get_version(plan.id, number) if number is not None else plan.current
-    except NotFoundError:
-        abort(404)
+    plan = plans.get_plan(plan_id)
+    version = plans.get_version(plan.id, number) if number is not None else plan.current
     return render_template("plans/show.html", plan=plan, version=version)
 
 
@@ -107,10 +97,7 @@ def show(plan_id: int, number: int | None = None):
 def ticket_plan(ticket_id: int):
     """The short link in the SMS. Login first (the login page comes back here), then only people
     who may see the ticket: its technician, the control room, the reporting ward."""
-    try:
-        ticket = access.ticket_for(current_user, ticket_id)
-    except NotFoundError:
-        abort(404)
+    ticket = access.ticket_for(current_user, ticket_id)
     panel = plans.panel_for(ticket, current_user)
     if panel is None:
         flash(_("Ticket %(number)s has no emergency plan.", number=ticket.number), "info")
@@ -123,11 +110,8 @@ def ticket_plan(ticket_id: int):
 def tick(ticket_id: int, step: int):
     back = _safe_next(request.form.get("next")) or url_for("plans.ticket_plan", ticket_id=ticket_id)
     # The CSRF token is checked for every POST by CSRFProtect; there is nothing else to parse.
-    try:
-        plans.tick_step(ticket_id, step - 1, current_user)
-    except DispatchError as error:
-        refuse_like_a_guard(error)
-        flash(error.message, "error")
+    refusals_return_to(back)
+    plans.tick_step(ticket_id, step - 1, current_user)
     return redirect(back)
 
 
@@ -140,12 +124,7 @@ def attach(ticket_id: int):
         flash(_("Choose an emergency plan."), "error")
         return redirect(url_for("tickets.detail", ticket_id=ticket_id))
     version = whole_number(form.version.data)
-    try:
-        plans.set_ticket_plan(ticket_id, form.plan_id.data or None, current_user, expected_version=version)
-    except NotFoundError:
-        abort(404)
-    except DispatchError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Emergency plan saved on ticket %(number)s.", number=ticket_id), "success")
+    refusals_return_to(url_for("tickets.detail", ticket_id=ticket_id))
+    plans.set_ticket_plan(ticket_id, form.plan_id.data or None, current_user, expected_version=version)
+    flash(_("Emergency plan saved on ticket %(number)s.", number=ticket_id), "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))

@@ -9,10 +9,9 @@ from flask_login import current_user
 from sqlalchemy import inspect, or_, select
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.form_errors import show_error
+from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.report.forms import ReportForm, WardActionForm
 from dispatch.clock import now
-from dispatch.errors import DispatchError
 from dispatch.services import access
 from dispatch.services.tickets import report_fault
 from models import OPEN_STATUSES, Asset, Location, Ticket, Trade, Ward, db
@@ -55,7 +54,7 @@ def new():
             if asset.trade_id:
                 form.trade_id.data = asset.trade_id
     if form.validate_on_submit():
-        try:
+        with shown_on(form) as outcome:
             ticket = report_fault(
                 current_user,
                 ward_id=form.ward_id.data,
@@ -67,9 +66,7 @@ def new():
                 asset_id=asset.id if asset else None,
                 place_detail=form.place_detail.data,
             )
-        except DispatchError as error:
-            show_error(form, error)
-        else:
+        if outcome.succeeded:
             # The number as flushed, not read again: were the database to go away right after the commit,
             # the nurse must still be told the ticket is filed, or she would file it twice.
             return redirect(url_for("tickets.detail", ticket_id=inspect(ticket).identity[0], filed=1))

@@ -19,7 +19,7 @@ from dispatch.blueprints.reports.forms import parse_filter
 from dispatch.blueprints.reports.views import EXPORT, _bad_export, _export, _page_context, _period_name, bp
 from dispatch.clock import now
 from dispatch.i18n import month_label
-from dispatch.errors import DispatchError
+from dispatch.blueprints.form_errors import shown_on
 from dispatch.numbers import whole_number
 from dispatch.services import access, costs
 from dispatch.services.timezone import hospital_date
@@ -152,7 +152,8 @@ def budget_edit():
             flash(_("The form had expired; try again."), "error")
             status = 422
         else:
-            try:
+            # The grid's cells are not form fields: the message is flashed and the cell it names is marked.
+            with shown_on(form) as outcome:
                 if request.form.get("what") == "rates":
                     changed = costs.set_labour_rates(current_user, {
                         t.id: (posted.get(f"rate-{t.id}-normal", ""), posted.get(f"rate-{t.id}-ooh", "")) for t in trades})
@@ -162,11 +163,9 @@ def budget_edit():
                     changed = costs.set_budgets(current_user, year, {
                         (t.id, m): posted.get(f"b-{t.id}-{m}", "") for t in trades for m in range(1, 13)})
                     flash(_("Budgets for %(year)d saved (%(n)d changed).", year=year, n=changed), "success")
+            if outcome.succeeded:
                 return redirect(url_for("reports.budget_edit", year=year))
-            except DispatchError as error:
-                error_field = error.field
-                flash(error.message, "error")
-                status = 422
+            error_field, status = outcome.error.field, 422
     grid = costs.budget_year(year)
     rates = costs.labour_rates()
     return render_template("reports/budget_edit.html", form=form, year=year, trades=trades, grid=grid, rates=rates,

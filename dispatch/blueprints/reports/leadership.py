@@ -16,7 +16,7 @@ from dispatch import charts
 from dispatch.auth import roles_required
 from dispatch.blueprints.reports.views import bp
 from dispatch.clock import now
-from dispatch.errors import DispatchError, NotFoundError
+from dispatch.errors import refusals_return_to
 from dispatch.services import leadership
 from dispatch.services.leadership_pdf import month_title, target_names
 from dispatch.services.report_filters import TARGETS
@@ -46,11 +46,8 @@ def leadership_list():
         if month is None:
             flash(_("Choose a month (YYYY-MM)."), "error")
             return redirect(url_for("reports.leadership"))
-        try:
-            report = leadership.generate(month, now(), current_user)
-        except DispatchError as error:
-            flash(error.message, "error")
-            return redirect(url_for("reports.leadership"))
+        refusals_return_to(url_for("reports.leadership"), missing_is_a_message=True)
+        report = leadership.generate(month, now(), current_user)
         flash(_("The report for %(month)s was generated (version %(version)d).", month=month_title(report.month),
                 version=report.version), "success")
         return redirect(url_for("reports.leadership_report", report_id=report.id))
@@ -94,7 +91,4 @@ def leadership_pdf(report_id: int):
 
 
 def _kept(report_id: int):
-    try:
-        return leadership.kept_report(report_id)
-    except NotFoundError:
-        abort(404)
+    return leadership.kept_report(report_id)  # none such: the page handler answers 404

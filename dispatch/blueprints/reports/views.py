@@ -18,7 +18,7 @@ from dispatch.blueprints.reports.forms import (
     BreachCauseForm, CauseNameForm, CauseStateForm, parse_filter, parse_grouping, parse_page, parse_selection, parse_target,
 )
 from dispatch.clock import now
-from dispatch.errors import DispatchError
+from dispatch.errors import refusals_return_to
 from dispatch.services import access, sla
 from dispatch.services import report_breaches as breaches
 from dispatch.services.report_filters import describe, filter_choices
@@ -173,12 +173,9 @@ def record_cause(ticket_id: int):
     if not form.validate_on_submit():
         flash(_("Choose a cause from the list (and keep the note under 500 characters)."), "error")
         return redirect(back)
-    try:
-        breaches.record_breach_cause(ticket_id, form.cause_id.data, form.note.data, current_user, now())
-    except DispatchError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Cause recorded for ticket %(number)s.", number=ticket_id), "success")
+    refusals_return_to(back, missing_is_a_message=True)
+    breaches.record_breach_cause(ticket_id, form.cause_id.data, form.note.data, current_user, now())
+    flash(_("Cause recorded for ticket %(number)s.", number=ticket_id), "success")
     return redirect(back)
 
 
@@ -198,12 +195,9 @@ def causes_page():
     form = CauseNameForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
-                cause = breaches.add_cause(form.name.data, current_user)
-            except DispatchError as error:
-                flash(error.message, "error")
-            else:
-                flash(_("“%(name)s” added to the list.", name=cause.name), "success")
+            refusals_return_to(url_for("reports.causes"), missing_is_a_message=True)
+            cause = breaches.add_cause(form.name.data, current_user)
+            flash(_("“%(name)s” added to the list.", name=cause.name), "success")
         else:
             flash(_("Name the cause in 3 to 120 characters."), "error")
         return redirect(url_for("reports.causes"))
@@ -219,15 +213,13 @@ def change_cause(cause_id: int):
         flash(_("Name the cause in 3 to 120 characters.") if action == "rename" else _("The form had expired; try again."),
               "error")
         return redirect(url_for("reports.causes"))
-    try:
-        if action == "rename":
-            breaches.change_cause(cause_id, current_user, name=form.name.data)
-            flash(_("Cause renamed."), "success")
-        else:
-            breaches.change_cause(cause_id, current_user, active=action == "restore")
-            flash(_("List updated."), "success")
-    except DispatchError as error:
-        flash(error.message, "error")
+    refusals_return_to(url_for("reports.causes"), missing_is_a_message=True)
+    if action == "rename":
+        breaches.change_cause(cause_id, current_user, name=form.name.data)
+        flash(_("Cause renamed."), "success")
+    else:
+        breaches.change_cause(cause_id, current_user, active=action == "restore")
+        flash(_("List updated."), "success")
     return redirect(url_for("reports.causes"))
 
 

@@ -7,11 +7,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.form_errors import show_error
+from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.reports.export import Column, Sheet, csv_response, xlsx_response
 from dispatch.blueprints.stock.forms import AdjustForm, PartForm, ReceiveForm, StoreForm, coerce_choice
 from dispatch.clock import now
-from dispatch.errors import DispatchError
 from dispatch.services import stock
 from dispatch.services.stock import STOCK_READERS, STOREKEEPERS
 from dispatch.services.timezone import hospital_date
@@ -91,12 +90,10 @@ def receive(part_id: int):
     part = _part_or_404(part_id)
     form, adjust = _movement_forms(receive=ReceiveForm(prefix="receive"))
     if form.validate_on_submit():
-        try:
+        with shown_on(form) as outcome:
             movement = stock.receive(part.id, form.store_id.data, form.quantity.data, current_user,
                                      unit_cost=form.unit_cost.data, reason=form.reason.data)
-        except DispatchError as error:
-            show_error(form, error)
-        else:
+        if outcome.succeeded:
             flash(_("%(n)d received into %(store)s; %(balance)d there now.", n=movement.quantity,
                     store=movement.store.name, balance=movement.balance_after), "success")
             return redirect(url_for("stock.part", part_id=part.id))
@@ -109,11 +106,9 @@ def adjust(part_id: int):
     part = _part_or_404(part_id)
     receive_form, form = _movement_forms(adjust=AdjustForm(prefix="adjust"))
     if form.validate_on_submit():
-        try:
+        with shown_on(form) as outcome:
             movement = stock.adjust(part.id, form.store_id.data, form.counted.data, current_user, form.reason.data)
-        except DispatchError as error:
-            show_error(form, error)
-        else:
+        if outcome.succeeded:
             flash(_("The count agrees; nothing to record.") if movement is None else
                   _("Stock set to %(balance)d (%(change)+d), with the reason on record.",
                     balance=movement.balance_after, change=movement.quantity), "success")
@@ -138,14 +133,12 @@ def edit_part(part_id: int | None = None):
             form.unit.data, form.reorder_level.data = "each", "0"
     coerce_choice(form.trade_id, _trade_choices())
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with shown_on(form) as outcome:
             saved = stock.save_part(current_user, part_id=part_id, code=form.code.data, name=form.name.data,
                                     unit=form.unit.data, unit_cost=form.unit_cost.data,
                                     reorder_level=form.reorder_level.data, trade_id=form.trade_id.data or None,
                                     active=form.active.data)
-        except DispatchError as error:
-            show_error(form, error)
-        else:
+        if outcome.succeeded:
             flash(_("%(code)s saved.", code=saved.code), "success")
             return redirect(url_for("stock.part", part_id=saved.id))
     status = 422 if request.method == "POST" else 200
@@ -161,11 +154,9 @@ def stores():
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            with shown_on(form) as outcome:
                 store = stock.add_store(current_user, form.name.data, form.building_id.data or None)
-            except DispatchError as error:
-                show_error(form, error)
-            else:
+            if outcome.succeeded:
                 flash(_("%(name)s added.", name=store.name), "success")
                 return redirect(url_for("stock.stores"))
         status = 422

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import _safe_next
 from dispatch.blueprints.tickets.forms import ActionForm, CommentForm, PartsForm
-from dispatch.errors import DispatchError, NotFoundError, refuse_like_a_guard
+from dispatch.errors import refusals_return_to
 from dispatch.numbers import whole_number
 from dispatch.services import access, costs, emergency_plans, notify, stock
 from dispatch.services.stock import PartLine
@@ -39,10 +39,7 @@ def available_actions(user, ticket) -> list[str]:
 @bp.route("/<int:ticket_id>")
 @login_required
 def detail(ticket_id: int):
-    try:
-        ticket = access.ticket_for(current_user, ticket_id)
-    except NotFoundError:
-        abort(404)
+    ticket = access.ticket_for(current_user, ticket_id)  # another ward's ticket: 404, as a missing one
     control_room = current_user.role in access.CONTROL_ROOM and ticket.is_open
     candidates = candidates_for(ticket) if control_room else []
     plan_choices = [p for p in emergency_plans.all_plans()
@@ -50,12 +47,14 @@ def detail(ticket_id: int):
     return render_template(
         "tickets/detail.html", ticket=ticket, actions=available_actions(current_user, ticket),
         action_form=ActionForm(), comment_form=CommentForm(), candidates=candidates,
-        messages=notify.messages_for_ticket(ticket.id) if current_user.role != "nurse" else [],
+        # Who sees the messages, the parts and the cost is access's rule (nurses see the work done, not those).
+        messages=notify.messages_for_ticket(ticket.id) if access.may_see_messages(current_user, ticket) else [],
         just_filed=request.args.get("filed") == "1",
         plan_panel=emergency_plans.panel_for(ticket, current_user), plan_choices=plan_choices,
-        # Nurses see the work done, not what it cost.
-        parts=stock.ticket_parts(ticket.id) if current_user.role != "nurse" else [],
-        cost=costs.ticket_cost(ticket) if current_user.role != "nurse" else None,
+        parts=stock.ticket_parts(ticket.id) if access.may_see_parts(current_user, ticket) else [],
+        may_see_parts=access.may_see_parts(current_user, ticket),
+        cost=costs.ticket_cost(ticket) if access.may_see_costs(current_user, ticket) else None,
+        events=access.visible_events(current_user, ticket),
         may_add_parts=stock.may_record_parts(current_user, ticket),
     )
 
@@ -87,19 +86,15 @@ def act(ticket_id: int, action: str):
         for field, errors in form.errors.items():
             flash(f"{getattr(form, field).label.text}: {' '.join(errors)}", "error")
         return redirect(back)
-    try:
-        transition(
-            ticket_id, action, current_user,
-            expected_version=whole_number(form.version.data),
-            note=form.note.data, labour_minutes=form.labour_minutes.data, parts_used=form.parts_used.data,
-            parts=part_lines(request.form) if action == "resolve" else None,
-            rating=int(form.rating.data) if form.rating.data else None,
-        )
-    except DispatchError as error:
-        refuse_like_a_guard(error)
-        flash(error.message, "error")
-    else:
-        flash(_("Ticket %(number)s %(action)s.", number=ticket_id, action=ACTION_LABELS[action]), "success")
+    refusals_return_to(back)
+    transition(
+        ticket_id, action, current_user,
+        expected_version=whole_number(form.version.data),
+        note=form.note.data, labour_minutes=form.labour_minutes.data, parts_used=form.parts_used.data,
+        parts=part_lines(request.form) if action == "resolve" else None,
+        rating=int(form.rating.data) if form.rating.data else None,
+    )
+    flash(_("Ticket %(number)s %(action)s.", number=ticket_id, action=ACTION_LABELS[action]), "success")
     return redirect(back)
 
 
@@ -126,33 +121,23 @@ def return_part(ticket_id: int, line_id: int):
 
 def _change_parts(ticket_id: int, change):
     """Run one parts change from the ticket page (`change` returns what to tell the person) and go back."""
+    back = url_for("tickets.detail", ticket_id=ticket_id)
     if not PartsForm().validate_on_submit():
         flash(_("The form had expired; try again."), "error")
-    else:
-        try:
-            done = change()
-        except DispatchError as error:
-            refuse_like_a_guard(error)
-            flash(error.message, "error")
-        else:
-            flash(done, "success")
-    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+        return redirect(back)
+    refusals_return_to(back)
+    flash(change(), "success")
+    return redirect(back)
 
 
 @bp.route("/<int:ticket_id>/comment", methods=["POST"])
 @login_required
 def comment(ticket_id: int):
-    try:
-        access.ticket_for(current_user, ticket_id)  # whose ticket before what the form says
-    except NotFoundError:
-        abort(404)
+    access.ticket_for(current_user, ticket_id)  # whose ticket before what the form says
+    refusals_return_to(url_for("tickets.detail", ticket_id=ticket_id))
     form = CommentForm()
     if form.validate_on_submit():
-        try:
-            add_comment(ticket_id, current_user, form.note.data)
-        except DispatchError as error:
-            refuse_like_a_guard(error)
-            flash(error.message, "error")
+        add_comment(ticket_id, current_user, form.note.data)
     else:
         flash(_("Write a comment first."), "error")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))
