@@ -36,3 +36,47 @@ def test_ticket_engine_model(app, db, clock, redis_conn):
                 json.dump({"rules": STATS["rules"], "checks": STATS["checks"], "statuses": sorted(STATS["statuses"]),
                            "steps": STATS["steps"], "examples": STATS["examples"],
                            "counterexamples": STATS["counterexamples"]}, out, indent=1)
+
+
+# ---- counterexamples the search found, as plain regression tests -------------------------------------
+
+def _on_call_round_the_clock(hospital) -> None:
+    """Sparky primary and volt secondary for power, the supervisor and the duty manager, every hour of the week."""
+    from datetime import time
+
+    from models import OnCallShift, db
+
+    for weekday in range(7):
+        for trade, role, name in (("power", "primary", "sparky"), ("power", "secondary", "volt"),
+                                  (None, "supervisor", "supervisor"), (None, "duty_manager", "manager")):
+            db.session.add(OnCallShift(trade_id=hospital.trades[trade].id if trade else None, role=role,
+                                       user_id=hospital.users[name].id, weekday=weekday, starts=time(0), ends=time(0)))
+    db.session.commit()
+
+
+def _timer(ticket_id: int):
+    from dispatch.services import escalation
+    from models import db
+
+    db.session.rollback()
+    db.session.expire_all()
+    return escalation.status(ticket_id)
+
+
+def test_a_p4_job_raised_to_p1_on_the_board_starts_paging(hospital, clock, login_as, api_token):
+    """Found by the model: a P4 job (planned work, or one the control room filed as P4) has no escalation timer;
+    raised to P1 on the board it stayed unassigned and paged nobody, however long it waited."""
+    from dispatch.services import escalation
+
+    _on_call_round_the_clock(hospital)
+    dispatcher = login_as("dispatcher")
+    filed = dispatcher.client.post("/api/v1/tickets", headers=api_token("dispatcher"), json={
+        "ward_id": hospital.ward3.id, "trade": "power", "description": "Distribution board inspection", "priority": 4})
+    number = filed.get_json()["number"]
+    assert _timer(number) is None  # planned-type work does not escalate
+    clock.advance(minutes=1)
+    dispatcher.post(f"/board/{number}/priority", data={"priority": "1", "note": "Sparking found"})
+    timer = _timer(number)
+    assert timer is not None and timer.state == "active" and timer.waiting_for == "acknowledge"
+    clock.advance(minutes=5)
+    assert escalation.run_due(clock.now()) == 1  # the P1 chain's first step fires: the next on call is given the job
