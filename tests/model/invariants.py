@@ -27,7 +27,12 @@ from models import (
     User, db,
 )
 
+import os
+
 ASSIGNING = ("assigned", "reassigned")
+# Problems found and reported but not yet fixed (tests/test_model_engine.py has their xfail tests). With "avoid"
+# (the default) the checks pass over the state each one leaves, so the search goes on to find others.
+KNOWN_PROBLEMS = os.environ.get("MODEL_KNOWN_PROBLEMS", "avoid")
 TECHNICIAN_STEPS = ("next_on_call", "primary", "secondary")
 UNACKNOWLEDGED = ("new", "assigned", "refused", "reopened")
 # Statuses with nothing left to escalate (the timer must be stopped), besides following an incident.
@@ -279,6 +284,8 @@ def check_paging(world: World) -> list[str]:
         told = any(m.ticket_id == ticket.id and m.recipient_id in supervisors for m in world.messages)
         if escalation is not None and escalation.state == "exhausted" and told:
             continue
+        if KNOWN_PROBLEMS == "avoid" and escalation is not None and escalation.state == "stopped" and ticket.attended_at:
+            continue  # reassigned or reopened after someone was on site: test_model_engine.STICKY_ON_SITE
         state = escalation.state if escalation else "no timer"
         problems.append(f"(g) ticket {ticket.id} (P{ticket.priority}, {ticket.status}) is not paging anyone: {state}"
                         + ("" if told else ", supervisor not told"))
