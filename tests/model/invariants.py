@@ -12,6 +12,7 @@
 Each check returns a list of problems (empty: it holds), so one step can report every broken rule at once."""
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,8 +27,6 @@ from models import (
     OPEN_STATUSES, Incident, IncidentMember, Licence, OutboundMessage, Ticket, TicketEscalation, TicketEvent, Trade,
     User, db,
 )
-
-import os
 
 ASSIGNING = ("assigned", "reassigned")
 # Problems found and reported but not yet fixed (tests/test_model_engine.py has their xfail tests). With "avoid"
