@@ -15,9 +15,9 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from tests.model.machine import STATS, TicketEngineMachine
 
-STEPS_PER_EXAMPLE = 25
+STEPS_PER_EXAMPLE = 40
 # The suite's budget: about a minute per database on the 2-core machine. MODEL_STEPS asks for a long search.
-SUITE_STEPS = 250
+SUITE_STEPS = 240
 
 
 def test_ticket_engine_model(app, db, clock, redis_conn):
