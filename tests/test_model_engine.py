@@ -17,7 +17,7 @@ from tests.model.machine import STATS, TicketEngineMachine
 
 STEPS_PER_EXAMPLE = 40
 # The suite's budget: about a minute per database on the 2-core machine. MODEL_STEPS asks for a long search.
-SUITE_STEPS = 240
+SUITE_STEPS = 280
 
 
 def test_ticket_engine_model(app, db, clock, redis_conn):
@@ -143,3 +143,28 @@ def test_a_reopened_p1_job_keeps_paging_until_someone_takes_it(hospital, clock, 
     clock.advance(minutes=6)
     escalation.run_due(clock.now())
     assert _timer(number).state == "active" and "escalated" in _escalation_steps(number)
+
+
+INCIDENT_PRIORITY = ("not fixed (see the model-based test's report): re-prioritising on the board ignores incidents, so "
+                     "a lead can be lowered below its most urgent member, or a member raised above its lead")
+
+
+@pytest.mark.xfail(strict=True, reason=INCIDENT_PRIORITY)
+def test_an_incident_lead_cannot_be_lowered_below_its_most_urgent_member(hospital, clock, login_as):
+    """Found by the model: Ward 3 and then ICU (patient at risk, P1) report a power loss; grouped, Ward 3's ticket
+    leads and is raised to P1. Lowered to P2 on the board, the incident was less urgent than the ICU it covers."""
+    from dispatch.services.tickets import report_fault
+    from models import Incident, Ticket, db
+
+    ward3 = report_fault(hospital.user("nurse.ward3"), ward_id=hospital.ward3.id, trade_id=hospital.trades["power"].id,
+                         description="No power on the ward").id
+    icu = report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+                       description="No power to bed 1", patient_at_risk=True).id
+    dispatcher = login_as("dispatcher")
+    dispatcher.post("/incidents/group", data={"trade_id": hospital.trades["power"].id,
+                                              "building_id": hospital.icu.building_id})
+    incident = db.session.query(Incident).one()
+    assert incident.lead_ticket_id == ward3 and db.session.get(Ticket, ward3).priority == 1
+    dispatcher.post(f"/board/{ward3}/priority", data={"priority": "2", "note": "Only one ward really"})
+    db.session.expire_all()
+    assert db.session.get(Ticket, ward3).priority <= db.session.get(Ticket, icu).priority

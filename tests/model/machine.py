@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from dispatch.services import access, escalation, planned, sla
+from dispatch.services import access, escalation, incidents, planned, sla
 from dispatch.services.tickets import TRANSITIONS
 from dispatch.services.timezone import hospital_date
 from models import OPEN_STATUSES, Incident, IncidentMember, OutboundMessage, Ticket, db
@@ -95,7 +95,7 @@ class TicketEngineMachine(RuleBasedStateMachine):
             trade = "water" if trade == "hvac" else trade
             h.report_by_api(self.model, api_user, "icu" if nurse == "nurse.icu" else "ward3", trade, priority)
         else:
-            h.report_by_alarm(self.model, alarm_state)
+            h.report_by_alarm(self.model, alarm_state, self.clock.now())
         self._ran(f"report_by_{path}")
 
     # ---- assignment ------------------------------------------------------------------------------
@@ -170,6 +170,8 @@ class TicketEngineMachine(RuleBasedStateMachine):
         ticket = self._ticket(pick, OPEN_STATUSES)
         if ticket is None:
             return
+        if KNOWN_PROBLEMS == "avoid" and incidents.incident_of_ticket(ticket.id) is not None:
+            return  # re-prioritising ignores incidents: test_model_engine.INCIDENT_PRIORITY
         h.reprioritise_by_board(self.model, ticket.id, priority)
         self._ran("reprioritise")
 
