@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: run test test-sqlite test-postgresql bench bench-escalation bench-load translations venv clean
+.PHONY: run test test-sqlite test-postgresql test-model bench bench-escalation bench-load translations venv clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test-sqlite: venv
 
 test-postgresql: venv
 	@scripts/test.sh postgresql
+
+test-model: venv  ## a long model-based search of the ticket engine on SQLite and PostgreSQL (MODEL_SEARCH_STEPS=20000 in total; not part of `make test`)
+	@$(VENV)/bin/python scripts/model_search.py --steps $(or $(MODEL_SEARCH_STEPS),20000) $(MODEL_SEARCH_ARGS)
 
 bench: venv  ## reports and board with 1,000,000 tickets, escalation timing, report to SMS under load; SQLite and PostgreSQL; results in docs/benchmarks.md
 	@bench/run.sh $(BENCH_ARGS)

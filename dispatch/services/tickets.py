@@ -56,6 +56,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 WORK_ACTIONS = frozenset({"acknowledge", "refuse", "attend", "hold", "resume", "make_safe", "resolve"})
 WARD_ACTIONS = frozenset({"confirm", "reopen"})
+# Nobody has taken the job on yet: what escalation chases.
+UNACKNOWLEDGED = frozenset({"new", "assigned", "refused", "reopened"})
 
 MAX_DESCRIPTION = 1000
 MAX_NOTE = 1000
@@ -417,9 +419,15 @@ def reprioritise(ticket_id: int, priority: int, actor: User, *, reason: str, cha
             setattr(ticket, f"{name}_breached", is_late)
         ticket.updated_at = now
         _event(ticket, "reprioritised", actor.id, now, channel, note=reason, data={"from": old, "to": priority})
-        from dispatch.services import emergency_plans
+        from dispatch.services import emergency_plans, escalation, incidents
 
         emergency_plans.on_priority(session, ticket, now)
+        # A job filed without a chain (P4) and raised to a priority that has one starts paging now: a step whose
+        # wait has already run out since the ticket was filed is due at once. An incident's follower does not.
+        incident = incidents.incident_of_ticket(ticket.id)
+        if ticket.status in UNACKNOWLEDGED and escalation.status(ticket.id) is None and (
+                incident is None or incident.lead_ticket_id == ticket.id):
+            escalation.start(session, ticket, now)
     return ticket
 
 
