@@ -1,7 +1,7 @@
 """Licence revocation (when, by whom, why) and one record per licence that lapsed under open jobs
 
 Revision ID: 0012_engine_licence_revocation
-Revises: 0011_outbox_monitoring
+Revises: 0012_outage_call_history
 Create Date: 2026-12-07 14:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0012_engine_licence_revocation'
-down_revision = '0011_outbox_monitoring'
+down_revision = '0012_outage_call_history'
 branch_labels = None
 depends_on = None
 
