@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, exists, or_, select
 
 from dispatch.errors import NotFoundError, PermissionDeniedError
 from models import EscalationPage, Ticket, User, db
@@ -42,7 +42,7 @@ def visible_tickets(user: User, query: Select | None = None) -> Select:
     if user.role == "nurse":
         return query.where(Ticket.ward_id == (user.ward_id or -1))
     if user.role == "technician":
-        return query.where(Ticket.assignee_id == user.id)
+        return query.where(or_(Ticket.assignee_id == user.id, awaiting_acceptance_by(user.id)))
     if user.role == "integration":
         return query.where(Ticket.reporter_id == user.id)
     return query.where(False)
@@ -124,14 +124,21 @@ def may_work(user: User, ticket: Ticket) -> bool:
 UNACCEPTED_STATUSES = ("new", "assigned", "refused", "reopened")
 
 
+def awaiting_acceptance_by(user_id: int):
+    """SQL: the ticket waits for someone to accept it and this person has been paged for it (given it, or
+    reached by an escalation step). The one definition: lists filter with it and `may_accept_page` asks
+    the database the same question for one ticket, so a page never shows what the API hides."""
+    return and_(Ticket.status.in_(UNACCEPTED_STATUSES), Ticket.assignee_id.is_distinct_from(user_id), exists(
+        select(EscalationPage.id).where(EscalationPage.ticket_id == Ticket.id, EscalationPage.user_id == user_id,
+                                        EscalationPage.closed_at.is_(None))))
+
+
 def may_accept_page(user: User, ticket: Ticket) -> bool:
-    """A technician paged for this job (given it, or reached by an escalation step) while nobody has accepted
-    it: they may see it and accept it, and the first to accept takes it. Someone never paged may not."""
-    if user.role != "technician" or ticket.status not in UNACCEPTED_STATUSES or ticket.assignee_id == user.id:
+    """A technician paged for this job while nobody has accepted it: they may see it and accept it, and the
+    first to accept takes it. Someone never paged may not."""
+    if user.role != "technician" or ticket.id is None:
         return False
-    return db.session.scalar(select(EscalationPage.id).where(
-        EscalationPage.ticket_id == ticket.id, EscalationPage.user_id == user.id,
-        EscalationPage.closed_at.is_(None)).limit(1)) is not None
+    return db.session.scalar(select(Ticket.id).where(Ticket.id == ticket.id, awaiting_acceptance_by(user.id))) is not None
 
 
 def may_confirm(user: User, ticket: Ticket) -> bool:
