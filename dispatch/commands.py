@@ -14,7 +14,7 @@ from models import ROLES, Ticket, User, Ward, db
 
 def register(app: Flask) -> None:
     for command in (create_user, create_token, revoke_token, seed_demo, seed_history, run_worker, run_scheduler,
-                    run_watchdog, backup_database, restore_database, database_fingerprint):
+                    run_watchdog, backup_database, restore_database, database_fingerprint, directory_sync):
         app.cli.add_command(command)
 
 
@@ -269,3 +269,24 @@ def database_fingerprint():
     for name, (rows, digest) in found.tables.items():
         click.echo(f"{name}\t{rows}\t{digest}")
     click.echo(f"schema revision\t{found.revision}")
+
+
+@click.command("directory-sync")
+def directory_sync():
+    """Check every LDAP / Active Directory account against the directory now (the scheduler does it nightly)."""
+    from dispatch.errors import DispatchError
+    from dispatch.services.directory import ldap_configured, nightly
+
+    if not ldap_configured(current_app.config):
+        raise click.ClickException("LDAP_URL is not set: there is no directory to sync with.")
+    try:
+        result = nightly.sync_now()
+    except DispatchError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{result.checked} directory account(s) checked.")
+    for name in result.switched_off:
+        click.echo(f"switched off: {name}")
+    for name in result.switched_on:
+        click.echo(f"switched on again: {name}")
+    for change in result.role_changes:
+        click.echo(f"role changed: {change}")

@@ -51,6 +51,19 @@ class ConflictError(DispatchError):
     status_code = 409
 
 
+class DirectoryUnavailableError(DispatchError):
+    """The hospital's directory (LDAP / Active Directory, or the OpenID provider) cannot be reached or
+    answered wrongly: nothing was changed, and local break-glass accounts still sign in."""
+
+    status_code = 503
+
+
+class DirectorySignInRefused(DispatchError):
+    """The directory said no (wrong password, disabled account, no group that gives access to Dispatch)."""
+
+    status_code = 401
+
+
 def refuse_like_a_guard(error: DispatchError) -> None:
     """On a page, a service's 'not yours to see' answers 404, as a missing id does, and 'your role may not'
     answers 403, as the role guard does: a guessed or forged form gets the answer a guessed URL gets. Other

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
+from dispatch.errors import DispatchError
 from dispatch.services import escalation, heartbeats, notify, planned, sla
+from dispatch.services.directory import nightly
 from models import db
 
 log = logging.getLogger(__name__)
@@ -16,6 +18,8 @@ WORKER_PING_EVERY = timedelta(seconds=30)
 PLANNED_EVERY = timedelta(seconds=60)
 # After a failed attempt at the monthly leadership report, wait this long before trying again.
 LEADERSHIP_RETRY_EVERY = timedelta(minutes=10)
+# The nightly directory sync: after the directory could not be read, try again this much later.
+DIRECTORY_RETRY_EVERY = timedelta(minutes=10)
 
 
 class Rounds:
@@ -30,6 +34,7 @@ class Rounds:
         self.leadership_thread: threading.Thread | None = None
         self.leadership_month_done = None  # the month whose report this process knows is kept
         self.leadership_failed_at: datetime | None = None
+        self.directory_failed_at: datetime | None = None
 
     def tick(self, now: datetime) -> None:
         escalation.run_due(now)
@@ -40,6 +45,7 @@ class Rounds:
             planned.open_due(now)
             self.last_planned_run = now
         heartbeats.beat("scheduler")
+        self._directory_sync(now)
         self._leadership_report(now)
         if self.last_worker_ping is None or now - self.last_worker_ping >= WORKER_PING_EVERY:
             self._ping_worker()
@@ -85,6 +91,19 @@ class Rounds:
             self.leadership_failed_at = now
             return
         self.leadership_month_done, self.leadership_failed_at = month, None
+
+    def _directory_sync(self, now: datetime) -> None:
+        """The nightly LDAP sync; a directory that cannot be read is logged and tried again ten minutes later,
+        and the rounds go on (nothing is switched off on a failed read)."""
+        if self.directory_failed_at is not None and now - self.directory_failed_at < DIRECTORY_RETRY_EVERY:
+            return
+        try:
+            nightly.sync_if_due(now)
+        except DispatchError as error:
+            log.warning("nightly directory sync failed: %s", error.message)
+            self.directory_failed_at = now
+        else:
+            self.directory_failed_at = None
 
     @staticmethod
     def _ping_worker() -> None:
