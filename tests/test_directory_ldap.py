@@ -336,6 +336,9 @@ def test_the_administrator_maps_groups_on_a_page(app, hospital, login_as):
     page = text_of(admin.get("/admin/directory-groups").get_data(as_text=True))
     assert "Ward 3A Nurses Nurse Ward 3" in page
     group = mapping.all_groups()[0]
+    # Without the form's token (a forged cross-site form) nothing is removed.
+    forged = admin.client.post(f"/admin/directory-groups/{group.id}/delete")
+    assert forged.status_code == 400 and len(mapping.all_groups()) == 1
     assert admin.post(f"/admin/directory-groups/{group.id}/delete").status_code == 302
     assert mapping.all_groups() == []
     assert login_as("manager").get("/admin/directory-groups").status_code == 403
