@@ -14,6 +14,7 @@ from dispatch.blueprints.admin.views import bp
 from dispatch.blueprints.form_errors import show_error
 from dispatch.errors import DispatchError, refuse_like_a_guard
 from dispatch.services.directory import accounts, ldap_configured, mapping, oidc_configured
+from dispatch.templating import ROLE_LABELS
 from models import User, Ward, db
 
 
@@ -34,7 +35,7 @@ def directory_groups():
         except DispatchError as error:
             show_error(form, error, {"ward": "ward_id"})
         else:
-            flash(_("Members of %(group)s now sign in as %(role)s.", group=group.name, role=group.role), "success")
+            flash(_("Members of %(group)s now sign in as %(role)s.", group=group.name, role=ROLE_LABELS[group.role]), "success")
             return redirect(url_for("admin.directory_groups"))
     config = current_app.config
     directory_accounts = db.session.scalars(select(User).where(User.directory.is_not(None))
