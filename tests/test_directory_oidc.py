@@ -161,3 +161,17 @@ def test_an_id_token_whose_nonce_is_not_ours_is_refused(oidc_app):
     assert account("tchen") is None
     failed = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "login_failed")).all()
     assert [e.detail for e in failed] == [{"reason": "directory_refused", "via": "oidc"}]
+
+
+def test_production_wants_the_provider_over_https_and_a_whole_registration():
+    from dispatch import create_app
+    from tests.test_security_config import production
+
+    client = {"OIDC_CLIENT_ID": "dispatch", "OIDC_CLIENT_SECRET": "s3cret"}
+    with pytest.raises(RuntimeError, match="https"):
+        create_app(production(OIDC_ISSUER="http://idp.hospital.local", **client))
+    with pytest.raises(RuntimeError, match="OIDC_CLIENT_SECRET"):
+        create_app(production(OIDC_ISSUER="https://idp.hospital.local", OIDC_CLIENT_ID="dispatch"))
+    assert create_app(production(OIDC_ISSUER="https://idp.hospital.local", **client))
+    with pytest.raises(RuntimeError, match="LOCAL_LOGIN_FORM"):
+        create_app(production(LOCAL_LOGIN_FORM="no"))

@@ -35,6 +35,7 @@ class Rounds:
         self.leadership_month_done = None  # the month whose report this process knows is kept
         self.leadership_failed_at: datetime | None = None
         self.directory_failed_at: datetime | None = None
+        self.directory_day_done: str | None = None  # the hospital day this process knows is synced
 
     def tick(self, now: datetime) -> None:
         escalation.run_due(now)
@@ -95,6 +96,9 @@ class Rounds:
     def _directory_sync(self, now: datetime) -> None:
         """The nightly LDAP sync; a directory that cannot be read is logged and tried again ten minutes later,
         and the rounds go on (nothing is switched off on a failed read)."""
+        day = nightly.day_due(now)
+        if day is None or day == self.directory_day_done:
+            return  # no database read at all in the rounds of the rest of the day
         if self.directory_failed_at is not None and now - self.directory_failed_at < DIRECTORY_RETRY_EVERY:
             return
         try:
@@ -103,7 +107,7 @@ class Rounds:
             log.warning("nightly directory sync failed: %s", error.message)
             self.directory_failed_at = now
         else:
-            self.directory_failed_at = None
+            self.directory_failed_at, self.directory_day_done = None, day
 
     @staticmethod
     def _ping_worker() -> None:

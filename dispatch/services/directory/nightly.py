@@ -27,15 +27,22 @@ def sync_now() -> accounts.SyncResult:
     return result
 
 
+def day_due(now: datetime) -> str | None:
+    """The hospital day whose sync may be due at `now` (from DIRECTORY_SYNC_HOUR on), or None."""
+    if not ldap_configured(current_app.config):
+        return None
+    local = now.astimezone(hospital_zone())
+    if local.hour < current_app.config["DIRECTORY_SYNC_HOUR"]:
+        return None
+    return local.date().isoformat()
+
+
 def sync_if_due(now: datetime) -> bool:
     """Once a day from DIRECTORY_SYNC_HOUR on; a failed day is tried again at the scheduler's next try (the
     caller spaces tries out). Two schedulers may both run it on the same night: it changes nothing twice."""
-    if not ldap_configured(current_app.config):
+    today = day_due(now)
+    if today is None:
         return False
-    local = now.astimezone(hospital_zone())
-    if local.hour < current_app.config["DIRECTORY_SYNC_HOUR"]:
-        return False
-    today = local.date().isoformat()
     marker = db.session.scalar(select(Heartbeat).where(Heartbeat.name == MARKER))
     if marker is not None and marker.detail == today:
         return False
