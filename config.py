@@ -205,7 +205,8 @@ def check_directory_settings(config) -> None:
         production = config.get("ENV_NAME") == "production" or config.get("SESSION_COOKIE_SECURE")
         if insecure and production and not config.get("LDAP_ALLOW_INSECURE"):
             raise RuntimeError("LDAP_URL is plain ldap:// without LDAP_START_TLS: passwords would cross the network "
-                               "in clear. Use ldaps://, or set LDAP_START_TLS=true, or (not advised) LDAP_ALLOW_INSECURE=true")
+                               "in clear. Use ldaps://, or set LDAP_START_TLS=true, or (not advised) "
+                               "LDAP_ALLOW_INSECURE=true")
     if config.get("OIDC_ISSUER"):
         if not config.get("OIDC_CLIENT_ID") or not config.get("OIDC_CLIENT_SECRET"):
             raise RuntimeError("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")

@@ -119,8 +119,9 @@ class Slapd:
 
     def move_to_group(self, uid: str, old: str, new: str) -> None:
         dn = f"uid={uid},ou=people,{SUFFIX}"
-        self.admin("ldapmodify", stdin=f"dn: cn={old},ou=groups,{SUFFIX}\nchangetype: modify\ndelete: member\nmember: {dn}\n\n"
-                                       f"dn: cn={new},ou=groups,{SUFFIX}\nchangetype: modify\nadd: member\nmember: {dn}\n")
+        self.admin("ldapmodify", stdin=(
+            f"dn: cn={old},ou=groups,{SUFFIX}\nchangetype: modify\ndelete: member\nmember: {dn}\n\n"
+            f"dn: cn={new},ou=groups,{SUFFIX}\nchangetype: modify\nadd: member\nmember: {dn}\n"))
 
 
 SLAPD_CONF = """\
@@ -196,7 +197,8 @@ class OidcProvider:
 def oidc_provider(tmp_path_factory):
     node = shutil.which("node")
     if node is None:
-        pytest.fail("Node.js is not installed: the OpenID provider of the tests runs on it (apt-get install nodejs npm).")
+        pytest.fail("Node.js is not installed: the OpenID provider of the tests runs on it "
+                    "(apt-get install nodejs npm).")
     if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("The test OpenID provider is not installed: `make test` runs `npm ci` in tests/oidc; "
                     "or run it yourself.")

@@ -35,7 +35,8 @@ def directory_groups():
         except DispatchError as error:
             show_error(form, error, {"ward": "ward_id"})
         else:
-            flash(_("Members of %(group)s now sign in as %(role)s.", group=group.name, role=ROLE_LABELS[group.role]), "success")
+            flash(_("Members of %(group)s now sign in as %(role)s.", group=group.name, role=ROLE_LABELS[group.role]),
+                  "success")
             return redirect(url_for("admin.directory_groups"))
     config = current_app.config
     directory_accounts = db.session.scalars(select(User).where(User.directory.is_not(None))

@@ -80,7 +80,8 @@ def _too_many_attempts(_limit):
 def _login_page(form: LoginForm, status: int = 200):
     config = current_app.config
     oidc_on = oidc_configured(config)
-    show_form = not oidc_on or config["LOCAL_LOGIN_FORM"] == "yes" or bool(request.args.get("local")) or form.is_submitted()
+    show_form = (not oidc_on or config["LOCAL_LOGIN_FORM"] == "yes" or bool(request.args.get("local"))
+                 or form.is_submitted())
     return render_template("auth/login.html", form=form, oidc_on=oidc_on, show_form=show_form,
                            oidc_name=config.get("OIDC_BUTTON_NAME") or config["HOSPITAL_NAME"]), status
 
@@ -129,7 +130,8 @@ def login():
                       "error")
             else:
                 return _signed_in(user, "password")
-        elif ldap_configured(current_app.config) and (user is None or user.directory == "ldap" or accounts.may_join_directory(user)):
+        elif ldap_configured(current_app.config) and (user is None or user.directory == "ldap"
+                                                      or accounts.may_join_directory(user)):
             response = _directory_sign_in(name, form.password.data)
             if response is not None:
                 return response
@@ -166,7 +168,8 @@ def oidc_callback():
         audit.record("login_failed", detail={"reason": reason, "via": "oidc"})
         flash(error.message, "error")
         return _login_page(LoginForm(formdata=None), 401)
-    audit.record("login_succeeded", actor_id=user.id, subject_id=user.id, subject=user.username, detail={"via": "oidc"})
+    audit.record("login_succeeded", actor_id=user.id, subject_id=user.id, subject=user.username,
+                 detail={"via": "oidc"})
     login_user(user)
     return redirect(session.pop("oidc_next", None) or url_for("auth.home"))
 
