@@ -72,6 +72,14 @@ def test_a_group_named_by_its_whole_dn_maps_too(ldap_app):
     assert account("wliu").role == "dispatcher"
 
 
+def test_groups_can_be_found_by_searching_where_there_is_no_member_of_attribute(ldap_app, hospital):
+    ldap_app.config.update(LDAP_GROUP_ATTRIBUTE="")  # a directory without the memberOf overlay
+    person = ldap.authenticate("lzhang", "ldap-pass-1")
+    assert person.groups == (f"cn={NURSES},ou=groups,dc=hospital,dc=test",)
+    assert sign_in(ldap_app.test_client(), "lzhang", "ldap-pass-1").status_code == 302
+    assert (account("lzhang").role, account("lzhang").ward_id) == ("nurse", hospital.ward3.id)
+
+
 def test_ldaps_works_and_the_certificate_is_checked(ldap_app, directory):
     ldap_app.config.update(LDAP_URL=directory.ldaps_url, LDAP_START_TLS=False)
     assert sign_in(ldap_app.test_client(), "lzhang", "ldap-pass-1").status_code == 302
