@@ -350,3 +350,13 @@ def test_the_administrator_maps_groups_on_a_page(app, hospital, login_as):
     assert admin.post(f"/admin/directory-groups/{group.id}/delete").status_code == 302
     assert mapping.all_groups() == []
     assert login_as("manager").get("/admin/directory-groups").status_code == 403
+
+
+def test_the_audit_trail_shows_what_the_directory_did(ldap_app, directory, login_as):
+    assert sign_in(ldap_app.test_client(), "lzhang", "ldap-pass-1").status_code == 302
+    directory.disable("lzhang")
+    sign_in(ldap_app.test_client(), "lzhang", "ldap-pass-1")
+    page = text_of(login_as("admin").get("/admin/audit").get_data(as_text=True))
+    assert "Logged in" in page and "through the directory (LDAP)" in page
+    assert "Account switched off the directory Li Zhang" in page and "disabled in the directory" in page
+    assert "Account created the directory Li Zhang" in page
