@@ -116,6 +116,43 @@ class Config:
     NORMAL_HOURS_START = int(os.environ.get("NORMAL_HOURS_START", "8"))
     NORMAL_HOURS_END = int(os.environ.get("NORMAL_HOURS_END", "18"))
     HOLIDAYS = tuple(d.strip() for d in os.environ.get("HOLIDAYS", "").split(",") if d.strip())
+    # Signing in with the hospital's directory (docs/operations.md, "Active Directory"). Unset: local accounts only.
+    # LDAP / Active Directory: search for the person as the service account, then bind as them.
+    LDAP_URL = os.environ.get("LDAP_URL") or None  # ldaps://dc1.hospital.local or ldap://... with LDAP_START_TLS
+    LDAP_BIND_DN = os.environ.get("LDAP_BIND_DN") or None
+    LDAP_BIND_PASSWORD = os.environ.get("LDAP_BIND_PASSWORD") or None
+    LDAP_USER_BASE = os.environ.get("LDAP_USER_BASE", "")
+    # {username} is replaced by what was typed (escaped); Active Directory: (sAMAccountName={username}).
+    LDAP_USER_FILTER = os.environ.get("LDAP_USER_FILTER", "(&(objectClass=person)(uid={username}))")
+    LDAP_USERNAME_ATTRIBUTE = os.environ.get("LDAP_USERNAME_ATTRIBUTE", "uid")  # AD: sAMAccountName
+    LDAP_NAME_ATTRIBUTE = os.environ.get("LDAP_NAME_ATTRIBUTE", "displayName")
+    # Groups from an attribute of the person (AD and OpenLDAP's memberof overlay: memberOf), or, when it is
+    # empty, by searching LDAP_GROUP_BASE with LDAP_GROUP_FILTER ({dn} is the person's DN).
+    LDAP_GROUP_ATTRIBUTE = os.environ.get("LDAP_GROUP_ATTRIBUTE", "memberOf")
+    LDAP_GROUP_BASE = os.environ.get("LDAP_GROUP_BASE", "")
+    LDAP_GROUP_FILTER = os.environ.get("LDAP_GROUP_FILTER", "(|(member={dn})(uniqueMember={dn}))")
+    # Matches the accounts the directory has disabled; the default is Active Directory's ACCOUNTDISABLE bit.
+    LDAP_DISABLED_FILTER = os.environ.get("LDAP_DISABLED_FILTER", "(userAccountControl:1.2.840.113556.1.4.803:=2)")
+    LDAP_START_TLS = _bool("LDAP_START_TLS")
+    LDAP_CA_FILE = os.environ.get("LDAP_CA_FILE") or None  # the CA that signed the directory's certificate
+    # When (hospital time, whole hour) the scheduler checks every LDAP account against the directory.
+    DIRECTORY_SYNC_HOUR = int(os.environ.get("DIRECTORY_SYNC_HOUR", "2"))
+    LDAP_TIMEOUT = float(os.environ.get("LDAP_TIMEOUT", "5"))
+    # Production refuses plain ldap:// without StartTLS (passwords in clear on the wire) unless this is set.
+    LDAP_ALLOW_INSECURE = _bool("LDAP_ALLOW_INSECURE")
+    # OpenID Connect (Azure AD / Entra ID, ADFS, Keycloak...): authorization code with PKCE.
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER") or None
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID") or None
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET") or None
+    OIDC_SCOPES = os.environ.get("OIDC_SCOPES", "openid profile email groups")
+    OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+    OIDC_USERNAME_CLAIM = os.environ.get("OIDC_USERNAME_CLAIM", "preferred_username")
+    OIDC_TIMEOUT = float(os.environ.get("OIDC_TIMEOUT", "10"))
+    # The button's words: "Sign in with <OIDC_BUTTON_NAME> account" (the hospital's name unless set).
+    OIDC_BUTTON_NAME = os.environ.get("OIDC_BUTTON_NAME") or None
+    # With OpenID Connect set up, whether the login page shows the local password form too ("yes"), or only
+    # behind a "Local sign-in (break-glass)" link ("link").
+    LOCAL_LOGIN_FORM = os.environ.get("LOCAL_LOGIN_FORM", "yes")
     TESTING = False
 
 
@@ -151,6 +188,36 @@ def check_sms_timings(config) -> None:
         raise RuntimeError(f"SMS_STUCK_AFTER_SECONDS ({stuck:g}) must be longer than TWILIO_HTTP_TIMEOUT ({timeout:g})")
     if float(config["SMS_REQUEUE_AFTER_SECONDS"]) <= 0:
         raise RuntimeError("SMS_REQUEUE_AFTER_SECONDS must be above 0")
+
+
+def check_directory_settings(config) -> None:
+    """Half a directory set-up is refused at start rather than found out at the first sign-in; production
+    refuses to send passwords to the directory in clear unless LDAP_ALLOW_INSECURE says so."""
+    url = config.get("LDAP_URL")
+    if url:
+        scheme = url.split("://", 1)[0].lower()
+        if scheme not in ("ldap", "ldaps"):
+            raise RuntimeError(f"LDAP_URL must start with ldap:// or ldaps://, not {url!r}")
+        if not config.get("LDAP_USER_BASE"):
+            raise RuntimeError("LDAP_USER_BASE must be set with LDAP_URL")
+        if "{username}" not in (config.get("LDAP_USER_FILTER") or ""):
+            raise RuntimeError("LDAP_USER_FILTER must hold {username}")
+        if scheme == "ldaps" and config.get("LDAP_START_TLS"):
+            raise RuntimeError("LDAP_START_TLS is for ldap:// URLs; ldaps:// is encrypted already")
+        insecure = scheme == "ldap" and not config.get("LDAP_START_TLS")
+        production = config.get("ENV_NAME") == "production" or config.get("SESSION_COOKIE_SECURE")
+        if insecure and production and not config.get("LDAP_ALLOW_INSECURE"):
+            raise RuntimeError("LDAP_URL is plain ldap:// without LDAP_START_TLS: passwords would cross the network "
+                               "in clear. Use ldaps://, or set LDAP_START_TLS=true, or (not advised) "
+                               "LDAP_ALLOW_INSECURE=true")
+    if config.get("OIDC_ISSUER"):
+        if not config.get("OIDC_CLIENT_ID") or not config.get("OIDC_CLIENT_SECRET"):
+            raise RuntimeError("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
+        production = config.get("ENV_NAME") == "production" or config.get("SESSION_COOKIE_SECURE")
+        if production and not config["OIDC_ISSUER"].lower().startswith("https://"):
+            raise RuntimeError("OIDC_ISSUER must be an https:// address in production")
+    if config.get("LOCAL_LOGIN_FORM", "yes") not in ("yes", "link"):
+        raise RuntimeError("LOCAL_LOGIN_FORM must be 'yes' or 'link'")
 
 
 def config_from_environment() -> type[Config]:

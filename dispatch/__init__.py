@@ -29,7 +29,7 @@ def create_app(config: Mapping | type | None = None) -> Flask:
 
 
 def register_config(app: Flask, config: Mapping | type | None) -> None:
-    from config import check_sms_timings, config_from_environment, kept_secret_key
+    from config import check_directory_settings, check_sms_timings, config_from_environment, kept_secret_key
 
     if isinstance(config, type):
         app.config.from_object(config)
@@ -42,6 +42,7 @@ def register_config(app: Flask, config: Mapping | type | None) -> None:
             raise RuntimeError("SECRET_KEY must be set in production")
         app.config["SECRET_KEY"] = kept_secret_key()
     check_sms_timings(app.config)
+    check_directory_settings(app.config)
 
 
 def register_security(app: Flask) -> None:
@@ -73,7 +74,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from dispatch.blueprints.admin.views import bp as admin_bp
+    # The admin blueprint, with its directory pages (dispatch/blueprints/admin/directory.py) added to it.
+    from dispatch.blueprints.admin.directory import bp as admin_bp
     from dispatch.blueprints.api import register_api
     from dispatch.blueprints.auth.views import bp as auth_bp
     from dispatch.blueprints.board.views import bp as board_bp

@@ -66,6 +66,19 @@ class ConflictError(DispatchError):
     status_code = 409
 
 
+class DirectoryUnavailableError(DispatchError):
+    """The hospital's directory (LDAP / Active Directory, or the OpenID provider) cannot be reached or
+    answered wrongly: nothing was changed, and local break-glass accounts still sign in."""
+
+    status_code = 503
+
+
+class DirectorySignInRefused(DispatchError):
+    """The directory said no (wrong password, disabled account, no group that gives access to Dispatch)."""
+
+    status_code = 401
+
+
 # ---- shaping: what a refusal looks like on each channel -------------------------------------------------
 
 class ApiErrorSchema(Schema):

@@ -21,6 +21,9 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# Directory sign-in (LDAP, OpenID Connect): their tests start real servers; this installs what those need.
+scripts/directory_test_servers.sh || exit 2
+
 # PostgreSQL: the suite runs against it too, never silently skipped.
 if [[ " ${backends[*]} " == *" postgresql "* ]]; then
   export TEST_POSTGRES_URL=${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}

@@ -51,6 +51,7 @@ LOGIN = "sent to the login page"
 BEARER = "401 JSON asking for a bearer token"
 SIGNED = "403 without Twilio's signature"
 PUBLIC = "open to anyone: 200"
+NOT_SET_UP = "404 to anyone: a feature this hospital has not set up (sign-in with OpenID Connect)"
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ POLICY: dict[str, Access] = {
     "auth.language": action(EVERYONE, anonymous=PUBLIC),
     "auth.logout": action(EVERYONE),
     "auth.home": page(EVERYONE, ok=302),
+    # The read-only hospital has no OpenID provider: tests/test_directory_oidc.py sign in through one.
+    "auth.oidc_start": page(EVERYONE, ok=404, anonymous=NOT_SET_UP),
+    "auth.oidc_callback": page(EVERYONE, ok=404, anonymous=NOT_SET_UP),
     "static": page(EVERYONE, anonymous=PUBLIC),
     # Prometheus: by address or its own token, not by login (tests/test_operations.py); the test client is local.
     "operations.prometheus": page(EVERYONE, anonymous=PUBLIC),
@@ -189,6 +193,9 @@ POLICY: dict[str, Access] = {
     "admin.test_sms": action(REVIEWERS),
     "admin.revoke_licence": action(REVIEWERS),
     "admin.audit_log": page(roles("admin")),
+    "admin.directory_groups": form(roles("admin")),
+    "admin.remove_directory_group": action(roles("admin")),
+    "admin.break_glass": action(roles("admin")),
     "operations.queues": page(roles("supervisor", "admin")),
     "operations.requeue": action(roles("admin")),
     "operations.delete": action(roles("admin")),
@@ -231,7 +238,9 @@ URL_VALUES = {
     "schedule_id": "schedule", "cause_id": "cause", "report_id": "leadership_report", "message_id": "message",
     "part_id": "part", "line_id": "part_line", "licence_id": "licence",
 }
-FIXED_VALUES = {"answer": "withdraw", "step": 1, "fmt": "csv"}
+FIXED_VALUES = {"answer": "withdraw", "step": 1, "fmt": "csv",
+                # no directory group is mapped in the read-only hospital: only the administrator gets past the guard
+                "group_id": 987654}
 MISSING = 987654  # no such ticket
 
 

@@ -50,6 +50,7 @@ AUDIT_KIND_LABELS = {
     "token_created": _l("API token created"), "token_revoked": _l("API token revoked"),
     "token_used": _l("API token used"),
     "job_requeued": _l("Failed job requeued"), "job_deleted": _l("Failed job deleted"),
+    "break_glass_changed": _l("Break-glass sign-in changed"),
 }
 
 
@@ -70,3 +71,19 @@ class AuditFilterForm(FlaskForm):
     start = DateField(_l("From"), validators=[Optional(), _plausible_day])
     end = DateField(_l("To"), validators=[Optional(), _plausible_day])
     page = WholeNumberField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=1_000_000)], default=1)
+
+
+class DirectoryGroupForm(FlaskForm):
+    """A directory group and the role (and for nurses the ward) its members get."""
+
+    name = StringField(_l("Directory group"), validators=[DataRequired(message=_l("Give the group's name.")),
+                                                          Length(max=255)],
+                       description=_l("Its name (CN) or whole DN in Active Directory / LDAP, or a value of the "
+                                      "OpenID groups claim."))
+    role = SelectField(_l("Role"), choices=[c for c in ROLE_CHOICES])
+    ward_id = SelectField(_l("Ward (nurses)"), coerce=int)  # 0: none
+
+
+class BreakGlassForm(FlaskForm):
+    break_glass = BooleanField(_l("Break-glass: may sign in with a local password when the directory is down"))
+    password = PasswordField(_l("Local password (at least 8 characters)"), validators=[Optional(), Length(max=200)])

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.admin.forms import (
-    AUDIT_KIND_LABELS, AuditFilterForm, LicenceForm, NewStaffForm, RevokeLicenceForm, StaffForm,
+    AUDIT_KIND_LABELS, AuditFilterForm, BreakGlassForm, LicenceForm, NewStaffForm, RevokeLicenceForm, StaffForm,
 )
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.clock import now
@@ -62,6 +62,7 @@ def new_person():
 
 def _render_person(user: User, form: StaffForm, licence_form: LicenceForm, status: int = 200):
     return render_template("admin/person.html", person=user, form=form, licence_form=licence_form,
+                           break_glass_form=BreakGlassForm(formdata=None, obj=user),
                            today=hospital_date(now()), test=staff_records.latest_test_messages([user.id]).get(user.id),
                            may_edit_admin=current_user.role == "admin" or user.role != "admin"), status
 
