@@ -113,6 +113,18 @@ class Config:
     NORMAL_HOURS_START = int(os.environ.get("NORMAL_HOURS_START", "8"))
     NORMAL_HOURS_END = int(os.environ.get("NORMAL_HOURS_END", "18"))
     HOLIDAYS = tuple(d.strip() for d in os.environ.get("HOLIDAYS", "").split(",") if d.strip())
+    # Photos on tickets (dispatch.services.photos). Each upload is re-encoded: its longest side cut to
+    # PHOTO_MAX_SIDE pixels, a thumbnail of PHOTO_THUMB_SIDE made. A file over PHOTO_MAX_BYTES, or an image
+    # of more than PHOTO_MAX_PIXELS (a decompression bomb) is refused before it is decoded.
+    PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(12 * 1024 * 1024)))
+    PHOTO_MAX_PER_UPLOAD = int(os.environ.get("PHOTO_MAX_PER_UPLOAD", "3"))
+    PHOTO_MAX_PER_TICKET = int(os.environ.get("PHOTO_MAX_PER_TICKET", "20"))
+    PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", "50000000"))
+    PHOTO_MAX_SIDE = int(os.environ.get("PHOTO_MAX_SIDE", "1600"))
+    PHOTO_THUMB_SIDE = int(os.environ.get("PHOTO_THUMB_SIDE", "320"))
+    PHOTO_JPEG_QUALITY = int(os.environ.get("PHOTO_JPEG_QUALITY", "82"))
+    # A whole request (a report with its photos) may be no larger than the photos allowed plus 1 MB of form.
+    MAX_CONTENT_LENGTH = PHOTO_MAX_BYTES * PHOTO_MAX_PER_UPLOAD + 1024 * 1024
     TESTING = False
 
 

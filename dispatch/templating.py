@@ -36,7 +36,10 @@ EVENT_LABELS = {
     "checklist_ticked": _l("Checklist step ticked"), "checklist_unticked": _l("Checklist step unticked"),
     "plan_attached": _l("Emergency plan attached"), "plan_removed": _l("Emergency plan taken off"),
     "plan_step": _l("Plan step done"),
+    "photos": _l("Photos added"),
 }
+PHOTO_STAGE_LABELS = {"report": _l("With the report"), "comment": _l("Added later"), "before": _l("Before the work"),
+                      "after": _l("After the work")}
 TARGET_LABELS = {"acknowledge": _l("acknowledge"), "attend": _l("attend"), "resolve": _l("resolve")}
 # How a history line came in (shown after the person; the web is the default and not named).
 CHANNEL_LABELS = {"sms": _l("by SMS"), "api": _l("by API"), "voice": _l("by phone call"), "system": _l("automatic"),
@@ -123,6 +126,7 @@ def init_app(app: Flask) -> None:
         SMS_STATE_LABELS=SMS_STATE_LABELS,
         CHANNEL_LABELS=CHANNEL_LABELS,
         MOVEMENT_LABELS=MOVEMENT_LABELS,
+        PHOTO_STAGE_LABELS=PHOTO_STAGE_LABELS,
         part_choices=_part_choices,
         format_month=lambda day: format_date(day, "MMM"),
         next_due=sla.next_due,

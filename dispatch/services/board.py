@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from dispatch.services import escalation, heartbeats, licences, notify, sla
+from dispatch.services import escalation, heartbeats, licences, notify, photos, sla
 from models import OPEN_STATUSES, OutboundMessage, Ticket, Trade, User, db
 
 FAR_FUTURE = datetime.max.replace(tzinfo=None)
@@ -31,6 +31,8 @@ class Board:
     # Latest SMS per ticket (its delivery state shows on the row), and SMS the dispatcher must act on.
     latest_sms: dict[int, OutboundMessage] = field(default_factory=dict)
     failed_sms: list[OutboundMessage] = field(default_factory=list)
+    # Tickets with photos: a camera mark on the row.
+    with_photos: set[int] = field(default_factory=set)
 
 
 def _sort_key(row: BoardRow):
@@ -75,7 +77,8 @@ def open_board(now: datetime) -> Board:
         for message in db.session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(newest))):
             latest[message.ticket_id] = message
     return Board(rows=rows, candidates=candidates, heartbeats=beats, latest_sms=latest,
-                 failed_sms=notify.failed_for_open_tickets(), escalations=escalation.active_for_board(ids))
+                 failed_sms=notify.failed_for_open_tickets(), escalations=escalation.active_for_board(ids),
+                 with_photos=photos.tickets_with_photos(ids))
 
 
 def all_trades() -> list[Trade]:

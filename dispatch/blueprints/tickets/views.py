@@ -10,7 +10,8 @@ from dispatch.blueprints.auth.views import _safe_next
 from dispatch.blueprints.tickets.forms import ActionForm, CommentForm, PartsForm
 from dispatch.errors import DispatchError, NotFoundError, refuse_like_a_guard
 from dispatch.numbers import whole_number
-from dispatch.services import access, costs, emergency_plans, notify, stock
+from dispatch.blueprints.photos.forms import PhotoForm
+from dispatch.services import access, costs, emergency_plans, notify, photos, stock
 from dispatch.services.stock import PartLine
 from dispatch.services.assignment import candidates_for
 from dispatch.services.tickets import ACTION_LABELS, TRANSITIONS, add_comment, transition
@@ -56,6 +57,7 @@ def detail(ticket_id: int):
         parts=stock.ticket_parts(ticket.id) if current_user.role != "nurse" else [],
         cost=costs.ticket_cost(ticket) if current_user.role != "nurse" else None,
         may_add_parts=stock.may_record_parts(current_user, ticket),
+        photos_by_event=photos.by_event(ticket), photos_form=PhotoForm(), may_work=access.may_work(current_user, ticket),
     )
 
 
