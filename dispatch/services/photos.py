@@ -89,12 +89,17 @@ class _TooLarge(Exception):
 def _redraw(image: Image.Image) -> Processed:
     side, thumb_side = _setting("PHOTO_MAX_SIDE"), _setting("PHOTO_THUMB_SIDE")
     if image.format == "JPEG":
-        # Decode at a reduced scale straight away when the photo is far larger than will be kept.
-        image.draft("RGB", (side, side))
+        # Decode a phone's 12-megapixel JPEG at a half or a quarter of its size straight away (libjpeg's own
+        # scaling): most of the work of a photo otherwise.
+        scale = min(1.0, side / max(image.size))
+        image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
     image.load()  # decodes now, so a truncated file fails here rather than half-drawn later
-    upright = ImageOps.exif_transpose(image)  # the camera's orientation tag, applied to the pixels
-    flat = _without_transparency(upright)
-    flat.thumbnail((side, side), Image.Resampling.LANCZOS)
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = _without_transparency(image)  # palette, CMYK, 16-bit: to RGB before resampling
+    # Smaller first, then turned upright (the orientation tag stays with the image): turning a
+    # full-size photo would cost more than everything else.
+    image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    flat = _without_transparency(ImageOps.exif_transpose(image))
     data = _jpeg(flat)
     small = flat.copy()
     small.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS)

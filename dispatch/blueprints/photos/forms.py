@@ -7,7 +7,7 @@ from wtforms.validators import Length, Optional
 
 class PhotoForm(FlaskForm):
     photos = MultipleFileField(_l("Photos"))
-    stage = RadioField(_l("Taken"), choices=[("comment", _l("With a comment")), ("before", _l("Before the work")),
+    stage = RadioField(_l("Kind of photo"), choices=[("comment", _l("With a comment")), ("before", _l("Before the work")),
                                               ("after", _l("After the work"))], default="comment")
     note = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=1000)])
     back = HiddenField()  # ticket, photos or jobs: the page to go back to
