@@ -125,6 +125,11 @@ class Config:
     PHOTO_JPEG_QUALITY = int(os.environ.get("PHOTO_JPEG_QUALITY", "82"))
     # A whole request (a report with its photos) may be no larger than the photos allowed plus 1 MB of form.
     MAX_CONTENT_LENGTH = PHOTO_MAX_BYTES * PHOTO_MAX_PER_UPLOAD + 1024 * 1024
+    # Reports from QR labels without logging in (dispatch.services.qr_labels), in Flask-Limiter's notation:
+    # per place (however many labels it has) and per client address. A filer follows the ticket for QR_FOLLOW_DAYS.
+    QR_PLACE_RATE_LIMIT = os.environ.get("QR_PLACE_RATE_LIMIT", "6/hour")
+    QR_ADDRESS_RATE_LIMIT = os.environ.get("QR_ADDRESS_RATE_LIMIT", "10/hour")
+    QR_FOLLOW_DAYS = int(os.environ.get("QR_FOLLOW_DAYS", "14"))
     TESTING = False
 
 

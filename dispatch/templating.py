@@ -43,7 +43,7 @@ PHOTO_STAGE_LABELS = {"report": _l("With the report"), "comment": _l("Added late
 TARGET_LABELS = {"acknowledge": _l("acknowledge"), "attend": _l("attend"), "resolve": _l("resolve")}
 # How a history line came in (shown after the person; the web is the default and not named).
 CHANNEL_LABELS = {"sms": _l("by SMS"), "api": _l("by API"), "voice": _l("by phone call"), "system": _l("automatic"),
-                  "alarm": _l("from an alarm panel"), "watchdog": _l("by the watchdog")}
+                  "alarm": _l("from an alarm panel"), "qr": _l("from a QR label"), "watchdog": _l("by the watchdog")}
 SMS_STATE_LABELS = {
     "pending": _l("SMS queued"), "sending": _l("SMS sending"), "sent": _l("SMS sent"),
     "delivered": _l("SMS delivered"), "undelivered": _l("SMS undelivered"), "failed": _l("SMS failed"),

@@ -1,6 +1,7 @@
-"""Photos on tickets: the re-encoded image and its thumbnail, in the database
+"""Photos on tickets (the re-encoded image and its thumbnail, in the database), and a label version per
+ward, room and asset (raising it revokes the QR labels printed before)
 
-Revision ID: 0012_photos_ticket_photos
+Revision ID: 0012_photos_photos_and_qr_labels
 Revises: 0011_outbox_monitoring
 Create Date: 2026-12-07 14:10:00
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0012_photos_ticket_photos'
+revision = '0012_photos_photos_and_qr_labels'
 down_revision = '0011_outbox_monitoring'
 branch_labels = None
 depends_on = None
@@ -41,9 +42,15 @@ def upgrade():
     )
     with op.batch_alter_table('ticket_photo', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ticket_photo_ticket_id'), ['ticket_id'], unique=False)
+    for table in ('ward', 'location', 'asset'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('label_version', sa.Integer(), server_default='1', nullable=False))
 
 
 def downgrade():
+    for table in ('asset', 'location', 'ward'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('label_version')
     with op.batch_alter_table('ticket_photo', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_photo_ticket_id'))
     op.drop_table('ticket_photo')
