@@ -36,7 +36,7 @@ EVENT_LABELS = {
     "checklist_ticked": _l("Checklist step ticked"), "checklist_unticked": _l("Checklist step unticked"),
     "plan_attached": _l("Emergency plan attached"), "plan_removed": _l("Emergency plan taken off"),
     "plan_step": _l("Plan step done"),
-    "photos": _l("Photos added"),
+    "photos": _l("Photos added"), "false_report": _l("False report"),
 }
 PHOTO_STAGE_LABELS = {"report": _l("With the report"), "comment": _l("Added later"), "before": _l("Before the work"),
                       "after": _l("After the work")}

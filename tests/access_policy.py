@@ -129,6 +129,7 @@ POLICY: dict[str, Access] = {
     "qr.ward_labels": page(CONTROL_ROOM),
     "qr.ward_pdf": page(CONTROL_ROOM),
     "qr.revoke": action(roles("supervisor", "admin")),
+    "qr.false_report": action(CONTROL_ROOM, scope="ticket"),
     # --- the control room ----------------------------------------------------------------------------
     "board.index": page(CONTROL_ROOM),
     "board.rows": page(CONTROL_ROOM),

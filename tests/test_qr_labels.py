@@ -218,3 +218,25 @@ def test_the_ward_sheet_is_a_pdf_with_a_label_per_place(hospital, login_as):
     assert login_as("nurse.icu").get(f"/labels/ward/{hospital.icu.id}/labels.pdf").status_code == 403
     places = qr_labels.places_of(hospital.icu)
     assert [kind for kind, _obj in places][:1] == ["ward"] and len(places) == 1 + len(hospital.icu.locations)
+
+
+def test_the_control_room_marks_a_false_report(roomy, hospital, login_as):
+    Phone(roomy).report(label_path("ward", hospital.icu), **form(hospital, description="Prank: lift stuck with me in it"))
+    ticket = db.session.scalar(select(Ticket).order_by(Ticket.id.desc()))
+    dispatcher = login_as("dispatcher")
+    page = dispatcher.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert f'action="/tickets/{ticket.id}/false-report"' in page
+    assert login_as("nurse.icu").post(f"/tickets/{ticket.id}/false-report", data={"note": "x"}).status_code == 403
+    response = dispatcher.post(f"/tickets/{ticket.id}/false-report", data={"note": "Children playing with the label",
+                                                                          "version": str(ticket.version)},
+                               follow_redirects=True)
+    text = text_of(response.get_data(as_text=True))
+    assert f"Ticket {ticket.id} marked as a false report and cancelled." in text
+    assert "False report: Children playing with the label" in text  # the cancellation's reason
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket.id)
+    kinds = [e.kind for e in ticket.events]
+    assert ticket.status == "cancelled" and kinds[-2:] == ["cancel", "false_report"]
+    assert ticket.events[-1].note == "Children playing with the label"
+    again = dispatcher.post(f"/tickets/{ticket.id}/false-report", data={"note": "again"}, follow_redirects=True)
+    assert "Only an open ticket can be marked as a false report." in text_of(again.get_data(as_text=True))

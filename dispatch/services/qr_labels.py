@@ -148,6 +148,11 @@ def reporter_for(place: LabelPlace, signed_in: User | None) -> User:
 
 # ---- filing -------------------------------------------------------------------------------------
 
+def check(description: str | None, callback_name: str | None, callback_extension: str | None) -> None:
+    """The form's answers, checked before anything is written (the ward's label account is made on first use)."""
+    _checked(description, callback_name, callback_extension)
+
+
 def _checked(description: str | None, callback_name: str | None, callback_extension: str | None) -> tuple[str, str]:
     text = " ".join((description or "").split())
     if len(text) < 3:

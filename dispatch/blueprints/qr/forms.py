@@ -20,3 +20,9 @@ class PublicReportForm(FlaskForm):
 
 class RevokeForm(FlaskForm):
     """Withdraw a place's printed labels (CSRF only)."""
+
+
+class FalseReportForm(FlaskForm):
+    note = TextAreaField(_l("Why it is a false report"), validators=[
+        DataRequired(message=_l("Say why it is a false report.")), Length(max=200)])
+    version = HiddenField()

@@ -10,12 +10,13 @@ from sqlalchemy import inspect, select
 from dispatch.auth import roles_required
 from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.photos.views import uploaded
-from dispatch.blueprints.qr.forms import PublicReportForm, RevokeForm
+from dispatch.blueprints.qr.forms import FalseReportForm, PublicReportForm, RevokeForm
 from dispatch.clock import now
 from dispatch.errors import DispatchError, NotFoundError
 from dispatch.extensions import limiter
 from dispatch.numbers import whole_number
-from dispatch.services import photos, qr_labels, sla
+from dispatch.errors import refuse_like_a_guard
+from dispatch.services import false_reports, photos, qr_labels, sla
 from dispatch.services.qr_sheet import ward_sheet
 from models import Trade, Ward, db
 
@@ -68,6 +69,7 @@ def report(label: str):
         fields = dict(trade_id=form.trade_id.data, description=form.description.data,
                       callback_name=form.callback_name.data, callback_extension=form.callback_extension.data)
         try:
+            qr_labels.check(form.description.data, form.callback_name.data, form.callback_extension.data)
             images = photos.process_all(uploaded(form.photos.data or []))
             if choice != "new":
                 duplicate = qr_labels.suspected_duplicate(place, form.trade_id.data)
@@ -138,3 +140,22 @@ def revoke(kind: str, object_id: int):
         abort(404)
     flash(_("Labels printed before are withdrawn; print the new label (version %(n)d).", n=version), "success")
     return redirect(url_for("qr.ward_labels", ward_id=ward_id) if ward_id else url_for("qr.wards"))
+
+
+@bp.route("/tickets/<int:ticket_id>/false-report", methods=["POST"])
+@roles_required(*qr_labels.LABEL_PRINTERS)
+def false_report(ticket_id: int):
+    """The control room marks a report as false: cancelled with the reason and a "False report" history line."""
+    form = FalseReportForm()
+    if not form.validate_on_submit():
+        flash(_("Say why it is a false report."), "error")
+    else:
+        try:
+            false_reports.mark_false(ticket_id, current_user, form.note.data,
+                                     expected_version=whole_number(form.version.data))
+        except DispatchError as error:
+            refuse_like_a_guard(error)
+            flash(error.message, "error")
+        else:
+            flash(_("Ticket %(number)s marked as a false report and cancelled.", number=ticket_id), "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
