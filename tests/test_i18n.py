@@ -140,9 +140,9 @@ def data_words(hospital) -> set[str]:
 
 
 PAGES = {
-    "nurse.icu": ["/report", "/ward", "/tickets/{ticket}"],
+    "nurse.icu": ["/report", "/ward", "/tickets/{ticket}", "/f/{ticket}"],
     "dispatcher": ["/board/", "/board/rows", "/tickets/{ticket}", "/oncall/", "/oncall/rota",
-                   "/oncall/gaps"],
+                   "/oncall/gaps", "/labels"],
     "supervisor": ["/oncall/overrides", "/oncall/escalation", "/board/", "/planned/",
                    "/planned/calendar", "/planned/new", "/reports/leadership", "/stock/", "/stock/stores",
                    "/stock/parts/new", "/plans/", "/plans/new"],
