@@ -125,6 +125,7 @@ POLICY: dict[str, Access] = {
     # QR labels: the report form and a filer's follow link need no login; printing and withdrawing do.
     "qr.report": Access(get=EVERYONE, post=EVERYONE, anonymous=PUBLIC),
     "qr.follow": page(EVERYONE, anonymous=PUBLIC),
+    "qr.kiosk": page(roles("nurse"), ok=302),  # a ward PC: on to its ward's short form
     "qr.wards": page(CONTROL_ROOM),
     "qr.ward_labels": page(CONTROL_ROOM),
     "qr.ward_pdf": page(CONTROL_ROOM),

@@ -203,6 +203,7 @@ def test_reports_are_limited_per_place_and_per_address(app, hospital):
 def test_a_ward_pc_signed_in_files_as_itself(roomy, hospital, login_as):
     nurse = login_as("nurse.icu")
     path = label_path("ward", hospital.icu)
+    assert nurse.get("/kiosk").headers["Location"].endswith(path)  # the ward PC's bookmark
     page = nurse.get(path).get_data(as_text=True)
     response = nurse.client.post(path, data={"csrf_token": csrf_token(page), **form(hospital)})
     assert response.status_code == 302

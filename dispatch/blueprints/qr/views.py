@@ -90,6 +90,16 @@ def report(label: str):
     return render_template("qr/report.html", form=form, place=place, duplicate=duplicate)
 
 
+@bp.route("/kiosk")
+@roles_required("nurse")
+def kiosk():
+    """A ward PC left signed in to the ward's shared account: the same short form as the ward's own label,
+    filed as that account. Bookmark it on the PC."""
+    if current_user.ward is None:
+        abort(404)
+    return redirect(url_for("qr.report", label=qr_labels.token_for("ward", current_user.ward)))
+
+
 @bp.route("/q/t/<follow_token>")
 def follow(follow_token: str):
     """One ticket, for the person who filed it from a label: its number, status and times, nothing else."""
