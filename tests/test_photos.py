@@ -332,3 +332,11 @@ def test_a_backup_and_restore_keeps_the_photos(app, db, hospital, clock, databas
     with restored.app_context():
         back = {p.public_id: (p.data, p.thumbnail) for p in db.session.scalars(select(TicketPhoto))}
     assert back == kept and len(back) == 2
+
+
+def test_a_photo_field_sent_as_text_is_no_photo_and_no_error(hospital, login_as):
+    """A forged form (or a fuzzer) sends the file field as a plain text value."""
+    response = login_as("nurse.icu").post("/report", data=report_form(hospital, photos="not a file"))
+    assert response.status_code == 302 and tickets_filed() == 1
+    ticket = db.session.scalar(select(Ticket))
+    assert stored(ticket.id) == []

@@ -23,7 +23,9 @@ def uploaded(files: list[FileStorage]) -> list[bytes]:
     """The bytes of the files chosen in a file input (an input left empty sends one nameless, empty part).
     Each is read to one byte past the size limit, so the service can say "too large" without holding more."""
     limit = int(current_app.config["PHOTO_MAX_BYTES"]) + 1
-    return [data for data in (f.stream.read(limit) for f in files if f and (f.filename or f.content_length)) if data]
+    # A forged form may send the field as text: only real file parts are read.
+    chosen = [f for f in files if isinstance(f, FileStorage) and (f.filename or f.content_length)]
+    return [data for data in (f.stream.read(limit) for f in chosen) if data]
 
 
 @bp.route("/tickets/<int:ticket_id>/photos", methods=["POST"])
