@@ -7,7 +7,6 @@ import base64
 import io
 import json
 import uuid
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest

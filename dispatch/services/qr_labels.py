@@ -53,12 +53,6 @@ class LabelPlace:
             parts.append(f"{self.asset.name} ({self.asset.tag})")
         return " · ".join(parts)
 
-    @property
-    def key(self) -> str:
-        """One place, whatever its label version: what the per-place rate limit counts."""
-        obj = self.asset or self.location or self.ward
-        return f"{self.kind}:{obj.id}"
-
 
 def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=LABEL_SALT)

@@ -12,10 +12,9 @@ from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.photos.views import uploaded
 from dispatch.blueprints.qr.forms import FalseReportForm, PublicReportForm, RevokeForm
 from dispatch.clock import now
-from dispatch.errors import DispatchError, NotFoundError
+from dispatch.errors import DispatchError, NotFoundError, refuse_like_a_guard
 from dispatch.extensions import limiter
 from dispatch.numbers import whole_number
-from dispatch.errors import refuse_like_a_guard
 from dispatch.services import false_reports, photos, qr_labels, sla
 from dispatch.services.qr_sheet import ward_sheet
 from models import Trade, Ward, db
