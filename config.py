@@ -153,6 +153,23 @@ class Config:
     # With OpenID Connect set up, whether the login page shows the local password form too ("yes"), or only
     # behind a "Local sign-in (break-glass)" link ("link").
     LOCAL_LOGIN_FORM = os.environ.get("LOCAL_LOGIN_FORM", "yes")
+    # Photos on tickets (dispatch.services.photos). Each upload is re-encoded: its longest side cut to
+    # PHOTO_MAX_SIDE pixels, a thumbnail of PHOTO_THUMB_SIDE made. A file over PHOTO_MAX_BYTES, or an image
+    # of more than PHOTO_MAX_PIXELS (a decompression bomb) is refused before it is decoded.
+    PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(12 * 1024 * 1024)))
+    PHOTO_MAX_PER_UPLOAD = int(os.environ.get("PHOTO_MAX_PER_UPLOAD", "3"))
+    PHOTO_MAX_PER_TICKET = int(os.environ.get("PHOTO_MAX_PER_TICKET", "20"))
+    PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", "50000000"))
+    PHOTO_MAX_SIDE = int(os.environ.get("PHOTO_MAX_SIDE", "1600"))
+    PHOTO_THUMB_SIDE = int(os.environ.get("PHOTO_THUMB_SIDE", "320"))
+    PHOTO_JPEG_QUALITY = int(os.environ.get("PHOTO_JPEG_QUALITY", "82"))
+    # A whole request (a report with its photos) may be no larger than the photos allowed plus 1 MB of form.
+    MAX_CONTENT_LENGTH = PHOTO_MAX_BYTES * PHOTO_MAX_PER_UPLOAD + 1024 * 1024
+    # Reports from QR labels without logging in (dispatch.services.qr_labels), in Flask-Limiter's notation:
+    # per place (however many labels it has) and per client address. A filer follows the ticket for QR_FOLLOW_DAYS.
+    QR_PLACE_RATE_LIMIT = os.environ.get("QR_PLACE_RATE_LIMIT", "6/hour")
+    QR_ADDRESS_RATE_LIMIT = os.environ.get("QR_ADDRESS_RATE_LIMIT", "10/hour")
+    QR_FOLLOW_DAYS = int(os.environ.get("QR_FOLLOW_DAYS", "14"))
     TESTING = False
 
 

@@ -84,7 +84,9 @@ def register_blueprints(app: Flask) -> None:
     from dispatch.blueprints.oncall.views import bp as oncall_bp
     from dispatch.blueprints.planned.views import bp as planned_bp
     from dispatch.blueprints.operations.views import bp as operations_bp
+    from dispatch.blueprints.photos.views import bp as photos_bp
     from dispatch.blueprints.plans.views import bp as plans_bp
+    from dispatch.blueprints.qr.views import bp as qr_bp
     from dispatch.blueprints.report.views import bp as report_bp
     from dispatch.blueprints.reports.views import bp as reports_bp
     from dispatch.blueprints.sms.views import bp as sms_bp
@@ -103,6 +105,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(planned_bp)
     app.register_blueprint(operations_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(photos_bp)
+    app.register_blueprint(qr_bp)
     app.register_blueprint(stock_bp)
     csrf.exempt(sms_bp)  # Twilio signs its webhooks instead; see blueprints/sms
     csrf.exempt(voice_bp)

@@ -220,6 +220,14 @@ def register_error_handlers(app: Flask) -> None:
             return current_app.response_class(error.message, mimetype="text/plain"), error.status_code
         return _page_refusal(error)
 
+    @app.errorhandler(413)
+    def too_large(error):
+        # Flask refuses a request past MAX_CONTENT_LENGTH before any view reads it: most likely photos.
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "TooLarge", "message": str(_l("What was sent is too large."))}), 413
+        return render_template("errors/400.html", title=_l("Too large"), message=_l(
+            "What was sent is too large, so nothing was saved. Go back and send fewer or smaller photos.")), 413
+
     @app.errorhandler(404)
     def not_found(error):
         return _not_found()

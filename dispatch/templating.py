@@ -37,11 +37,14 @@ EVENT_LABELS = {
     "checklist_ticked": _l("Checklist step ticked"), "checklist_unticked": _l("Checklist step unticked"),
     "plan_attached": _l("Emergency plan attached"), "plan_removed": _l("Emergency plan taken off"),
     "plan_step": _l("Plan step done"),
+    "photos": _l("Photos added"), "false_report": _l("False report"),
 }
+PHOTO_STAGE_LABELS = {"report": _l("With the report"), "comment": _l("Added later"), "before": _l("Before the work"),
+                      "after": _l("After the work")}
 TARGET_LABELS = {"acknowledge": _l("acknowledge"), "attend": _l("attend"), "resolve": _l("resolve")}
 # How a history line came in (shown after the person; the web is the default and not named).
 CHANNEL_LABELS = {"sms": _l("by SMS"), "api": _l("by API"), "voice": _l("by phone call"), "system": _l("automatic"),
-                  "alarm": _l("from an alarm panel"), "watchdog": _l("by the watchdog")}
+                  "alarm": _l("from an alarm panel"), "qr": _l("from a QR label"), "watchdog": _l("by the watchdog")}
 SMS_STATE_LABELS = {
     "pending": _l("SMS queued"), "sending": _l("SMS sending"), "sent": _l("SMS sent"),
     "delivered": _l("SMS delivered"), "undelivered": _l("SMS undelivered"), "failed": _l("SMS failed"),
@@ -125,6 +128,7 @@ def init_app(app: Flask) -> None:
         SMS_STATE_LABELS=SMS_STATE_LABELS,
         CHANNEL_LABELS=CHANNEL_LABELS,
         MOVEMENT_LABELS=MOVEMENT_LABELS,
+        PHOTO_STAGE_LABELS=PHOTO_STAGE_LABELS,
         part_choices=_part_choices,
         format_month=lambda day: format_date(day, "MMM"),
         next_due=sla.next_due,

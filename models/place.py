@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import db
@@ -38,6 +38,8 @@ class Ward(db.Model):
     floor: Mapped[str | None] = mapped_column(String(20))
     criticality: Mapped[str] = mapped_column(String(20), default="general")
     phone_extension: Mapped[str | None] = mapped_column(String(20))
+    # A printed QR label carries this number, signed: raising it revokes every label printed before.
+    label_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     building: Mapped[Building] = relationship(back_populates="wards")
     locations: Mapped[list[Location]] = relationship(back_populates="ward", order_by="Location.name")
 
@@ -54,6 +56,8 @@ class Location(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
+    # A printed QR label carries this number, signed: raising it revokes every label printed before.
+    label_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     ward: Mapped[Ward] = relationship(back_populates="locations")
 
 
@@ -73,6 +77,8 @@ class Asset(db.Model):
     trade_id: Mapped[int | None] = mapped_column(ForeignKey("trade.id"))
     # The label carries this code, not the id, so labels cannot be enumerated.
     qr_code: Mapped[str] = mapped_column(String(32), unique=True, default=_qr_code)
+    # A printed QR label carries this number, signed: raising it revokes every label printed before.
+    label_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     ward: Mapped[Ward] = relationship()
     location: Mapped[Location | None] = relationship()
     trade: Mapped["Trade | None"] = relationship()  # noqa: F821

@@ -148,6 +148,9 @@ class Ticket(db.Model):
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", passive_deletes="all"
     )
+    photos: Mapped[list["TicketPhoto"]] = relationship(  # noqa: F821
+        back_populates="ticket", order_by="TicketPhoto.id", passive_deletes="all"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -120,6 +120,21 @@ POLICY: dict[str, Access] = {
     "plans.tick": action(EVERYONE, scope="ticket", acts=WORKS),
     "plans.attach": action(CONTROL_ROOM, scope="ticket"),
     "planned.checklist": action(EVERYONE, scope="ticket", acts=WORKS),
+    # Photos: added by anyone who sees the ticket (before/after: its technician, checked by the service);
+    # each image by its random id, to those who see its ticket (the matrix's photo is on the ICU job).
+    "photos.add": action(EVERYONE, scope="ticket"),
+    "photos.ticket_photos": page(EVERYONE, scope="ticket"),
+    "photos.image": page(EVERYONE),
+    "photos.thumbnail": page(EVERYONE),
+    # QR labels: the report form and a filer's follow link need no login; printing and withdrawing do.
+    "qr.report": Access(get=EVERYONE, post=EVERYONE, anonymous=PUBLIC),
+    "qr.follow": page(EVERYONE, anonymous=PUBLIC),
+    "qr.kiosk": page(roles("nurse"), ok=302),  # a ward PC: on to its ward's short form
+    "qr.wards": page(CONTROL_ROOM),
+    "qr.ward_labels": page(CONTROL_ROOM),
+    "qr.ward_pdf": page(CONTROL_ROOM),
+    "qr.revoke": action(roles("supervisor", "admin")),
+    "qr.false_report": action(CONTROL_ROOM, scope="ticket"),
     # --- the control room ----------------------------------------------------------------------------
     "board.index": page(CONTROL_ROOM),
     "board.rows": page(CONTROL_ROOM),
@@ -237,8 +252,9 @@ URL_VALUES = {
     "override_id": "override", "shift_id": "shift", "token": "calendar_token", "plan_id": "plan",
     "schedule_id": "schedule", "cause_id": "cause", "report_id": "leadership_report", "message_id": "message",
     "part_id": "part", "line_id": "part_line", "licence_id": "licence",
+    "public_id": "photo", "label": "qr_label", "follow_token": "qr_follow", "ward_id": "icu", "object_id": "bed",
 }
-FIXED_VALUES = {"answer": "withdraw", "step": 1, "fmt": "csv",
+FIXED_VALUES = {"answer": "withdraw", "step": 1, "fmt": "csv", "kind": "location",
                 # no directory group is mapped in the read-only hospital: only the administrator gets past the guard
                 "group_id": 987654}
 MISSING = 987654  # no such ticket

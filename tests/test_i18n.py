@@ -142,9 +142,9 @@ def data_words(hospital) -> set[str]:
 
 
 PAGES = {
-    "nurse.icu": ["/report", "/ward", "/tickets/{ticket}"],
+    "nurse.icu": ["/report", "/ward", "/tickets/{ticket}", "/f/{ticket}"],
     "dispatcher": ["/board/", "/board/rows", "/tickets/{ticket}", "/oncall/", "/oncall/rota",
-                   "/oncall/gaps"],
+                   "/oncall/gaps", "/labels"],
     "supervisor": ["/oncall/overrides", "/oncall/escalation", "/board/", "/planned/",
                    "/planned/calendar", "/planned/new", "/reports/leadership", "/stock/", "/stock/stores",
                    "/stock/parts/new", "/plans/", "/plans/new"],
@@ -158,7 +158,7 @@ PAGES = {
 }
 # Pages that are not for reading in a language: exports, machine endpoints, fragments, the entry redirects.
 NOT_PAGES = {"/", "/login", "/metrics", "/incidents/ongoing", "/api/docs", "/api/openapi.json", "/api/v1/tickets",
-             "/reports/", "/oncall/rota.csv",
+             "/reports/", "/oncall/rota.csv", "/kiosk",
              "/login/oidc", "/login/oidc/callback"}
 
 

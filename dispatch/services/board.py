@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from dispatch.services import escalation, heartbeats, licence_lapses, licences, sla
+from dispatch.services import escalation, heartbeats, licence_lapses, licences, photos, sla
 from dispatch.services.unreached import Unreached, for_board as people_not_reached
 from models import OPEN_STATUSES, OutboundMessage, Ticket, Trade, User, db
 
@@ -35,6 +35,8 @@ class Board:
     unreached: list[Unreached] = field(default_factory=list)
     # Tickets whose technician's licence for the trade has lapsed (expired or revoked) since they got the job.
     lapsed: set[int] = field(default_factory=set)
+    # Tickets with photos: a camera mark on the row.
+    with_photos: set[int] = field(default_factory=set)
 
 
 def _sort_key(row: BoardRow):
@@ -80,7 +82,7 @@ def open_board(now: datetime) -> Board:
             latest[message.ticket_id] = message
     return Board(rows=rows, candidates=candidates, heartbeats=beats, latest_sms=latest,
                  unreached=people_not_reached(), escalations=escalation.active_for_board(ids),
-                 lapsed=licence_lapses.lapsed_ticket_ids(ids, now))
+                 lapsed=licence_lapses.lapsed_ticket_ids(ids, now), with_photos=photos.tickets_with_photos(ids))
 
 
 def all_trades() -> list[Trade]:

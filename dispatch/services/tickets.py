@@ -95,8 +95,11 @@ def report_fault(
     place_detail: str | None = None,
     priority: int | None = None,
     channel: str = "web",
+    photos: list | None = None,
 ) -> Ticket:
-    """File a fault. Priority is proposed from trade, ward and answers; the control room may set it."""
+    """File a fault. Priority is proposed from trade, ward and answers; the control room may set it.
+    `photos`: TicketPhoto rows already made (dispatch.services.photos), filed with the report so that the
+    technician's first SMS knows of them."""
     now = clock_now()
     candidates = _dispatch_candidates(ward_id, trade_id, priority, patient_at_risk, whole_area, now)
     with write_transaction() as session:
@@ -131,7 +134,7 @@ def report_fault(
                        place_detail=_clean_text(place_detail, "place_detail", required=False, limit=120),
                        patient_at_risk=bool(patient_at_risk), whole_area=bool(whole_area), description=description,
                        reporter_id=reporter.id, data={"priority": chosen, "proposed_priority": proposed},
-                       candidates=candidates)
+                       candidates=candidates, photos=photos)
     return ticket
 
 
@@ -150,13 +153,16 @@ def _dispatch_candidates(ward_id: int, trade_id: int, priority: int | None, pati
 
 
 def _file(session, now: datetime, channel: str, *, data: dict, planned: bool = False,
-          candidates: list[int] | None = None, **fields) -> Ticket:
+          candidates: list[int] | None = None, photos: list | None = None, **fields) -> Ticket:
     """The new ticket with its targets, its first history line, dispatch and escalation timer."""
     ticket = Ticket(**fields, status="new", created_at=now, updated_at=now, held_seconds=0)
     sla.fix_due_times(ticket, sla.targets_for(ticket.trade.id, ticket.priority))
     session.add(ticket)
-    _event(ticket, "reported", fields.get("reporter_id"), now, channel, to_status="new", note=ticket.description,
-           data=data)
+    reported = _event(ticket, "reported", fields.get("reporter_id"), now, channel, to_status="new",
+                      note=ticket.description, data=data)
+    for photo in photos or ():
+        photo.ticket, photo.event = ticket, reported
+        session.add(photo)
     session.flush()
     from dispatch.services import emergency_plans, escalation, incidents
 

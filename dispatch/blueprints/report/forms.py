@@ -1,7 +1,7 @@
 """The nurse's fault report: few fields, big targets, done in under 30 seconds."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -20,6 +20,7 @@ class ReportForm(FlaskForm):
         validators=[DataRequired(message=_l("Say in a few words what is wrong.")), Length(min=3, max=1000)],
     )
     patient_at_risk = BooleanField(_l("A patient (or a person trapped) is at risk"))
+    photos = MultipleFileField(_l("Photos (optional)"))
     asset_code = HiddenField()
 
 

@@ -10,9 +10,10 @@ from sqlalchemy import inspect, or_, select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.form_errors import shown_on
+from dispatch.blueprints.photos.views import uploaded
 from dispatch.blueprints.report.forms import ReportForm, WardActionForm
 from dispatch.clock import now
-from dispatch.services import access
+from dispatch.services import access, photos
 from dispatch.services.tickets import report_fault
 from models import OPEN_STATUSES, Asset, Location, Ticket, Trade, Ward, db
 
@@ -55,6 +56,9 @@ def new():
                 form.trade_id.data = asset.trade_id
     if form.validate_on_submit():
         with shown_on(form) as outcome:
+            # Decoded and drawn again before the write lock is taken: it is the slow part of a report with photos.
+            taken = [photos.new_photo(p, stage="report", uploaded_by_id=current_user.id, at=now())
+                     for p in photos.process_all(uploaded(form.photos.data or []))]
             ticket = report_fault(
                 current_user,
                 ward_id=form.ward_id.data,
@@ -65,6 +69,7 @@ def new():
                 location_id=form.location_id.data or None,
                 asset_id=asset.id if asset else None,
                 place_detail=form.place_detail.data,
+                photos=taken,
             )
         if outcome.succeeded:
             # The number as flushed, not read again: were the database to go away right after the commit,
