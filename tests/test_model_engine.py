@@ -17,7 +17,7 @@ from tests.model.machine import STATS, TicketEngineMachine
 
 STEPS_PER_EXAMPLE = 40
 # The suite's budget: about a minute per database on the 2-core machine. MODEL_STEPS asks for a long search.
-SUITE_STEPS = 280
+SUITE_STEPS = 200
 
 
 def test_ticket_engine_model(app, db, clock, redis_conn):
