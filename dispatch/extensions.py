@@ -37,6 +37,10 @@ class DispatchApi(Api):
         if not request.path.startswith("/api/"):
             return error
         payload, status, headers = super().handle_http_exception(error)
+        # flask-smorest keeps only the headers given to abort(); the exception's own (Allow on a 405,
+        # WWW-Authenticate, Retry-After) are part of the answer HTTP asks for, so they are kept too.
+        own = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+        headers = {**own, **dict(headers or {})}
         errors = payload.get("errors")
         if isinstance(errors, dict) and errors and all(isinstance(v, dict) for v in errors.values()):
             flat: dict = {}
