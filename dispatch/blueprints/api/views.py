@@ -18,6 +18,7 @@ from dispatch.blueprints.api.schemas import (
     TransitionSchema,
 )
 from dispatch.errors import ValidationError
+from dispatch.security import unstorable_field, unstorable_form_field
 from dispatch.services import access
 from dispatch.services.assignment import assign_ticket, candidates_for
 from dispatch.services.tickets import TRANSITIONS, report_fault, transition
@@ -45,19 +46,15 @@ def authenticate():
     if user is None:
         abort(401, message="A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
     g.api_user = user
-    if _holds_nul(request.get_json(silent=True)):
-        # PostgreSQL text cannot hold one, and no panel or person means one (the pages refuse it too).
-        abort(422, message="A text holds a NUL character, which cannot be stored.")
+    # Text no database can store (a NUL, a lone UTF-16 surrogate such as JSON's "\ud800"), wherever it is
+    # sent: one check, shared with the pages, before any field reaches a service (SQLite's driver would fail).
+    field = unstorable_form_field(request.args) or unstorable_field(request.get_json(silent=True))
+    if field:
+        message = UNSTORABLE_TEXT
+        abort(422, message=message, errors={field: [message]})
 
 
-def _holds_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    return False
+UNSTORABLE_TEXT = "Holds a character that cannot be stored: a NUL, or half of a UTF-16 surrogate pair sent alone."
 
 
 @blp.route("/tickets")
