@@ -16,12 +16,13 @@ from dispatch.blueprints.api.schemas import (
     TicketListArgsSchema,
     TicketSchema,
     TransitionSchema,
+    TransitionWithNoteSchema,
 )
 from dispatch.errors import ValidationError
 from dispatch.security import unstorable_field, unstorable_form_field
 from dispatch.services import access
 from dispatch.services.assignment import assign_ticket, candidates_for
-from dispatch.services.tickets import TRANSITIONS, report_fault, transition
+from dispatch.services.tickets import ACTIONS_NEEDING_A_NOTE, TRANSITIONS, report_fault, transition
 from dispatch.services.tokens import user_for_token
 from models import OPEN_STATUSES, Ticket, Trade, db
 
@@ -116,15 +117,34 @@ class Assign(MethodView):
         return assign_ticket(number, data["technician_id"], g.api_user, expected_version=data["version"], channel="api")
 
 
-ACTION_PATHS = ",".join(f"'{a.replace('_', '-')}'" for a in TRANSITIONS)
-
-
-@blp.route(f"/tickets/<int(max=2147483647):number>/<any({ACTION_PATHS}):action>")
+# One route per action, so the document gives each the body it takes: the note is required exactly where the
+# service requires it (ACTIONS_NEEDING_A_NOTE), and a request that fits the document is not refused for lack
+# of one. The URLs are the same as ever: /tickets/<number>/<action>, the action spelled with a hyphen.
 class Transition(MethodView):
     @blp.arguments(TransitionSchema)
     @blp.response(200, TicketSchema)
     @errors(400, 401, 403, 404, 409, 422)
     def post(self, data, number: int, action: str):
-        """Move the ticket on: acknowledge, refuse, attend, hold, resume, make-safe, resolve, confirm, reopen, cancel."""
-        return transition(number, action.replace("-", "_"), g.api_user, channel="api",
-                          expected_version=data.pop("version"), **data)
+        """Move the ticket on: acknowledge, attend, resume or confirm (a note is optional)."""
+        return _move_on(number, action, data)
+
+
+class TransitionWithNote(MethodView):
+    @blp.arguments(TransitionWithNoteSchema)
+    @blp.response(200, TicketSchema)
+    @errors(400, 401, 403, 404, 409, 422)
+    def post(self, data, number: int, action: str):
+        """Move the ticket on with a note saying why or what was done: refuse, hold, make-safe, resolve, reopen
+        or cancel."""
+        return _move_on(number, action, data)
+
+
+for _action in TRANSITIONS:
+    blp.add_url_rule(f"/tickets/<int(max=2147483647):number>/{_action.replace('_', '-')}",
+                     endpoint=f"Transition_{_action}", defaults={"action": _action},
+                     view_func=TransitionWithNote if _action in ACTIONS_NEEDING_A_NOTE else Transition)
+
+
+def _move_on(number: int, action: str, data: dict):
+    return transition(number, action, g.api_user, channel="api",
+                      expected_version=data.pop("version"), **data)
