@@ -16,7 +16,7 @@ UNUSUAL = ("PUT", "DELETE", "PATCH", "TRACE")
 def _url_for_rule(app, rule) -> str | None:
     adapter = app.url_map.bind("localhost")
     method = next(iter(rule.methods - {"HEAD", "OPTIONS"}), "GET")
-    names = sorted(rule.arguments)
+    names = sorted(rule.arguments - set(rule.defaults or {}))  # a default (the API's action) is not in the URL
     for samples in product(SAMPLES, repeat=len(names)):
         try:
             path = adapter.build(rule.endpoint, dict(zip(names, samples)), method=method,
