@@ -9,6 +9,12 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("DISPATCH_INSTANCE_DIR", BASE_DIR / "instance"))
 
 
+# The credentials of the project's local fake of Twilio, which `make run` uses. They are public (here, in the
+# source), so production refuses to start with them: webhooks signed with this token would be believed.
+DEVELOPMENT_TWILIO_ACCOUNT_SID = "AC" + "fa4e".ljust(32, "0")
+DEVELOPMENT_TWILIO_AUTH_TOKEN = "fake-auth-token"
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'dispatch.sqlite3'}"
 
@@ -48,8 +54,10 @@ class Config:
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "1"))
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     # Twilio. Without an account SID, `make run` starts the project's local fake of Twilio.
-    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "AC" + "fa4e".ljust(32, "0"))
-    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "fake-auth-token")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", DEVELOPMENT_TWILIO_ACCOUNT_SID)
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", DEVELOPMENT_TWILIO_AUTH_TOKEN)
+    # false: the hospital runs without SMS (no Twilio account); the SMS and voice webhooks then answer 403.
+    SMS_ENABLED = _bool("SMS_ENABLED", True)
     # During an auth-token rotation, webhooks signed with the previous token are accepted too.
     TWILIO_AUTH_TOKEN_SECONDARY = os.environ.get("TWILIO_AUTH_TOKEN_SECONDARY")
     TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "+15005550006")
@@ -235,6 +243,26 @@ def check_directory_settings(config) -> None:
             raise RuntimeError("OIDC_ISSUER must be an https:// address in production")
     if config.get("LOCAL_LOGIN_FORM", "yes") not in ("yes", "link"):
         raise RuntimeError("LOCAL_LOGIN_FORM must be 'yes' or 'link'")
+
+
+def check_twilio_credentials(config) -> None:
+    """Production only. Inbound SMS and call webhooks are believed on Twilio's signature, made with the auth
+    token: with the token unset, or the development one anyone can read, a forged SMS reply would be
+    accepted. So production starts only with a real account SID and token, or with SMS turned off."""
+    if not config.get("SMS_ENABLED", True):
+        return
+    turn_off = "or set SMS_ENABLED=false to run without SMS"
+    for name, development in (("TWILIO_ACCOUNT_SID", DEVELOPMENT_TWILIO_ACCOUNT_SID),
+                              ("TWILIO_AUTH_TOKEN", DEVELOPMENT_TWILIO_AUTH_TOKEN)):
+        value = (config.get(name) or "").strip()
+        if not value:
+            raise RuntimeError(f"{name} must be set in production to your Twilio account's value ({turn_off})")
+        if value == development:
+            raise RuntimeError(f"{name} is the development default, which anyone can read in Dispatch's source: "
+                               f"set {name} to your Twilio account's value ({turn_off})")
+    if (config.get("TWILIO_AUTH_TOKEN_SECONDARY") or "").strip() == DEVELOPMENT_TWILIO_AUTH_TOKEN:
+        raise RuntimeError("TWILIO_AUTH_TOKEN_SECONDARY is the development default, which anyone can read in "
+                           "Dispatch's source: set it to your previous Twilio auth token, or unset it")
 
 
 def config_from_environment() -> type[Config]:

@@ -29,7 +29,9 @@ def create_app(config: Mapping | type | None = None) -> Flask:
 
 
 def register_config(app: Flask, config: Mapping | type | None) -> None:
-    from config import check_directory_settings, check_sms_timings, config_from_environment, kept_secret_key
+    from config import (
+        check_directory_settings, check_sms_timings, check_twilio_credentials, config_from_environment, kept_secret_key,
+    )
 
     if isinstance(config, type):
         app.config.from_object(config)
@@ -37,10 +39,13 @@ def register_config(app: Flask, config: Mapping | type | None) -> None:
         app.config.from_object(config_from_environment())
         if config:
             app.config.update(config)
+    production = app.config.get("ENV_NAME") == "production" or app.config.get("SESSION_COOKIE_SECURE")
     if not app.config.get("SECRET_KEY"):
-        if app.config.get("ENV_NAME") == "production" or app.config.get("SESSION_COOKIE_SECURE"):
+        if production:
             raise RuntimeError("SECRET_KEY must be set in production")
         app.config["SECRET_KEY"] = kept_secret_key()
+    if production:
+        check_twilio_credentials(app.config)
     check_sms_timings(app.config)
     check_directory_settings(app.config)
 

@@ -230,8 +230,8 @@ POLICY: dict[str, Access] = {
     "api.Candidates": page(CONTROL_ROOM, anonymous=BEARER, api=True, scope="ticket"),
     "api.Assign": action(EVERY_TOKEN, anonymous=BEARER, api=True, scope="ticket", acts=CONTROL_ROOM,
                          json={"technician_id": "{person}"}),
-    "api.Transition": action(EVERY_TOKEN, anonymous=BEARER, api=True, scope="ticket", acts=API_ACTS_BY_ACTION,
-                             json={"note": "Done", "rating": 5}),
+    **{f"api.Transition_{name}": action(EVERY_TOKEN, anonymous=BEARER, api=True, scope="ticket", acts=who,
+                                         json={"note": "Done", "rating": 5}) for name, who in ACTS_BY_ACTION.items()},
     "api.Alarms": action(roles("integration", "admin"), anonymous=BEARER, api=True, json={
         "source": "BMS", "point_id": "AHU-1/filter", "condition": "Filter blocked", "severity": "major",
         "time": "2026-03-10T09:59:00+08:00", "state": "active"}),

@@ -54,6 +54,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "reopen": (frozenset({"resolved", "closed"}), "reopened"),
     "cancel": (frozenset(OPEN_STATUSES), "cancelled"),
 }
+# Actions that need a note saying why (refuse, hold, reopen, cancel) or what was done (make safe, resolve);
+# the API's document requires it for exactly these.
+ACTIONS_NEEDING_A_NOTE = frozenset({"refuse", "hold", "make_safe", "resolve", "reopen", "cancel"})
 WORK_ACTIONS = frozenset({"acknowledge", "refuse", "attend", "hold", "resume", "make_safe", "resolve"})
 WARD_ACTIONS = frozenset({"confirm", "reopen"})
 # Nobody has taken the job on yet: what escalation chases.
@@ -269,8 +272,7 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
     if action in {"acknowledge", "attend"} and ticket.assignee_id:
         # Never beyond one's licence: taking on or starting the job needs it valid now (SMS too).
         licences.ensure_licensed(session.get(User, ticket.assignee_id), ticket.trade, now)
-    needs_note = action in {"refuse", "hold", "make_safe", "resolve", "reopen", "cancel"}
-    note = _clean_text(note, "note", required=needs_note)
+    note = _clean_text(note, "note", required=action in ACTIONS_NEEDING_A_NOTE)
     data: dict = {}
     previous = ticket.status
     _apply(ticket, action, now, note, data, **details)

@@ -15,12 +15,13 @@ from dispatch.blueprints.form_errors import shown_on
 from dispatch.errors import refusals_return_to
 from dispatch.services.directory import accounts, ldap_configured, mapping, oidc_configured
 from dispatch.templating import ROLE_LABELS
+from dispatch.blueprints.form_choices import options
 from models import User, Ward, db
 
 
 def _group_form() -> DirectoryGroupForm:
     form = DirectoryGroupForm()
-    form.ward_id.choices = [(0, "—")] + [(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))]
+    form.ward_id.choices = options([(0, "—")] + [(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))])
     return form
 
 

@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from dispatch.blueprints.form_choices import options
 from dispatch.numbers import WholeNumberField
 from models import ROLES
 
@@ -15,7 +16,7 @@ ROLE_CHOICES = [
 
 class StaffForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(message=_l("Give a name.")), Length(max=120)])
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=options(ROLE_CHOICES))
     phone = StringField(_l("Mobile (for SMS)"), validators=[Optional(), Length(max=30)],
                         description=_l("Local numbers are read as mainland China numbers; others need +country code."))
     ward_id = SelectField(_l("Ward (nurses)"), coerce=int)  # 0: none
@@ -66,7 +67,7 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    kind = SelectField(_l("What"), choices=[("", _l("Everything"))] + list(AUDIT_KIND_LABELS.items()), default="")
+    kind = SelectField(_l("What"), choices=options([("", _l("Everything"))] + list(AUDIT_KIND_LABELS.items())), default="")
     person = SelectField(_l("Person"), coerce=int, default=0)  # 0: anyone
     start = DateField(_l("From"), validators=[Optional(), _plausible_day])
     end = DateField(_l("To"), validators=[Optional(), _plausible_day])
@@ -80,7 +81,7 @@ class DirectoryGroupForm(FlaskForm):
                                                           Length(max=255)],
                        description=_l("Its name (CN) or whole DN in Active Directory / LDAP, or a value of the "
                                       "OpenID groups claim."))
-    role = SelectField(_l("Role"), choices=[c for c in ROLE_CHOICES])
+    role = SelectField(_l("Role"), choices=options(ROLE_CHOICES))
     ward_id = SelectField(_l("Ward (nurses)"), coerce=int)  # 0: none
 
 

@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
+from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.oncall.forms import (
     KIND_LABELS, ROLE_LABELS, TARGET_LABELS, WEEKDAY_LABELS, ImportForm, OverrideForm, ShiftForm,
@@ -65,8 +66,8 @@ def index():
 
 def _shift_form() -> ShiftForm:
     form = ShiftForm()
-    form.trade_id.choices = [(t.id, t.name) for t in _trades()] + [(0, _("Hospital-wide"))]
-    form.user_id.choices = [(0, "—")] + [(u.id, f"{u.full_name} ({u.username})") for u in oncall_board.rota_people()]
+    form.trade_id.choices = options([(t.id, t.name) for t in _trades()] + [(0, _("Hospital-wide"))])
+    form.user_id.choices = options([(0, "—")] + [(u.id, f"{u.full_name} ({u.username})") for u in oncall_board.rota_people()])
     return form
 
 
@@ -142,9 +143,9 @@ def export_rota():
 def _override_form() -> OverrideForm:
     form = OverrideForm()
     people = [(u.id, f"{u.full_name} ({u.username})") for u in oncall_board.rota_people()]
-    form.user_id.choices = [(0, "—")] + people
-    form.replaces_user_id.choices = [(0, _("Nobody: joins whoever is on"))] + people
-    form.trade_id.choices = [(0, _("Any trade"))] + [(t.id, t.name) for t in _trades()]
+    form.user_id.choices = options([(0, "—")] + people)
+    form.replaces_user_id.choices = options([(0, _("Nobody: joins whoever is on"))] + people)
+    form.trade_id.choices = options([(0, _("Any trade"))] + [(t.id, t.name) for t in _trades()])
     return form
 
 

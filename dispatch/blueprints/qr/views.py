@@ -17,6 +17,7 @@ from dispatch.extensions import limiter
 from dispatch.numbers import whole_number
 from dispatch.services import false_reports, photos, qr_labels, sla
 from dispatch.services.qr_sheet import ward_sheet
+from dispatch.blueprints.form_choices import options
 from models import Trade, Ward, db
 
 bp = Blueprint("qr", __name__)
@@ -59,7 +60,7 @@ def report(label: str):
     except NotFoundError as error:
         return render_template("qr/message.html", title=_("Label not valid"), message=error.message), 404
     form = PublicReportForm()
-    form.trade_id.choices = [(t.id, t.name) for t in db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name))]
+    form.trade_id.choices = options((t.id, t.name) for t in db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
     if request.method == "GET" and place.asset is not None and place.asset.trade_id:
         form.trade_id.data = place.asset.trade_id
     duplicate = None

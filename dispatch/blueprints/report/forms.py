@@ -4,13 +4,15 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from dispatch.blueprints.form_choices import options
+
 
 class ReportForm(FlaskForm):
     ward_id = SelectField(_l("Ward"), coerce=int, validators=[DataRequired(message=_l("Choose a ward."))])
     trade_id = RadioField(_l("What has failed?"), coerce=int, validators=[DataRequired(message=_l("Choose what has failed."))])
     whole_area = RadioField(
         _l("How much is affected?"),
-        choices=[("1", _l("The whole room or area")), ("0", _l("One item (a socket, a tap, one unit)"))],
+        choices=options([("1", _l("The whole room or area")), ("0", _l("One item (a socket, a tap, one unit)"))]),
         default="1",
     )
     location_id = SelectField(_l("Room or bay (optional)"), coerce=int, validators=[Optional()])
@@ -29,7 +31,7 @@ class WardActionForm(FlaskForm):
 
     rating = SelectField(
         _l("How was the service?"),
-        choices=[("", "—"), ("5", "5 ★★★★★"), ("4", "4 ★★★★"), ("3", "3 ★★★"), ("2", "2 ★★"), ("1", "1 ★")],
+        choices=options([("", "—"), ("5", "5 ★★★★★"), ("4", "4 ★★★★"), ("3", "3 ★★★"), ("2", "2 ★★"), ("1", "1 ★")]),
         validators=[Optional()],
     )
     note = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=1000)])

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import inspect, or_, select
 
 from dispatch.auth import roles_required
+from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.photos.views import uploaded
 from dispatch.blueprints.report.forms import ReportForm, WardActionForm
@@ -22,14 +23,14 @@ bp = Blueprint("report", __name__)
 
 def _fill_choices(form: ReportForm, ward: Ward | None) -> None:
     trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)).all()
-    form.trade_id.choices = [(t.id, t.name) for t in trades]
+    form.trade_id.choices = options([(t.id, t.name) for t in trades])
     if current_user.role == "nurse":
         wards = [current_user.ward] if current_user.ward else []
     else:
         wards = db.session.scalars(select(Ward).order_by(Ward.name)).all()
-    form.ward_id.choices = [(w.id, w.name) for w in wards]
+    form.ward_id.choices = options([(w.id, w.name) for w in wards])
     locations = db.session.scalars(select(Location).where(Location.ward_id == ward.id).order_by(Location.name)).all() if ward else []
-    form.location_id.choices = [(0, "—")] + [(loc.id, loc.name) for loc in locations]
+    form.location_id.choices = options([(0, "—")] + [(loc.id, loc.name) for loc in locations])
 
 
 @bp.route("/report", methods=["GET", "POST"])
