@@ -10,11 +10,11 @@ from dispatch.blueprints.auth.views import _safe_next
 from dispatch.blueprints.board.forms import AssignForm, PriorityForm
 from dispatch.blueprints.tickets.forms import ActionForm
 from dispatch.clock import now
-from dispatch.errors import DispatchError
+from dispatch.errors import DispatchError, refuse_like_a_guard
 from dispatch.numbers import whole_number
 from dispatch.services import access, incidents
 from dispatch.services.assignment import assign_ticket
-from dispatch.services.board import open_board
+from dispatch.services.board import open_board, reassignment_to_confirm
 from dispatch.services.tickets import reprioritise
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -54,6 +54,16 @@ def assign(ticket_id: int):
         flash(_("Choose a technician."), "error")
         return redirect(back)
     version = whole_number(form.version.data)
+    if form.confirmed.data != "1":
+        # Taking a job off someone is asked about first, naming them, on a page of its own (no script needed).
+        try:
+            change = reassignment_to_confirm(ticket_id, form.technician_id.data, version)
+        except DispatchError as error:
+            refuse_like_a_guard(error)
+            flash(error.message, "error")
+            return redirect(back)
+        if change is not None:
+            return render_template("board/confirm_reassign.html", change=change, form=form, back=back)
     try:
         ticket = assign_ticket(ticket_id, form.technician_id.data, current_user, expected_version=version)
     except DispatchError as error:
