@@ -113,6 +113,10 @@ class Config:
     NORMAL_HOURS_START = int(os.environ.get("NORMAL_HOURS_START", "8"))
     NORMAL_HOURS_END = int(os.environ.get("NORMAL_HOURS_END", "18"))
     HOLIDAYS = tuple(d.strip() for d in os.environ.get("HOLIDAYS", "").split(",") if d.strip())
+    # Planned work (opened by a maintenance schedule, not reported by a ward) is listed for the ward to confirm
+    # once resolved only when this is on; by default the ward is not asked about work it never reported.
+    PLANNED_WORK_NEEDS_WARD_CONFIRMATION = os.environ.get("PLANNED_WORK_NEEDS_WARD_CONFIRMATION", "0").lower() in (
+        "1", "true", "yes", "on")
     TESTING = False
 
 
