@@ -63,6 +63,19 @@ def local_time(value: datetime | None, fmt: str = "short") -> str:
     return short_datetime(value)
 
 
+def person_label(user) -> str:
+    """'Li Mei · Nurse · ICU' in the header: name, role and ward, each said once. A ward's shared login is
+    named for its role and ward already ('Nurse, Intensive Care Unit'), so those are not repeated after it."""
+    name = user.full_name or user.username
+    parts = [name]
+    role = str(ROLE_LABELS.get(user.role, user.role))
+    if user.role.lower() not in name.lower() and role.lower() not in name.lower():
+        parts.append(role)
+    if user.ward is not None and user.ward.name.lower() not in name.lower():
+        parts.append(user.ward.name)
+    return " · ".join(parts)
+
+
 def duration(seconds: float | None) -> str:
     """'3 min', '2 h 05 min', '4 d 3 h' — short enough for a board column."""
     if seconds is None:
@@ -111,6 +124,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["fromiso"] = from_iso
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["amount"] = amount
+    app.jinja_env.filters["person"] = person_label
     app.jinja_env.globals.update(
         now=now,
         get_locale=get_locale,
