@@ -117,6 +117,9 @@ class Config:
     # once resolved only when this is on; by default the ward is not asked about work it never reported.
     PLANNED_WORK_NEEDS_WARD_CONFIRMATION = os.environ.get("PLANNED_WORK_NEEDS_WARD_CONFIRMATION", "0").lower() in (
         "1", "true", "yes", "on")
+    # The compliance trend: a month where a trade had fewer counted tickets than this is drawn as a hollow point,
+    # not joined by the line (one late job in a quiet month is not a collapse).
+    CHART_MIN_TICKETS = int(os.environ.get("CHART_MIN_TICKETS", "5"))
     TESTING = False
 
 
