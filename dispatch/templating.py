@@ -1,15 +1,15 @@
 """Jinja filters and globals: times in hospital time, durations, labels."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Flask, current_app
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_currency, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from dispatch.clock import now
-from dispatch.i18n import short_datetime
+from dispatch.i18n import local_date, local_datetime
 from dispatch.services import sla
 from dispatch.services.emergency_plans import tel_href
 from dispatch.services.tickets import STATUS_LABELS
@@ -54,13 +54,22 @@ CRITICALITY_LABELS = {
 
 
 def local_time(value: datetime | None, fmt: str = "short") -> str:
+    """|localtime: a moment in hospital time, in a shape of dispatch.i18n.SHAPES ('iso' for machines only:
+    data attributes and <time datetime>, never for reading)."""
     if value is None:
         return ""
-    if fmt == "time":
-        return format_datetime(value, "HH:mm")
     if fmt == "iso":
         return value.isoformat()
-    return short_datetime(value)
+    return local_datetime(value, fmt)
+
+
+def local_day(value: date | datetime | None, fmt: str = "date") -> str:
+    """|localdate: a calendar day (a licence's expiry, a due date) in a shape of dispatch.i18n.SHAPES."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return local_datetime(value, fmt)
+    return local_date(value, fmt)
 
 
 def person_label(user) -> str:
@@ -119,9 +128,11 @@ def _part_choices():
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["localdate"] = local_day
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["minutes"] = minutes_label
     app.jinja_env.filters["fromiso"] = from_iso
+    app.jinja_env.filters["fromisodate"] = lambda value: date.fromisoformat(value) if value else None
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["amount"] = amount
     app.jinja_env.filters["person"] = person_label
@@ -138,7 +149,7 @@ def init_app(app: Flask) -> None:
         CHANNEL_LABELS=CHANNEL_LABELS,
         MOVEMENT_LABELS=MOVEMENT_LABELS,
         part_choices=_part_choices,
-        format_month=lambda day: format_date(day, "MMM"),
+        format_month=lambda day: local_date(day, "month"),
         next_due=sla.next_due,
         live_breaches=sla.live_breaches,
         tel_href=tel_href,
