@@ -25,8 +25,8 @@ WRONG_SHAPES = {
         **EVERYWHERE,
         "an English month": re.compile(rf"\b(?:{MONTHS})\b"),
         "an English weekday": re.compile(rf"\b(?:{WEEKDAYS})\b"),
-        "a day before its month (8 12月)": re.compile(r"(?<![\d:])\d{1,2} \d{1,2}月"),
-        "a weekday before the date (周二 8)": re.compile(r"周[一二三四五六日] \d{1,2}(?![\d:])"),
+        "a day before its month (8 12月)": re.compile(r"(?<![\w.:-])\d{1,2} \d{1,2}月(?!\d{1,2}日)"),
+        "a weekday before the date (周二 8)": re.compile(r"周[一二三四五六日] \d{1,2}(?![\d:月])"),
     },
     "en": {
         **EVERYWHERE,
@@ -81,6 +81,8 @@ def test_no_page_writes_a_date_in_another_shape(app, hospital, role, language):
     ("2026-03-10 14:05", "en", True),
     ("10:05+08:00", "zh_CN", True),
     ("3月10日 10:05 3月10日 10:00", "zh_CN", False),
+    ("v1 3月10日 10:00 · 12.35 3月10日 · 2026-W11 3月9日", "zh_CN", False),
+    ("4月12日 周日 4月5日 周日", "zh_CN", False),
     ("due 2026-03-10", "en", True),
     ("Planned: Board inspection, due 2026-03-14.", "en", False),
 ])
