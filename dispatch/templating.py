@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from dispatch.clock import now
-from dispatch.i18n import local_date, local_datetime
+from dispatch.i18n import local_date, local_datetime, month_label
 from dispatch.services import sla
 from dispatch.services.emergency_plans import tel_href
 from dispatch.services.tickets import STATUS_LABELS
@@ -150,6 +150,7 @@ def init_app(app: Flask) -> None:
         MOVEMENT_LABELS=MOVEMENT_LABELS,
         part_choices=_part_choices,
         format_month=lambda day: local_date(day, "month"),
+        month_label=month_label,
         next_due=sla.next_due,
         live_breaches=sla.live_breaches,
         tel_href=tel_href,

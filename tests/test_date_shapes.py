@@ -17,6 +17,7 @@ WEEKDAYS = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
 # Shapes no page should show, whatever the language: strftime or ISO leftovers.
 EVERYWHERE = {
     "an ISO date": re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
+    "an ISO year and month": re.compile(r"\b\d{4}-\d{2}\b(?!-)"),
     "a UTC offset": re.compile(r"\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)\b"),
     "a strftime directive": re.compile(r"%[YmdHMSaAbBp]"),
 }
@@ -38,12 +39,14 @@ WRONG_SHAPES = {
 # A planned ticket's description is stored text, written once when its schedule opened it ("Planned: Monthly
 # board inspection, due 2026-03-14."): a ticket's words are shown as they were written, not re-dated.
 STORED_PLANNED_DESCRIPTION = re.compile(r"Planned: [^.]*?, due \d{4}-\d{2}-\d{2}")
+# A form's hint showing the shape to type into a date field ("e.g. 2026-05-01") is the input's format, not a date.
+INPUT_FORMAT_HINT = re.compile(r"(?:e\.g\.|格式如)\s*\d{4}-\d{2}-\d{2}")
 
 
 def visible_text(page: str) -> str:
     """What a reader sees (no scripts or styles), less stored planned-ticket descriptions."""
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
-    return STORED_PLANNED_DESCRIPTION.sub(" ", text_of(page))
+    return INPUT_FORMAT_HINT.sub(" ", STORED_PLANNED_DESCRIPTION.sub(" ", text_of(page)))
 
 
 def wrongly_written(page: str, language: str) -> list[str]:
@@ -84,6 +87,8 @@ def test_no_page_writes_a_date_in_another_shape(app, hospital, role, language):
     ("v1 3月10日 10:00 · 12.35 3月10日 · 2026-W11 3月9日", "zh_CN", False),
     ("4月12日 周日 4月5日 周日", "zh_CN", False),
     ("due 2026-03-10", "en", True),
+    ("March: 2026-03", "en", True),
+    ("Fixed dates (e.g. 2026-05-01, one per line)", "en", False),
     ("Planned: Board inspection, due 2026-03-14.", "en", False),
 ])
 def test_the_shapes_looked_for(text, language, wrong):
