@@ -16,6 +16,7 @@ from dispatch.blueprints.form_errors import show_error
 from dispatch.blueprints.planned.forms import ChecklistForm, ScheduleForm, SkipForm, checklist_lines
 from dispatch.clock import now
 from dispatch.errors import DispatchError, NotFoundError, refuse_like_a_guard
+from dispatch.i18n import local_date
 from dispatch.services import access, checklists, planned, recurrence
 from dispatch.services.timezone import hospital_date
 from models import ROLES, Asset, Location, Trade, Ward, db
@@ -116,7 +117,7 @@ def skip(schedule_id: int):
     except DispatchError as error:
         flash(error.message, "error")
     else:
-        flash(_("%(date)s skipped.", date=due.isoformat()), "success")
+        flash(_("%(date)s skipped.", date=local_date(due)), "success")
     return redirect(back)
 
 
