@@ -178,6 +178,13 @@ class Config:
     QR_PLACE_RATE_LIMIT = os.environ.get("QR_PLACE_RATE_LIMIT", "6/hour")
     QR_ADDRESS_RATE_LIMIT = os.environ.get("QR_ADDRESS_RATE_LIMIT", "10/hour")
     QR_FOLLOW_DAYS = int(os.environ.get("QR_FOLLOW_DAYS", "14"))
+    # Planned work (opened by a maintenance schedule, not reported by a ward) is listed for the ward to confirm
+    # once resolved only when this is on; by default the ward is not asked about work it never reported.
+    PLANNED_WORK_NEEDS_WARD_CONFIRMATION = os.environ.get("PLANNED_WORK_NEEDS_WARD_CONFIRMATION", "0").lower() in (
+        "1", "true", "yes", "on")
+    # The compliance trend: a month where a trade had fewer counted tickets than this is drawn as a hollow point,
+    # not joined by the line (one late job in a quiet month is not a collapse).
+    CHART_MIN_TICKETS = int(os.environ.get("CHART_MIN_TICKETS", "5"))
     TESTING = False
 
 

@@ -11,6 +11,10 @@ from models.base import db
 # Criticality drives priority: faults in these places threaten patients at once.
 WARD_CRITICALITIES = ("icu", "theatre", "ed", "isolation", "general")
 CRITICAL_WARDS = frozenset({"icu", "theatre", "ed", "isolation"})
+# How a ward's own name already says what kind of place it is ("Intensive Care Unit", "ICU", "Theatres"),
+# so pages do not add the kind again after the name.
+CRITICALITY_WORDS = {"icu": ("icu", "intensive care", "重症"), "theatre": ("theatre", "operating", "手术"),
+                     "ed": ("emergency", "a&e", "急诊"), "isolation": ("isolation", "隔离")}
 
 
 class Site(db.Model):
@@ -46,6 +50,14 @@ class Ward(db.Model):
     @property
     def is_critical(self) -> bool:
         return self.criticality in CRITICAL_WARDS
+
+    @property
+    def kind_to_show(self) -> str | None:
+        """The criticality to name after the ward, or None: a general ward, or one whose name says it already."""
+        if not self.is_critical:
+            return None
+        name = self.name.lower()
+        return None if any(word in name for word in CRITICALITY_WORDS.get(self.criticality, ())) else self.criticality
 
 
 class Location(db.Model):

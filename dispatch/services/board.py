@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from dispatch.errors import NotFoundError, ValidationError
 from dispatch.services import escalation, heartbeats, licence_lapses, licences, photos, sla
 from dispatch.services.unreached import Unreached, for_board as people_not_reached
 from models import OPEN_STATUSES, OutboundMessage, Ticket, Trade, User, db
@@ -87,3 +89,26 @@ def open_board(now: datetime) -> Board:
 
 def all_trades() -> list[Trade]:
     return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+
+
+@dataclass
+class Reassignment:
+    """A reassignment the dispatcher is about to make: who loses the job and who gets it."""
+    ticket: Ticket
+    losing: User
+    gaining: User
+
+
+def reassignment_to_confirm(ticket_id: int, technician_id: int, seen_version: int | None) -> Reassignment | None:
+    """The reassignment to put to the dispatcher before it happens, or None when there is nothing to ask:
+    nobody has the job yet, the same person was chosen, or the ticket changed since the board was drawn
+    (then the assignment itself answers, with its 'changed meanwhile' or 'already has this job')."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFoundError(_("No such ticket."))
+    if ticket.assignee_id is None or ticket.assignee_id == technician_id or seen_version != ticket.version:
+        return None
+    technician = db.session.get(User, technician_id)
+    if technician is None or technician.role != "technician":
+        raise ValidationError(_("No such technician."), field="technician_id")
+    return Reassignment(ticket=ticket, losing=ticket.assignee, gaining=technician)

@@ -12,6 +12,8 @@ class AssignForm(FlaskForm):
     technician_id = WholeNumberField(_l("Technician"), validators=[
         DataRequired(message=_l("Choose a technician.")), an_id(message=_l("Choose a technician."))])
     version = HiddenField()
+    # "1" once the dispatcher has seen who loses the job (the confirmation step before a reassignment).
+    confirmed = HiddenField()
 
 
 class PriorityForm(FlaskForm):

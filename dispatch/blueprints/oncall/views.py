@@ -6,7 +6,6 @@ from datetime import datetime
 
 import phonenumbers
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,6 +18,7 @@ from dispatch.blueprints.oncall.forms import (
 )
 from dispatch.clock import now
 from dispatch.errors import DispatchError, refusals_return_to
+from dispatch.i18n import local_datetime
 from dispatch.services import access, oncall_board, oncall_reports, rota
 from dispatch.services.timezone import hospital_zone, wall_to_utc
 from models import Trade, db
@@ -30,16 +30,17 @@ MAX_CSV_BYTES = 512 * 1024
 @bp.context_processor
 def labels() -> dict:
     return {"ROTA_ROLE_LABELS": ROLE_LABELS, "KIND_LABELS": KIND_LABELS, "WEEKDAY_LABELS": WEEKDAY_LABELS,
-            "STEP_TARGET_LABELS": TARGET_LABELS, "when": lambda value: format_datetime(value, "EEE d MMM HH:mm"),
+            "STEP_TARGET_LABELS": TARGET_LABELS, "when": lambda value: local_datetime(value, "weekday_time"),
             "phone_display": phone_display, "when_span": when_span}
 
 
 def when_span(start: datetime, end: datetime) -> str:
-    """'Mon 30 Nov 08:00–20:00' within a day, 'Fri 27 Nov 20:00 – Sat 28 Nov 08:00' across midnight."""
+    """'Mon 30 Nov 08:00–20:00' within a day, 'Fri 27 Nov 20:00 – Sat 28 Nov 08:00' across midnight
+    ('11月30日 周一 08:00–20:00' in Chinese)."""
     zone = hospital_zone()
     if start.astimezone(zone).date() == end.astimezone(zone).date():
-        return f"{format_datetime(start, 'EEE d MMM HH:mm')}–{format_datetime(end, 'HH:mm')}"
-    return f"{format_datetime(start, 'EEE d MMM HH:mm')} – {format_datetime(end, 'EEE d MMM HH:mm')}"
+        return f"{local_datetime(start, 'weekday_time')}–{local_datetime(end, 'time')}"
+    return f"{local_datetime(start, 'weekday_time')} – {local_datetime(end, 'weekday_time')}"
 
 
 def phone_display(number: str) -> str:

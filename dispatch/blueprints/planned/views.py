@@ -17,6 +17,7 @@ from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.planned.forms import ChecklistForm, ScheduleForm, SkipForm, checklist_lines
 from dispatch.clock import now
 from dispatch.errors import refusals_return_to
+from dispatch.i18n import local_date
 from dispatch.services import access, checklists, planned, recurrence
 from dispatch.services.timezone import hospital_date
 from models import ROLES, Asset, Location, Trade, Ward, db
@@ -107,7 +108,7 @@ def skip(schedule_id: int):
         return redirect(back)
     refusals_return_to(back)
     planned.skip_occurrence(current_user, schedule_id, due, form.reason.data)
-    flash(_("%(date)s skipped.", date=due.isoformat()), "success")
+    flash(_("%(date)s skipped.", date=local_date(due)), "success")
     return redirect(back)
 
 

@@ -1,12 +1,10 @@
 """Ward pages: report a fault (also from an asset's QR label) and follow the ward's tickets."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import inspect, select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.form_choices import options
@@ -16,7 +14,8 @@ from dispatch.blueprints.report.forms import ReportForm, WardActionForm
 from dispatch.clock import now
 from dispatch.services import access, photos
 from dispatch.services.tickets import report_fault
-from models import OPEN_STATUSES, Asset, Location, Ticket, Trade, Ward, db
+from dispatch.services.ward_tickets import ward_tickets
+from models import Asset, Location, Trade, Ward, db
 
 bp = Blueprint("report", __name__)
 
@@ -107,14 +106,5 @@ def asset_label_image(code: str):
 @roles_required(*access.REPORTERS)
 def tickets():
     """The ward's open tickets and those resolved in the last 30 days (awaiting confirmation first)."""
-    since = now() - timedelta(days=30)
-    query = access.visible_tickets(current_user).where(
-        or_(Ticket.status.in_(OPEN_STATUSES), Ticket.updated_at >= since)
-    )
-    if current_user.role != "nurse":
-        ward_id = request.args.get("ward_id", type=int)
-        query = query.where(Ticket.ward_id == ward_id) if ward_id else query.where(False)
-    rows = db.session.scalars(query.order_by(Ticket.created_at.desc()).limit(200)).all()
-    awaiting = [t for t in rows if t.status == "resolved"]
-    others = [t for t in rows if t.status != "resolved"]
-    return render_template("report/ward.html", awaiting=awaiting, others=others, action_form=WardActionForm())
+    found = ward_tickets(current_user, now(), request.args.get("ward_id", type=int))
+    return render_template("report/ward.html", awaiting=found.awaiting, others=found.others, action_form=WardActionForm())
