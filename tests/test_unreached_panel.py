@@ -79,9 +79,12 @@ def test_a_supervisor_with_a_dead_phone_is_named_once_for_two_jobs_and_only_unti
     first = file_fault(hospital, description="No power to bed 1")
     second = file_fault(hospital, description="No power to bed 2")
     worker()
-    # Sparky has one job and Volt the other, so nobody is left on call: each chain skips to the
-    # supervisor (text and call) at five minutes.
+    # Sparky has one job and Volt the other. At five minutes each chain widens the circle to the other
+    # technician on call (both busy, both still paged); at ten it reaches the supervisor (text and call).
     clock.set(filed + timedelta(minutes=5))
+    assert escalation.run_due(clock.now()) == 2
+    worker()
+    clock.set(filed + timedelta(minutes=10))
     assert escalation.run_due(clock.now()) == 2
     worker()
 
@@ -95,7 +98,7 @@ def test_a_supervisor_with_a_dead_phone_is_named_once_for_two_jobs_and_only_unti
         "sms_failed", "call_failed"]
 
     # The duty manager's step fires: the supervisor's step is superseded, nobody need phone them now.
-    clock.set(filed + timedelta(minutes=10))
+    clock.set(filed + timedelta(minutes=15))
     assert escalation.run_due(clock.now()) == 2
     assert "Supervisor" not in panel(login_as)
 
