@@ -232,6 +232,12 @@ def _close_pages(session, ticket: Ticket, now: datetime, *, accepted_by: int | N
         person = session.get(User, page.user_id)
         notify.owe_sms(session, recipient=person, kind="page_taken", ticket=ticket,
                        body=sms_text.for_user(person, sms_text.page_taken, ticket, acceptor.full_name))
+    if told:
+        # The history owes every SMS it causes: this line is the one the "who took it" messages trace to.
+        session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="page_taken", channel="system",
+                                note=_("Told who took the job: %(names)s",
+                                       names=", ".join(session.get(User, i).full_name for i in sorted(told))),
+                                data={"people": sorted(told), "accepted_by": accepted_by}))
 
 
 def take_paged_job(session, ticket: Ticket, technician: User, now: datetime, channel: str) -> None:
@@ -316,8 +322,11 @@ def _fire(session, escalation: TicketEscalation, ticket: Ticket, now: datetime, 
     due_at = escalation.next_due_at
     for _guard in range(len(escalation.chain) * escalation.repeat + 1):
         step = escalation.chain[escalation.step_index]
+        # Who had the job before the step: a technician step pages beside them (a "page" SMS) or, when nobody
+        # had it, gives it to the person paged (an "assigned" line owes that SMS).
+        holder_id = ticket.assignee_id
         people = _act(session, escalation, ticket, step, now)
-        data = {"step": escalation.step_index + 1, "round": escalation.round + 1, "target": step["target"],
+        data = {"holder_id": holder_id, "step": escalation.step_index + 1, "round": escalation.round + 1, "target": step["target"],
                 "waiting_for": escalation.waiting_for, "due_at": due_at.isoformat() if due_at else None,
                 "lag_seconds": round((now - due_at).total_seconds(), 3) if due_at else None, "by": by,
                 "people": [p.id for p in people]}
@@ -474,13 +483,13 @@ def _wait_for_dispatcher(session, ticket: Ticket, now: datetime) -> None:
         select(TicketEvent.id).join(Ticket, Ticket.id == TicketEvent.ticket_id)
         .where(TicketEvent.kind == "auto_dispatch_none", TicketEvent.at >= now - window,
                Ticket.trade_id == ticket.trade_id, Ticket.id != ticket.id).limit(1)) is not None
+    told = [] if already else rota.on_call(ticket.trade_id, ("supervisor",), now)
+    # The line names who is told, so every "nobody on call" SMS traces to it.
     session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="auto_dispatch_none", channel="system",
                             note=_("Nobody licensed for %(trade)s is on call: waiting for the dispatcher.",
                                    trade=ticket.trade.name),
-                            data={"supervisor_told": not already}))
-    if already:
-        return
-    for person in rota.on_call(ticket.trade_id, ("supervisor",), now):
+                            data={"supervisor_told": not already, "people": [p.id for p in told]}))
+    for person in told:
         notify.owe_sms(session, recipient=person, kind="nobody_on_call", ticket=ticket,
                        body=sms_text.for_user(person, sms_text.nobody_on_call, ticket))
 
