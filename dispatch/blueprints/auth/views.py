@@ -28,7 +28,7 @@ HOME_BY_ROLE = {
 }
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """Only same-site paths, so a crafted link cannot bounce a nurse to another site after login."""
     if not target:
         return None
@@ -97,7 +97,7 @@ def login():
         else:
             audit.record("login_succeeded", actor_id=user.id, subject_id=user.id, subject=user.username)
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+            return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))
     return render_template("auth/login.html", form=form)
 
 
@@ -105,7 +105,7 @@ def login():
 def language():
     """English / 中文 in the header: kept on the person's account, or in a cookie before logging in."""
     choice = request.form.get("locale")
-    back = _safe_next(request.form.get("next")) or url_for("auth.home" if current_user.is_authenticated else "auth.login")
+    back = safe_next(request.form.get("next")) or url_for("auth.home" if current_user.is_authenticated else "auth.login")
     if choice not in SUPPORTED_LOCALES:
         return redirect(back)
     if current_user.is_authenticated:
