@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError
@@ -273,12 +273,19 @@ def pages_for_board(ticket_ids: list[int]) -> dict[int, list[EscalationPage]]:
 
 # ---- the scheduler's side ----------------------------------------------------------------------
 
+def due_clause(now: datetime, grace: timedelta = timedelta(0)):
+    """SQL, the one definition of an escalation step being due at `now`: its chain is running and its time
+    came at least `grace` ago. Overdue (what the watchdog fires and its monitoring counts) is due with
+    WATCHDOG_GRACE; the scheduler fires what is due with none."""
+    return and_(TicketEscalation.state == "active", TicketEscalation.next_due_at <= now - grace)
+
+
 def run_due(now: datetime, *, by: str = "scheduler", grace: timedelta = timedelta(0), limit: int = 200) -> int:
     """Fire every step due at `now` (older than `grace`, for the watchdog). Each ticket in its own
     transaction, claimed with SKIP LOCKED on PostgreSQL (BEGIN IMMEDIATE on SQLite), so two
     schedulers never fire the same step twice and one bad ticket cannot hold up the rest."""
     due_ids = db.session.scalars(
-        select(TicketEscalation.id).where(TicketEscalation.state == "active", TicketEscalation.next_due_at <= now - grace)
+        select(TicketEscalation.id).where(due_clause(now, grace))
         .order_by(TicketEscalation.next_due_at).limit(limit)
     ).all()
     db.session.commit()
@@ -296,9 +303,7 @@ def run_due(now: datetime, *, by: str = "scheduler", grace: timedelta = timedelt
 
 def _process(escalation_id: int, now: datetime, by: str, grace: timedelta) -> int:
     with write_transaction() as session:
-        query = select(TicketEscalation).where(
-            TicketEscalation.id == escalation_id, TicketEscalation.state == "active",
-            TicketEscalation.next_due_at <= now - grace)
+        query = select(TicketEscalation).where(TicketEscalation.id == escalation_id, due_clause(now, grace))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         escalation = session.scalars(query).one_or_none()
@@ -511,8 +516,7 @@ def status(ticket_id: int) -> TicketEscalation | None:
 
 
 def overdue_count(now: datetime) -> int:
-    return db.session.scalar(select(func.count(TicketEscalation.id)).where(
-        TicketEscalation.state == "active", TicketEscalation.next_due_at < now - WATCHDOG_GRACE)) or 0
+    return db.session.scalar(select(func.count(TicketEscalation.id)).where(due_clause(now, WATCHDOG_GRACE))) or 0
 
 
 def active_for_board(ticket_ids: list[int]) -> dict[int, TicketEscalation]:
