@@ -29,7 +29,9 @@ def create_app(config: Mapping | type | None = None) -> Flask:
 
 
 def register_config(app: Flask, config: Mapping | type | None) -> None:
-    from config import check_sms_timings, config_from_environment, kept_secret_key
+    from config import (
+        check_directory_settings, check_sms_timings, check_twilio_credentials, config_from_environment, kept_secret_key,
+    )
 
     if isinstance(config, type):
         app.config.from_object(config)
@@ -37,11 +39,15 @@ def register_config(app: Flask, config: Mapping | type | None) -> None:
         app.config.from_object(config_from_environment())
         if config:
             app.config.update(config)
+    production = app.config.get("ENV_NAME") == "production" or app.config.get("SESSION_COOKIE_SECURE")
     if not app.config.get("SECRET_KEY"):
-        if app.config.get("ENV_NAME") == "production" or app.config.get("SESSION_COOKIE_SECURE"):
+        if production:
             raise RuntimeError("SECRET_KEY must be set in production")
         app.config["SECRET_KEY"] = kept_secret_key()
+    if production:
+        check_twilio_credentials(app.config)
     check_sms_timings(app.config)
+    check_directory_settings(app.config)
 
 
 def register_security(app: Flask) -> None:
@@ -73,7 +79,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from dispatch.blueprints.admin.views import bp as admin_bp
+    # The admin blueprint, with its directory pages (dispatch/blueprints/admin/directory.py) added to it.
+    from dispatch.blueprints.admin.directory import bp as admin_bp
     from dispatch.blueprints.api import register_api
     from dispatch.blueprints.auth.views import bp as auth_bp
     from dispatch.blueprints.board.views import bp as board_bp
@@ -82,7 +89,9 @@ def register_blueprints(app: Flask) -> None:
     from dispatch.blueprints.oncall.views import bp as oncall_bp
     from dispatch.blueprints.planned.views import bp as planned_bp
     from dispatch.blueprints.operations.views import bp as operations_bp
+    from dispatch.blueprints.photos.views import bp as photos_bp
     from dispatch.blueprints.plans.views import bp as plans_bp
+    from dispatch.blueprints.qr.views import bp as qr_bp
     from dispatch.blueprints.report.views import bp as report_bp
     from dispatch.blueprints.reports.views import bp as reports_bp
     from dispatch.blueprints.sms.views import bp as sms_bp
@@ -101,6 +110,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(planned_bp)
     app.register_blueprint(operations_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(photos_bp)
+    app.register_blueprint(qr_bp)
     app.register_blueprint(stock_bp)
     csrf.exempt(sms_bp)  # Twilio signs its webhooks instead; see blueprints/sms
     csrf.exempt(voice_bp)

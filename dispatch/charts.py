@@ -48,14 +48,33 @@ def percent_axis(values: Sequence[float | None], guide: float | None = None) -> 
     return floor, 5.0 if span <= 30 else 10.0 if span <= 60 else 25.0
 
 
-def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *, title: str,
+LEGEND_COLUMN = 380  # px per legend entry below a line chart: room for a trade's full name
+CHAR_WIDTH = 0.62  # of the font size: a generous average glyph width, for laying labels out without overlap
+
+
+def text_width(text: str, size: float = 12) -> float:
+    """About how wide a label draws (CJK glyphs are square, so count them double)."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) * size * CHAR_WIDTH
+
+
+def line_chart(x_labels: Sequence[str], series: Sequence[tuple], *, title: str,
                y_label: str, y_max: float = 100.0, y_min: float = 0.0, y_step: float = 25.0,
                guide: float | None = None, guide_label: str = "", suffix: str = "%", width: int = 1200,
-               height: int = 340) -> Markup:
-    """Lines over months (gaps where a month has no value), a legend on the right, an optional guide line."""
-    left, right, top, bottom = 56, 250, 28, 46
-    plot_w, plot_h = width - left - right, height - top - bottom
+               height: int = 340, min_count: int = 0, count_label=None) -> Markup:
+    """Lines over months (gaps where a month has no value), an optional guide line labelled at the right, and
+    the legend below the plot, full names. A series is (name, values) or (name, values, counts): each point
+    then tells in its tooltip how many tickets stand behind it, and one resting on fewer than `min_count`
+    is drawn hollow and not joined to its neighbours (one late job in a quiet month is not a 0% collapse).
+    `count_label(n)` words the count ('3 tickets')."""
+    left, top, bottom = 56, 28, 30
+    right = max(60, int(text_width(guide_label)) + 16) if guide is not None else 20
+    plot_w = width - left - right
+    columns = max(1, (width - left) // LEGEND_COLUMN)
+    legend_rows = -(-len(series) // columns) if series else 0
+    plot_h = height - top - bottom
+    height = height + legend_rows * 20 + (10 if legend_rows else 0)
     n = max(len(x_labels), 1)
+    count_label = count_label or (lambda c: f"n={c}")
 
     def x_at(i: int) -> float:
         return left + (plot_w * (i + 0.5) / n)
@@ -76,7 +95,8 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         value += step
     parts.append(f'<text transform="translate(13 {top + plot_h / 2:.0f}) rotate(-90)" text-anchor="middle" '
                  f'fill="#444">{escape(y_label)}</text>')
-    every = 1 if n <= 13 else -(-n // 12)
+    widest = max([text_width(label) for label in x_labels] + [1])
+    every = max(1, -(-int(widest + 8) // max(int(plot_w / n), 1)))  # skip labels rather than let them touch
     for i, label in enumerate(x_labels):
         if i % every == 0:
             parts.append(f'<text x="{x_at(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#444">'
@@ -86,30 +106,43 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#5f6b7a" '
                      f'stroke-width="1.4" stroke-dasharray="3 3"/>')
         parts.append(f'<text x="{left + plot_w + 6}" y="{y + 4:.1f}" fill="#5f6b7a">{escape(guide_label)}</text>')
-    for index, (name, values) in enumerate(series):
+    for index, entry in enumerate(series):
+        name, values = entry[0], entry[1]
+        counts = entry[2] if len(entry) > 2 else None
         colour, dash, marker = (PALETTE[index % len(PALETTE)], DASHES[index % len(DASHES)],
                                 MARKERS[index % len(MARKERS)])
-        runs, run = [], []
+        runs, run, points = [], [], []
         for i, v in enumerate(values):
-            if v is None:
+            count = counts[i] if counts is not None and i < len(counts) else None
+            thin = v is not None and count is not None and count < min_count
+            if v is None or thin:
                 if run:
                     runs.append(run)
                 run = []
             else:
                 run.append((x_at(i), y_at(v)))
+            if v is not None:
+                points.append((i, v, count, thin))
         if run:
             runs.append(run)
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        for points in runs:
-            if len(points) > 1:
-                d = " ".join(f"{'M' if k == 0 else 'L'}{px:.1f} {py:.1f}" for k, (px, py) in enumerate(points))
+        for line in runs:
+            if len(line) > 1:
+                d = " ".join(f"{'M' if k == 0 else 'L'}{px:.1f} {py:.1f}" for k, (px, py) in enumerate(line))
                 parts.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2"{dash_attr}/>')
-            parts += [_marker(marker, px, py, colour) for px, py in points]
-        ly = top + 8 + index * 20
-        lx = left + plot_w + 18
+        for i, v, count, thin in points:
+            tip = f"{name} · {x_labels[i] if i < len(x_labels) else ''}: {v:.0f}{suffix}"
+            if count is not None:
+                tip += f" ({count_label(count)})"
+            shape = (f'<circle cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="4" fill="#fff" stroke="{colour}" '
+                     f'stroke-width="1.8" class="thin-point"/>') if thin else _marker(marker, x_at(i), y_at(v), colour)
+            parts.append(f'<g class="point"><title>{escape(tip)}</title>{shape}</g>')
+        ly = top + plot_h + 36 + (index // columns) * 20
+        lx = left + (index % columns) * LEGEND_COLUMN
         parts.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 30}" y2="{ly}" stroke="{colour}" stroke-width="2"{dash_attr}/>')
         parts.append(_marker(marker, lx + 15, ly, colour))
-        parts.append(f'<text x="{lx + 38}" y="{ly + 4}" fill="#1c2430">{escape(_clip(name, 24))}</text>')
+        parts.append(f'<text x="{lx + 38}" y="{ly + 4}" fill="#1c2430">'
+                     f'{escape(_clip(name, int((LEGEND_COLUMN - 46) / (12 * CHAR_WIDTH))))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

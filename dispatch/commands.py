@@ -14,7 +14,7 @@ from models import ROLES, Ticket, User, Ward, db
 
 def register(app: Flask) -> None:
     for command in (create_user, create_token, revoke_token, seed_demo, seed_history, run_worker, run_scheduler,
-                    run_watchdog, backup_database, restore_database, database_fingerprint):
+                    run_watchdog, backup_database, restore_database, database_fingerprint, directory_sync):
         app.cli.add_command(command)
     app.cli.add_command(name_phones_at_fake_twilio)
 
@@ -288,3 +288,24 @@ def name_phones_at_fake_twilio(wait_seconds):
     except Exception as error:  # requests' errors: the fake is not there
         raise click.ClickException(f"could not reach the fake Twilio at {base_url}: {error}") from error
     click.echo(f"fake Twilio: named {named} phone number(s); times in {current_app.config['HOSPITAL_TIMEZONE']}")
+
+
+@click.command("directory-sync")
+def directory_sync():
+    """Check every LDAP / Active Directory account against the directory now (the scheduler does it nightly)."""
+    from dispatch.errors import DispatchError
+    from dispatch.services.directory import ldap_configured, nightly
+
+    if not ldap_configured(current_app.config):
+        raise click.ClickException("LDAP_URL is not set: there is no directory to sync with.")
+    try:
+        result = nightly.sync_now()
+    except DispatchError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{result.checked} directory account(s) checked.")
+    for name in result.switched_off:
+        click.echo(f"switched off: {name}")
+    for name in result.switched_on:
+        click.echo(f"switched on again: {name}")
+    for change in result.role_changes:
+        click.echo(f"role changed: {change}")

@@ -66,6 +66,19 @@ class ConflictError(DispatchError):
     status_code = 409
 
 
+class DirectoryUnavailableError(DispatchError):
+    """The hospital's directory (LDAP / Active Directory, or the OpenID provider) cannot be reached or
+    answered wrongly: nothing was changed, and local break-glass accounts still sign in."""
+
+    status_code = 503
+
+
+class DirectorySignInRefused(DispatchError):
+    """The directory said no (wrong password, disabled account, no group that gives access to Dispatch)."""
+
+    status_code = 401
+
+
 # ---- shaping: what a refusal looks like on each channel -------------------------------------------------
 
 class ApiErrorSchema(Schema):
@@ -206,6 +219,14 @@ def register_error_handlers(app: Flask) -> None:
         if request.path.startswith(("/sms/", "/voice/")):
             return current_app.response_class(error.message, mimetype="text/plain"), error.status_code
         return _page_refusal(error)
+
+    @app.errorhandler(413)
+    def too_large(error):
+        # Flask refuses a request past MAX_CONTENT_LENGTH before any view reads it: most likely photos.
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "TooLarge", "message": str(_l("What was sent is too large."))}), 413
+        return render_template("errors/400.html", title=_l("Too large"), message=_l(
+            "What was sent is too large, so nothing was saved. Go back and send fewer or smaller photos.")), 413
 
     @app.errorhandler(404)
     def not_found(error):

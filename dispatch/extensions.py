@@ -28,6 +28,10 @@ class DispatchApi(Api):
         if not request.path.startswith("/api/"):
             return error
         payload, status, headers = super().handle_http_exception(error)
+        # flask-smorest keeps only the headers given to abort(); the exception's own (Allow on a 405,
+        # WWW-Authenticate, Retry-After) are part of the answer HTTP asks for, so they are kept too.
+        own = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+        headers = {**own, **dict(headers or {})}
         return api_error_body(payload), status, headers
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app, g, has_request_context, request
-from flask_babel import force_locale, format_datetime, get_locale
+from flask_babel import force_locale, format_date, format_datetime, get_locale
 from flask_login import current_user
 
 SUPPORTED_LOCALES = ("en", "zh_CN")
@@ -46,9 +46,41 @@ def _chinese() -> bool:
     return str(get_locale() or "").startswith("zh")
 
 
+# The one place dates and times are given their shape on a page, per language: CLDR's English patterns read
+# well, but its Chinese "d MMM" gives "24 11月" and "EEE d MMM" "周二 8 12月"; Chinese puts month, then day,
+# then weekday: "12月8日 周二".
+SHAPES = {
+    "short": ("d MMM HH:mm", "M月d日 HH:mm"),  # 24 Nov 14:05 / 11月24日 14:05
+    "time": ("HH:mm", "HH:mm"),
+    "day": ("d MMM", "M月d日"),  # 24 Nov / 11月24日
+    "weekday_day": ("EEE d MMM", "M月d日 EEE"),  # Tue 8 Dec / 12月8日 周二
+    "weekday_time": ("EEE d MMM HH:mm", "M月d日 EEE HH:mm"),  # Tue 8 Dec 20:00 / 12月8日 周二 20:00
+    "date": ("d MMM yyyy", "yyyy年M月d日"),  # 8 Dec 2026 / 2026年12月8日
+    "datetime": ("d MMM yyyy HH:mm", "yyyy年M月d日 HH:mm"),
+    "weekday": ("EEEE", "EEEE"),  # Tuesday / 星期二
+    "month": ("MMM", "M月"),  # Dec / 12月, a column heading under the year
+    "month_year": ("MMM yy", "yy年M月"),  # Dec 26 / 26年12月, a chart's month axis
+}
+
+
+def _pattern(shape: str) -> str:
+    english, chinese = SHAPES[shape]
+    return chinese if _chinese() else english
+
+
+def local_datetime(value, shape: str = "short") -> str:
+    """A moment (stored in UTC) in hospital time, in one of SHAPES for the reader's language."""
+    return format_datetime(value, _pattern(shape))
+
+
+def local_date(value, shape: str = "date") -> str:
+    """A calendar day (a date, no time zone) in one of SHAPES without a time: 'date', 'day' or 'weekday_day'."""
+    return format_date(value, _pattern(shape))
+
+
 def short_datetime(value) -> str:
-    """'24 Nov 14:05' in English, '11月24日 14:05' in Chinese (CLDR's "d MMM" would read "24 11月"), in hospital time."""
-    return format_datetime(value, "M月d日 HH:mm" if _chinese() else "d MMM HH:mm")
+    """'24 Nov 14:05' in English, '11月24日 14:05' in Chinese, in hospital time."""
+    return local_datetime(value, "short")
 
 
 def month_label(day, short: bool = False) -> str:

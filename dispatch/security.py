@@ -1,6 +1,7 @@
 """Request-level protections: the client's real address behind trusted proxies, the security headers every
 response carries (a Content-Security-Policy that runs no inline script), ids in URLs no longer than the
-database's keys, and no NUL characters in what the pages are sent."""
+database's keys, and no text that no database can store (a NUL, a lone UTF-16 surrogate) in what the pages
+and the API are sent."""
 from __future__ import annotations
 
 import base64
@@ -23,8 +24,14 @@ PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(), payment=(), 
 HSTS = "max-age=31536000"
 API_DOCS_PREFIX = "/api/docs"
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
-# Twilio's webhooks and the JSON API deal with what they are sent themselves (an SMS body loses its NULs).
-NUL_CHECKED_ELSEWHERE = ("sms", "voice", "api", "api-docs", "api_docs_files")
+# Twilio's webhooks and the JSON API deal with what they are sent themselves (an SMS body loses its NULs; the
+# API refuses with a JSON 422, using the same check).
+TEXT_CHECKED_ELSEWHERE = ("sms", "voice", "api", "api-docs", "api_docs_files")
+# Characters no column can take: a NUL (PostgreSQL text cannot hold one), and half of a UTF-16 surrogate pair
+# sent alone (JSON's "\ud800"): no character at all, which SQLite's driver cannot encode and PostgreSQL's
+# refuses. Nobody types either; they come from a pasted binary or a broken client, and are refused by name
+# rather than failing on the way into the database.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class RowIdConverter(IntegerConverter):
@@ -43,21 +50,54 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     # Before any blueprint adds its rules: the converter is looked up when a rule is added.
     app.url_map.converters["int"] = RowIdConverter
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_unstorable_text)
     app.after_request(add_security_headers)
 
 
-def refuse_nul_characters():
-    """Nobody types a NUL, and PostgreSQL text cannot hold one: a page or form that carries one is refused
-    whole (400, nothing saved) with a page that says why, rather than failing on the way into the database."""
-    if request.blueprint in NUL_CHECKED_ELSEWHERE:
+def readable_name(name: str) -> str:
+    """A field's name fit to show and to send back as JSON: the characters that cannot be stored, escaped."""
+    return UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", name)
+
+
+def unstorable_field(value, name: str = "") -> str | None:
+    """The name of the first field of a JSON value whose text cannot be stored (nested ones as `a.0.b`; the
+    body itself as `body`), or None when every text can be."""
+    if isinstance(value, str):
+        return (name or "body") if UNSTORABLE.search(value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        path = f"{name}.{readable_name(str(key))}" if name else readable_name(str(key))
+        if isinstance(key, str) and UNSTORABLE.search(key):
+            return path
+        found = unstorable_field(item, path)
+        if found:
+            return found
+    return None
+
+
+def unstorable_form_field(*sent) -> str | None:
+    """The same for a query string and a form (werkzeug MultiDicts): the first field whose name or value cannot
+    be stored."""
+    for values in sent:
+        for name, items in values.lists():
+            if UNSTORABLE.search(name) or any(UNSTORABLE.search(item) for item in items):
+                return readable_name(name)
+    return None
+
+
+def refuse_unstorable_text():
+    """A page or form that carries text no database can store is refused whole (422, nothing saved) with a page
+    that names the field, rather than failing on the way into the database (a 500)."""
+    if request.blueprint in TEXT_CHECKED_ELSEWHERE:
         return None
-    sent = [request.args] if request.method == "GET" else [request.args, request.form]
-    if not any("\x00" in value for values in sent for _name, items in values.lists() for value in items):
+    field = unstorable_form_field(request.args) if request.method == "GET" else unstorable_form_field(
+        request.args, request.form)
+    if field is None:
         return None
     return render_template("errors/400.html", title=_("Not accepted"), message=_(
-        "What was sent holds a NUL character, which cannot be saved. Nothing was changed: go back, retype the "
-        "text (do not paste it from a binary file) and send it again.")), 400
+        "The field “%(field)s” holds a character that cannot be saved (a NUL, or half of a character). Nothing "
+        "was changed: go back, retype the text (do not paste it from a binary file) and send it again.",
+        field=field)), 422
 
 
 def add_security_headers(response: Response) -> Response:

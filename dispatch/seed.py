@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from dispatch import seed_costs
 from dispatch.clock import now as clock_now
@@ -23,6 +23,8 @@ TRADES = [  # code, name, base priority, always emergency, licence type codes
     ("hvac", "Air conditioning & ventilation", 3, False, ["refrigeration"]),
     ("other", "Other", 3, False, []),
 ]
+# The trade codes a report names (the API's `trade`); the trade table holds exactly these.
+TRADE_CODES = tuple(code for code, *_rest in TRADES)
 LICENCE_TYPES = [
     ("lv-electrician", "Low-voltage electrician (特种作业操作证 低压电工)"),
     ("hv-electrician", "High-voltage electrician (特种作业操作证 高压电工)"),

@@ -1,15 +1,15 @@
 """Jinja filters and globals: times in hospital time, durations, labels."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Flask, current_app
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_currency, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from dispatch.clock import now
-from dispatch.i18n import short_datetime
+from dispatch.i18n import local_date, local_datetime, month_label
 from dispatch.services import sla
 from dispatch.services.emergency_plans import tel_href
 from dispatch.services.tickets import STATUS_LABELS
@@ -38,11 +38,14 @@ EVENT_LABELS = {
     "checklist_ticked": _l("Checklist step ticked"), "checklist_unticked": _l("Checklist step unticked"),
     "plan_attached": _l("Emergency plan attached"), "plan_removed": _l("Emergency plan taken off"),
     "plan_step": _l("Plan step done"),
+    "photos": _l("Photos added"), "false_report": _l("False report"),
 }
+PHOTO_STAGE_LABELS = {"report": _l("With the report"), "comment": _l("Added later"), "before": _l("Before the work"),
+                      "after": _l("After the work")}
 TARGET_LABELS = {"acknowledge": _l("acknowledge"), "attend": _l("attend"), "resolve": _l("resolve")}
 # How a history line came in (shown after the person; the web is the default and not named).
 CHANNEL_LABELS = {"sms": _l("by SMS"), "api": _l("by API"), "voice": _l("by phone call"), "system": _l("automatic"),
-                  "alarm": _l("from an alarm panel"), "watchdog": _l("by the watchdog")}
+                  "alarm": _l("from an alarm panel"), "qr": _l("from a QR label"), "watchdog": _l("by the watchdog")}
 SMS_STATE_LABELS = {
     "pending": _l("SMS queued"), "sending": _l("SMS sending"), "sent": _l("SMS sent"),
     "delivered": _l("SMS delivered"), "undelivered": _l("SMS undelivered"), "failed": _l("SMS failed"),
@@ -57,13 +60,35 @@ CRITICALITY_LABELS = {
 
 
 def local_time(value: datetime | None, fmt: str = "short") -> str:
+    """|localtime: a moment in hospital time, in a shape of dispatch.i18n.SHAPES ('iso' for machines only:
+    data attributes and <time datetime>, never for reading)."""
     if value is None:
         return ""
-    if fmt == "time":
-        return format_datetime(value, "HH:mm")
     if fmt == "iso":
         return value.isoformat()
-    return short_datetime(value)
+    return local_datetime(value, fmt)
+
+
+def local_day(value: date | datetime | None, fmt: str = "date") -> str:
+    """|localdate: a calendar day (a licence's expiry, a due date) in a shape of dispatch.i18n.SHAPES."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return local_datetime(value, fmt)
+    return local_date(value, fmt)
+
+
+def person_label(user) -> str:
+    """'Li Mei · Nurse · ICU' in the header: name, role and ward, each said once. A ward's shared login is
+    named for its role and ward already ('Nurse, Intensive Care Unit'), so those are not repeated after it."""
+    name = user.full_name or user.username
+    parts = [name]
+    role = str(ROLE_LABELS.get(user.role, user.role))
+    if user.role.lower() not in name.lower() and role.lower() not in name.lower():
+        parts.append(role)
+    if user.ward is not None and user.ward.name.lower() not in name.lower():
+        parts.append(user.ward.name)
+    return " · ".join(parts)
 
 
 def duration(seconds: float | None) -> str:
@@ -109,11 +134,14 @@ def _part_choices():
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["localdate"] = local_day
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["minutes"] = minutes_label
     app.jinja_env.filters["fromiso"] = from_iso
+    app.jinja_env.filters["fromisodate"] = lambda value: date.fromisoformat(value) if value else None
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["amount"] = amount
+    app.jinja_env.filters["person"] = person_label
     app.jinja_env.globals.update(
         now=now,
         get_locale=get_locale,
@@ -126,8 +154,10 @@ def init_app(app: Flask) -> None:
         SMS_STATE_LABELS=SMS_STATE_LABELS,
         CHANNEL_LABELS=CHANNEL_LABELS,
         MOVEMENT_LABELS=MOVEMENT_LABELS,
+        PHOTO_STAGE_LABELS=PHOTO_STAGE_LABELS,
         part_choices=_part_choices,
-        format_month=lambda day: format_date(day, "MMM"),
+        format_month=lambda day: local_date(day, "month"),
+        month_label=month_label,
         next_due=sla.next_due,
         live_breaches=sla.live_breaches,
         tel_href=tel_href,

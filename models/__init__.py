@@ -15,9 +15,10 @@ from models.rota import (
 from models.planned import (
     OCCURRENCE_STATES, RECURRENCE_KINDS, RECURRENCE_UNITS, MaintenanceSchedule, PlannedOccurrence, TicketChecklistItem,
 )
+from models.photo import PHOTO_STAGES, TicketPhoto
 from models.place import CRITICAL_WARDS, WARD_CRITICALITIES, Asset, Building, Location, Site, Ward
 from models.stock import MOVEMENT_KINDS, LabourRate, Part, StockLevel, StockMovement, Store, TicketPart, TradeBudget
-from models.staff import ROLES, ApiToken, Licence, LicenceLapse, LicenceType, Trade, User, trade_licence_type
+from models.staff import ROLES, ApiToken, DirectoryGroup, Licence, LicenceLapse, LicenceType, Trade, User, trade_licence_type
 from models.ticket import (
     OPEN_STATUSES,
     PRIORITIES,
@@ -32,7 +33,7 @@ __all__ = [
     "Base", "UTCDateTime", "db", "DEFAULT_BREACH_CAUSES", "BreachCause", "TicketBreachCause", "Heartbeat", "FINAL_STATES", "MESSAGE_STATES", "STATE_RANK",
     "InboundMessage", "OutboundMessage", "OVERRIDE_KINDS", "ROTA_ROLES", "STEP_TARGETS", "EscalationPolicy",
     "EscalationStep", "OnCallShift", "ShiftOverride", "SwapRequest", "TicketEscalation", "EscalationPage", "CRITICAL_WARDS", "WARD_CRITICALITIES", "Asset", "Building",
-    "Location", "Site", "Ward", "ROLES", "ApiToken", "Licence", "LicenceLapse", "LicenceType", "Trade", "User",
+    "Location", "Site", "Ward", "ROLES", "ApiToken", "DirectoryGroup", "Licence", "LicenceLapse", "LicenceType", "Trade", "User",
     "trade_licence_type", "OPEN_STATUSES", "PRIORITIES", "STATUSES", "UNASSIGNED_STATUSES",
     "ServiceTarget", "Ticket", "TicketEvent",
     "AUDIT_KINDS", "AuditEvent",
@@ -42,4 +43,5 @@ __all__ = [
     "TicketChecklistItem",
     "EmergencyPlan", "EmergencyPlanVersion", "TicketPlanStep",
     "LeadershipReport",
+    "PHOTO_STAGES", "TicketPhoto",
 ]

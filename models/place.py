@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import db
@@ -11,6 +11,10 @@ from models.base import db
 # Criticality drives priority: faults in these places threaten patients at once.
 WARD_CRITICALITIES = ("icu", "theatre", "ed", "isolation", "general")
 CRITICAL_WARDS = frozenset({"icu", "theatre", "ed", "isolation"})
+# How a ward's own name already says what kind of place it is ("Intensive Care Unit", "ICU", "Theatres"),
+# so pages do not add the kind again after the name.
+CRITICALITY_WORDS = {"icu": ("icu", "intensive care", "重症"), "theatre": ("theatre", "operating", "手术"),
+                     "ed": ("emergency", "a&e", "急诊"), "isolation": ("isolation", "隔离")}
 
 
 class Site(db.Model):
@@ -38,12 +42,22 @@ class Ward(db.Model):
     floor: Mapped[str | None] = mapped_column(String(20))
     criticality: Mapped[str] = mapped_column(String(20), default="general")
     phone_extension: Mapped[str | None] = mapped_column(String(20))
+    # A printed QR label carries this number, signed: raising it revokes every label printed before.
+    label_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     building: Mapped[Building] = relationship(back_populates="wards")
     locations: Mapped[list[Location]] = relationship(back_populates="ward", order_by="Location.name")
 
     @property
     def is_critical(self) -> bool:
         return self.criticality in CRITICAL_WARDS
+
+    @property
+    def kind_to_show(self) -> str | None:
+        """The criticality to name after the ward, or None: a general ward, or one whose name says it already."""
+        if not self.is_critical:
+            return None
+        name = self.name.lower()
+        return None if any(word in name for word in CRITICALITY_WORDS.get(self.criticality, ())) else self.criticality
 
 
 class Location(db.Model):
@@ -54,6 +68,8 @@ class Location(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
+    # A printed QR label carries this number, signed: raising it revokes every label printed before.
+    label_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     ward: Mapped[Ward] = relationship(back_populates="locations")
 
 
@@ -73,6 +89,8 @@ class Asset(db.Model):
     trade_id: Mapped[int | None] = mapped_column(ForeignKey("trade.id"))
     # The label carries this code, not the id, so labels cannot be enumerated.
     qr_code: Mapped[str] = mapped_column(String(32), unique=True, default=_qr_code)
+    # A printed QR label carries this number, signed: raising it revokes every label printed before.
+    label_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     ward: Mapped[Ward] = relationship()
     location: Mapped[Location | None] = relationship()
     trade: Mapped["Trade | None"] = relationship()  # noqa: F821

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -48,6 +48,7 @@ class LicenceType(db.Model):
 
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
+    __table_args__ = (Index("ix_user_account_directory_key", "directory", "directory_key", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
@@ -62,6 +63,16 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     # Secret part of the URL of this person's on-call calendar feed (iCalendar).
     calendar_token: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # Signed in through the hospital's directory ("ldap" or "oidc"), keyed there by `directory_key` (the
+    # directory's username, or the OpenID subject); None: a local account with a Dispatch password.
+    directory: Mapped[str | None] = mapped_column(String(10))
+    directory_key: Mapped[str | None] = mapped_column(String(255))
+    # Break-glass: this person may also sign in with a local password when the directory is down.
+    break_glass: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Switched off because the directory disabled or lost the account (not by an administrator): the
+    # directory turning it back on turns it back on here.
+    disabled_by_directory: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    directory_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ward: Mapped["Ward | None"] = relationship()  # noqa: F821
     licences: Mapped[list[Licence]] = relationship(back_populates="technician", order_by="Licence.expires_on",
                                                    foreign_keys="Licence.technician_id")
@@ -83,6 +94,20 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+class DirectoryGroup(db.Model):
+    """A directory group (Active Directory / LDAP group, or a value of the OpenID groups claim) and the role
+    its members get in Dispatch; a nurses' group also names their ward. Edited by the administrator."""
+
+    __tablename__ = "directory_group"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # As the directory names it: a group's CN or whole DN, or the claim's value; matched ignoring case.
+    name: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(String(255), unique=True)  # name.lower()
+    role: Mapped[str] = mapped_column(String(20))
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("ward.id", ondelete="CASCADE"))
+    ward: Mapped["Ward | None"] = relationship()  # noqa: F821
 
 
 class Licence(db.Model):

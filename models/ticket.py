@@ -1,6 +1,7 @@
 """Tickets (one reported fault each), their append-only history, and the service targets they are held to."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -56,6 +57,21 @@ class ServiceTarget(db.Model):
     attend_minutes: Mapped[int] = mapped_column(Integer)
     resolve_minutes: Mapped[int] = mapped_column(Integer)
     trade: Mapped["Trade | None"] = relationship()  # noqa: F821
+
+
+def join_place(parts: list[str]) -> str:
+    """Parts of a place, widest first, joined with ' · ': empty parts and any part another already says are left
+    out (a detail 'Bay 1 bed 4' in Bay 1 stands for both). The first part (the ward) always stays."""
+    def says(longer: str, shorter: str) -> bool:
+        return re.search(rf"(?<!\w){re.escape(shorter)}(?!\w)", longer, re.IGNORECASE) is not None
+
+    kept: list[str] = []
+    for part in (p.strip() for p in parts if p and p.strip()):
+        if any(says(k, part) for k in kept):
+            continue
+        kept = kept[:1] + [k for k in kept[1:] if not says(part, k)]
+        kept.append(part)
+    return " · ".join(kept)
 
 
 class Ticket(db.Model):
@@ -148,6 +164,9 @@ class Ticket(db.Model):
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", passive_deletes="all"
     )
+    photos: Mapped[list["TicketPhoto"]] = relationship(  # noqa: F821
+        back_populates="ticket", order_by="TicketPhoto.id", passive_deletes="all"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -161,12 +180,10 @@ class Ticket(db.Model):
 
     @property
     def place(self) -> str:
-        parts = [self.ward.name if self.ward else ""]
-        if self.location:
-            parts.append(self.location.name)
-        if self.place_detail:
-            parts.append(self.place_detail)
-        return " · ".join(p for p in parts if p)
+        """'ICU · Bay 1 · Bed 4': ward, location, the reporter's detail, each said once (a detail typed as
+        'Bay 1 bed 4' in Bay 1 stands for both)."""
+        return join_place([self.ward.name if self.ward else "", self.location.name if self.location else "",
+                           self.place_detail or ""])
 
 
 class TicketEvent(db.Model):

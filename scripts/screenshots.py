@@ -1,6 +1,6 @@
 """README screenshots of the demo hospital, taken in headless Chromium.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--only qr-report-phone.png ...]
 
 Builds a throwaway instance (temporary directory, SQLite, migrated, demo hospital seeded), serves it on a
 free local port, logs in as the people who use each page and saves PNGs:
@@ -12,6 +12,7 @@ free local port, logs in as the people who use each page and saves PNGs:
     ticket.png        dispatcher, one job in progress: targets, technician and history
     oncall.png        shift supervisor, who is on call now and next, with tonight's cover for a sick electrician
     plan-phone.png    electrician, the ICU power-loss plan from the SMS link on a phone (390x844), two steps ticked
+    qr-report-phone.png  nobody logged in: the short form a room's QR label opens, on a phone (390x844)
     planned.png       shift supervisor, the planned-work calendar: tickets the schedules opened and dates to come
     budget.png        estates manager, this month's cost against budget per trade, and the same month last year
     board-zh.png, planned-zh.png, plan-ticket-zh.png, budget-zh.png
@@ -148,6 +149,21 @@ def cover_for_a_sick_electrician(app) -> None:
         db.session.remove()
 
 
+def qr_label_path(app) -> str:
+    """Where a printed QR label of one of the ICU's rooms points (the path of its signed link)."""
+    from urllib.parse import urlsplit
+
+    from sqlalchemy import select
+
+    from dispatch.services import qr_labels
+    from models import Location, Ward, db
+
+    with app.app_context():
+        icu = db.session.scalar(select(Ward).where(Ward.criticality == "icu").order_by(Ward.id))
+        room = db.session.scalar(select(Location).where(Location.ward_id == icu.id).order_by(Location.id))
+        return urlsplit(qr_labels.label_url("location", room)).path
+
+
 def today_in_hospital(app) -> date:
     from dispatch.clock import now
     from dispatch.services.timezone import hospital_date
@@ -159,6 +175,7 @@ def today_in_hospital(app) -> date:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--only", action="append", metavar="NAME", help="take only these screenshots (repeatable)")
     args = parser.parse_args()
     chromium = os.environ.get("DISPATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).is_file():
@@ -184,19 +201,22 @@ def main() -> int:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
 
-                def shoot(username: str, path: str, name: str, device: dict, *, ready: str, full_page: bool = False,
-                          chinese: bool = False):
+                def shoot(username: str | None, path: str, name: str, device: dict, *, ready: str,
+                          full_page: bool = False, chinese: bool = False):
+                    if args.only and name not in args.only:
+                        return
                     # The browser speaks the page's language too: its own widgets (a month picker) follow it.
                     context = browser.new_context(base_url=base_url, locale="zh-CN" if chinese else "en-GB",
                                                   timezone_id="Asia/Shanghai", **device)
                     context.set_default_timeout(TIMEOUT_MS)
                     page = context.new_page()
-                    page.goto("/login")
-                    page.get_by_label("Username").fill(username)
-                    page.get_by_label("Password").fill(DEMO_PASSWORD)
-                    page.get_by_role("button", name="Log in").click()
-                    # The account keeps its language: a user switched to 中文 earlier still reads Chinese.
-                    expect(page.locator("form[action$='/logout'] button")).to_be_attached()
+                    if username is not None:  # None: nobody logged in (a QR label's form)
+                        page.goto("/login")
+                        page.get_by_label("Username").fill(username)
+                        page.get_by_label("Password").fill(DEMO_PASSWORD)
+                        page.get_by_role("button", name="Log in").click()
+                        # The account keeps its language: a user switched to 中文 earlier still reads Chinese.
+                        expect(page.locator("form[action$='/logout'] button")).to_be_attached()
                     if chinese:  # as a new user does: the header's language switch, kept on the account
                         page.get_by_role("button", name="中文").click()
                         expect(page.get_by_role("button", name="退出")).to_be_attached()
@@ -206,12 +226,13 @@ def main() -> int:
                     target = args.out / name
                     page.screenshot(path=str(target), full_page=full_page, animations="disabled", caret="hide")
                     print(f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}: "
-                          f"{username} {path} ({target.stat().st_size // 1024} KB)")
+                          f"{username or 'nobody'} {path} ({target.stat().st_size // 1024} KB)")
                     context.close()
 
                 keep_background_alive(app)
                 shoot("dispatcher", "/board/", "board.png", DESKTOP, ready="#board tr[data-ticket]")
                 shoot("nurse.icu", "/report", "report-phone.png", PHONE, ready="text=Send report")
+                shoot(None, qr_label_path(app), "qr-report-phone.png", PHONE, ready="text=Send report", full_page=True)
                 give_electrician_a_second_job(app)
                 shoot("wang.electric", "/jobs", "jobs-phone.png", PHONE, ready="article.job")
                 today = today_in_hospital(app)

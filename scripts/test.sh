@@ -21,6 +21,19 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# axe-core for the browser tests' accessibility check: npm installs the pinned version (package-lock.json)
+# into ./node_modules, which git ignores. Without Node.js and npm the check cannot run, so the run fails.
+if ! command -v npm >/dev/null 2>&1; then
+  fail "npm is missing: install Node.js 20 and npm (apt-get install nodejs npm) and rerun; the accessibility check needs axe-core."
+fi
+if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "Installing axe-core (npm ci) for the accessibility check..."
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null || fail "npm ci could not install axe-core; see the npm log above."
+fi
+
+# Directory sign-in (LDAP, OpenID Connect): their tests start real servers; this installs what those need.
+scripts/directory_test_servers.sh || exit 2
+
 # PostgreSQL: the suite runs against it too, never silently skipped.
 if [[ " ${backends[*]} " == *" postgresql "* ]]; then
   export TEST_POSTGRES_URL=${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}

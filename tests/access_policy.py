@@ -51,6 +51,7 @@ LOGIN = "sent to the login page"
 BEARER = "401 JSON asking for a bearer token"
 SIGNED = "403 without Twilio's signature"
 PUBLIC = "open to anyone: 200"
+NOT_SET_UP = "404 to anyone: a feature this hospital has not set up (sign-in with OpenID Connect)"
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ POLICY: dict[str, Access] = {
     "auth.language": action(EVERYONE, anonymous=PUBLIC),
     "auth.logout": action(EVERYONE),
     "auth.home": page(EVERYONE, ok=302),
+    # The read-only hospital has no OpenID provider: tests/test_directory_oidc.py sign in through one.
+    "auth.oidc_start": page(EVERYONE, ok=404, anonymous=NOT_SET_UP),
+    "auth.oidc_callback": page(EVERYONE, ok=404, anonymous=NOT_SET_UP),
     "static": page(EVERYONE, anonymous=PUBLIC),
     # Prometheus: by address or its own token, not by login (tests/test_operations.py); the test client is local.
     "operations.prometheus": page(EVERYONE, anonymous=PUBLIC),
@@ -116,6 +120,21 @@ POLICY: dict[str, Access] = {
     "plans.tick": action(EVERYONE, scope="ticket", acts=WORKS),
     "plans.attach": action(CONTROL_ROOM, scope="ticket"),
     "planned.checklist": action(EVERYONE, scope="ticket", acts=WORKS),
+    # Photos: added by anyone who sees the ticket (before/after: its technician, checked by the service);
+    # each image by its random id, to those who see its ticket (the matrix's photo is on the ICU job).
+    "photos.add": action(EVERYONE, scope="ticket"),
+    "photos.ticket_photos": page(EVERYONE, scope="ticket"),
+    "photos.image": page(EVERYONE),
+    "photos.thumbnail": page(EVERYONE),
+    # QR labels: the report form and a filer's follow link need no login; printing and withdrawing do.
+    "qr.report": Access(get=EVERYONE, post=EVERYONE, anonymous=PUBLIC),
+    "qr.follow": page(EVERYONE, anonymous=PUBLIC),
+    "qr.kiosk": page(roles("nurse"), ok=302),  # a ward PC: on to its ward's short form
+    "qr.wards": page(CONTROL_ROOM),
+    "qr.ward_labels": page(CONTROL_ROOM),
+    "qr.ward_pdf": page(CONTROL_ROOM),
+    "qr.revoke": action(roles("supervisor", "admin")),
+    "qr.false_report": action(CONTROL_ROOM, scope="ticket"),
     # --- the control room ----------------------------------------------------------------------------
     "board.index": page(CONTROL_ROOM),
     "board.rows": page(CONTROL_ROOM),
@@ -189,6 +208,9 @@ POLICY: dict[str, Access] = {
     "admin.test_sms": action(REVIEWERS),
     "admin.revoke_licence": action(REVIEWERS),
     "admin.audit_log": page(roles("admin")),
+    "admin.directory_groups": form(roles("admin")),
+    "admin.remove_directory_group": action(roles("admin")),
+    "admin.break_glass": action(roles("admin")),
     "operations.queues": page(roles("supervisor", "admin")),
     "operations.requeue": action(roles("admin")),
     "operations.delete": action(roles("admin")),
@@ -208,8 +230,8 @@ POLICY: dict[str, Access] = {
     "api.Candidates": page(CONTROL_ROOM, anonymous=BEARER, api=True, scope="ticket"),
     "api.Assign": action(EVERY_TOKEN, anonymous=BEARER, api=True, scope="ticket", acts=CONTROL_ROOM,
                          json={"technician_id": "{person}"}),
-    "api.Transition": action(EVERY_TOKEN, anonymous=BEARER, api=True, scope="ticket", acts=API_ACTS_BY_ACTION,
-                             json={"note": "Done", "rating": 5}),
+    **{f"api.Transition_{name}": action(EVERY_TOKEN, anonymous=BEARER, api=True, scope="ticket", acts=who,
+                                         json={"note": "Done", "rating": 5}) for name, who in ACTS_BY_ACTION.items()},
     "api.Alarms": action(roles("integration", "admin"), anonymous=BEARER, api=True, json={
         "source": "BMS", "point_id": "AHU-1/filter", "condition": "Filter blocked", "severity": "major",
         "time": "2026-03-10T09:59:00+08:00", "state": "active"}),
@@ -230,8 +252,11 @@ URL_VALUES = {
     "override_id": "override", "shift_id": "shift", "token": "calendar_token", "plan_id": "plan",
     "schedule_id": "schedule", "cause_id": "cause", "report_id": "leadership_report", "message_id": "message",
     "part_id": "part", "line_id": "part_line", "licence_id": "licence",
+    "public_id": "photo", "label": "qr_label", "follow_token": "qr_follow", "ward_id": "icu", "object_id": "bed",
 }
-FIXED_VALUES = {"answer": "withdraw", "step": 1, "fmt": "csv"}
+FIXED_VALUES = {"answer": "withdraw", "step": 1, "fmt": "csv", "kind": "location",
+                # no directory group is mapped in the read-only hospital: only the administrator gets past the guard
+                "group_id": 987654}
 MISSING = 987654  # no such ticket
 
 

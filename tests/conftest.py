@@ -16,6 +16,9 @@ from sqlalchemy import create_engine, text
 from dispatch import create_app
 from dispatch.clock import FrozenClock
 
+# The real LDAP server and OpenID provider the sign-in tests run against (started only by tests that ask).
+pytest_plugins = ["tests.directory_servers"]
+
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

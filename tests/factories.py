@@ -93,7 +93,7 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
     from dispatch.services.report_breaches import causes, ensure_default_causes
     from dispatch.services.stock import PartLine, issue_parts
     from dispatch.services.tickets import report_fault, transition
-    from models import Asset, EmergencyPlan, Location, OutboundMessage, SwapRequest
+    from models import Asset, EmergencyPlan, Location, OutboundMessage, SwapRequest, TicketPhoto
     from tests.costs_data import build_stock
 
     ensure_default_causes()
@@ -152,6 +152,10 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
     token = calendar_feed.subscribe(hospital.users["sparky"].id)
     message = db.session.query(OutboundMessage).filter_by(ticket_id=icu_job.id).first()
     hospital.users["bms"] = integration
+    from dispatch.services import photos, qr_labels
+
+    photo_note = photos.add_photos(icu_job.id, hospital.user("nurse.icu"), [photos.process(_small_png())],
+                                   stage="comment", note="Scorch marks on the panel")
     return Furnished(ids={
         "icu_ticket": icu_job.id, "ward3_ticket": ward3_job.id, "lift_ticket": lift_reports[1].id,
         "part_line": line.id, "asset_code": asset.qr_code, "plan": plan.id, "plan_version": 1,
@@ -161,4 +165,17 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
         "store": stock["main"], "cause": causes()[0].id, "person": hospital.users["sparky"].id,
         "licence": hospital.user("sparky").licences[0].id,
         "ward3": hospital.ward3.id, "icu": hospital.icu.id,
+        "photo": db.session.query(TicketPhoto).filter_by(event_id=photo_note.id).one().public_id,
+        "qr_label": qr_labels.token_for("location", bed), "qr_follow": qr_labels.follow_token(icu_job.id),
+        "bed": bed.id,
     })
+
+
+def _small_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 40, 40)).save(out, "PNG")
+    return out.getvalue()

@@ -12,7 +12,7 @@ import pytest
 from dispatch.services.tickets import TRANSITIONS
 from models import ROLES
 from tests.access_policy import (
-    ACTS_BY_ACTION, API_ACTS_BY_ACTION, API_ROLES, BEARER, LOGIN, MISSING, PEOPLE, POLICY, PUBLIC, SIGNED, WEB_ROLES,
+    ACTS_BY_ACTION, API_ACTS_BY_ACTION, API_ROLES, BEARER, LOGIN, MISSING, NOT_SET_UP, PEOPLE, POLICY, PUBLIC, SIGNED, WEB_ROLES,
     build_path, expected, may_see_ticket, url_values,
 )
 from tests.conftest import changed_tables, csrf_token
@@ -158,6 +158,9 @@ def _send(hospital, access, method: str, path: str, role: str, data: dict, ids: 
 
 def _anonymous(hospital, access, method: str, path: str, where: str) -> list[str]:
     client = hospital.test_client()
+    if access.anonymous == NOT_SET_UP:
+        status, _body = _answer(client.get(path))
+        return [] if status == 404 else [f"{where} by nobody: {status}, expected 404"]
     if access.anonymous == PUBLIC:
         if method == "POST":
             return []  # open to anyone, and it would change things (a login, a language)

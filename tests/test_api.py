@@ -325,4 +325,6 @@ def test_the_openapi_document_is_served_and_lists_the_ticket_endpoints(client):
     assert "get" in paths["/api/v1/tickets/{number}"]
     assert "get" in paths["/api/v1/tickets/{number}/candidates"]
     assert "post" in paths["/api/v1/tickets/{number}/assign"]
-    assert "post" in paths["/api/v1/tickets/{number}/{action}"]
+    for action in ("acknowledge", "refuse", "attend", "hold", "resume", "make-safe", "resolve", "confirm", "reopen",
+                   "cancel"):  # a path each, with the body that action takes
+        assert "post" in paths[f"/api/v1/tickets/{{number}}/{action}"]

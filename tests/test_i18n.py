@@ -112,6 +112,8 @@ def visible_text(page: str) -> str:
 # Data stays as entered (names of people, wards, trades, the hospital); codes and units are not words to translate.
 ALLOWED = {"P1", "P2", "P3", "P4", "SMS", "CSV", "XLSX", "PDF", "Excel", "QR", "API", "KB", "ICU", "STOP", "START",
            "English", "UTF", "Redis", "Prometheus",
+           # the directory's own terms, as the hospital's IT knows them
+           "Active", "Directory", "LDAP", "CN", "DN", "OpenID",
            "AVSU-",  # the area valve service unit's label, as painted on the box "URL", "YYYY", "MM", "DD", "trade", "role", "username", "weekday", "starts", "ends",
            "primary", "secondary", "supervisor", "duty_manager", "mon", "sun"}
 
@@ -140,9 +142,9 @@ def data_words(hospital) -> set[str]:
 
 
 PAGES = {
-    "nurse.icu": ["/report", "/ward", "/tickets/{ticket}"],
+    "nurse.icu": ["/report", "/ward", "/tickets/{ticket}", "/f/{ticket}"],
     "dispatcher": ["/board/", "/board/rows", "/tickets/{ticket}", "/oncall/", "/oncall/rota",
-                   "/oncall/gaps"],
+                   "/oncall/gaps", "/labels"],
     "supervisor": ["/oncall/overrides", "/oncall/escalation", "/board/", "/planned/",
                    "/planned/calendar", "/planned/new", "/reports/leadership", "/stock/", "/stock/stores",
                    "/stock/parts/new", "/plans/", "/plans/new"],
@@ -151,12 +153,13 @@ PAGES = {
                 "/reports/licences", "/reports/tickets", "/reports/causes", "/reports/leadership", "/admin/staff",
                 "/reports/cost", "/reports/cost?by=month", "/reports/budget", "/reports/budget/edit", "/stock/reorder"],
     "admin": ["/admin/staff", "/admin/staff/new", "/admin/staff/{sparky}", "/integrations/alarm-points",
-              "/integrations/alarm-points/new", "/board/", "/admin/audit", "/admin/queues",
+              "/integrations/alarm-points/new", "/board/", "/admin/audit", "/admin/directory-groups", "/admin/queues",
               "/oncall/escalation/new"],
 }
 # Pages that are not for reading in a language: exports, machine endpoints, fragments, the entry redirects.
 NOT_PAGES = {"/", "/login", "/metrics", "/incidents/ongoing", "/api/docs", "/api/openapi.json", "/api/v1/tickets",
-             "/reports/", "/oncall/rota.csv"}
+             "/reports/", "/oncall/rota.csv", "/kiosk",
+             "/login/oidc", "/login/oidc/callback"}
 
 
 def test_the_chinese_walk_covers_every_page_without_arguments(app):

@@ -17,7 +17,7 @@ from tests.model.machine import STATS, TicketEngineMachine
 
 STEPS_PER_EXAMPLE = 40
 # The suite's budget: about a minute per database on the 2-core machine. MODEL_STEPS asks for a long search.
-SUITE_STEPS = 280
+SUITE_STEPS = 200
 
 
 def test_ticket_engine_model(app, db, clock, redis_conn):
@@ -168,3 +168,29 @@ def test_an_incident_lead_cannot_be_lowered_below_its_most_urgent_member(hospita
     dispatcher.post(f"/board/{ward3}/priority", data={"priority": "2", "note": "Only one ward really"})
     db.session.expire_all()
     assert db.session.get(Ticket, ward3).priority <= db.session.get(Ticket, icu).priority
+
+
+@pytest.mark.xfail(strict=True, reason="known problem being fixed: planned (P4) work joins, leads or opens a major "
+                                       "incident, and the lead then has no escalation")
+def test_planned_work_is_never_grouped_into_an_incident(hospital, clock, login_as):
+    """Found by the model (with MODEL_KNOWN_PROBLEMS=reach): the scheduler opens Ward 3's planned distribution
+    board inspection; ICU reports a power fault minutes later and the dispatcher groups the power reports of
+    the building. The inspection was swept into the incident."""
+    from datetime import date
+
+    from dispatch.services import planned
+    from models import IncidentMember, Ticket, db
+
+    planned.save_schedule(hospital.user("supervisor"), planned.ScheduleValues(
+        title="Distribution board inspection", ward_id=hospital.ward3.id, trade_id=hospital.trades["power"].id,
+        start_date=date(2026, 3, 12), interval_unit="week", interval_count=1, lead_days=2))
+    assert planned.open_due(clock.now()) == 1
+    inspection = db.session.query(Ticket).filter_by(priority=4).one().id
+    clock.advance(minutes=1)
+    nurse = login_as("nurse.icu")
+    nurse.post("/report", data={"ward_id": hospital.icu.id, "trade_id": hospital.trades["power"].id,
+                                "whole_area": "1", "location_id": "0", "description": "Lights out in the bay"})
+    login_as("dispatcher").post("/incidents/group", data={"trade_id": hospital.trades["power"].id,
+                                                          "building_id": hospital.icu.building_id})
+    db.session.expire_all()
+    assert db.session.query(IncidentMember).filter_by(ticket_id=inspection).count() == 0

@@ -9,7 +9,6 @@ from wtforms import FieldList, FormField, IntegerField, StringField
 from wtforms import Form as PlainForm
 
 from dispatch.blueprints.form_errors import shown_on
-from dispatch.extensions import csrf
 from dispatch.errors import (
     NotFoundError, PermissionDeniedError, RefusalReply, ValidationError, refusal_as_reply, refusals_return_to,
 )
@@ -29,9 +28,9 @@ def refusing_routes(app) -> None:
         refusals_return_to("/where-i-was", missing_is_a_message=True)
         raise REFUSALS[kind]()
 
-    # Forms of their own, not Dispatch's: no CSRF token to carry.
-    csrf.exempt(page)
-    csrf.exempt(page_going_back)
+    # Forms of their own, not Dispatch's, in this test's app only (exempting the views would exempt them in
+    # the process-wide extension): no CSRF token to carry.
+    app.config["WTF_CSRF_ENABLED"] = False
     app.add_url_rule("/refuse/<kind>", "refuse", page, methods=["GET", "POST"])
     app.add_url_rule("/refuse-back/<kind>", "refuse_back", page_going_back, methods=["POST"])
     app.add_url_rule("/api/v1/refuse/<kind>", "api_refuse", page)

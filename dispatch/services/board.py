@@ -4,10 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from dispatch.services import escalation, heartbeats, licence_lapses, licences, sla
+from dispatch.errors import NotFoundError, ValidationError
+from dispatch.services import escalation, heartbeats, licence_lapses, licences, photos, sla
 from dispatch.services.unreached import Unreached, for_board as people_not_reached
 from models import OPEN_STATUSES, OutboundMessage, Ticket, Trade, User, db
 
@@ -35,6 +37,8 @@ class Board:
     unreached: list[Unreached] = field(default_factory=list)
     # Tickets whose technician's licence for the trade has lapsed (expired or revoked) since they got the job.
     lapsed: set[int] = field(default_factory=set)
+    # Tickets with photos: a camera mark on the row.
+    with_photos: set[int] = field(default_factory=set)
 
 
 def _sort_key(row: BoardRow):
@@ -80,8 +84,31 @@ def open_board(now: datetime) -> Board:
             latest[message.ticket_id] = message
     return Board(rows=rows, candidates=candidates, heartbeats=beats, latest_sms=latest,
                  unreached=people_not_reached(), escalations=escalation.active_for_board(ids),
-                 lapsed=licence_lapses.lapsed_ticket_ids(ids, now))
+                 lapsed=licence_lapses.lapsed_ticket_ids(ids, now), with_photos=photos.tickets_with_photos(ids))
 
 
 def all_trades() -> list[Trade]:
     return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+
+
+@dataclass
+class Reassignment:
+    """A reassignment the dispatcher is about to make: who loses the job and who gets it."""
+    ticket: Ticket
+    losing: User
+    gaining: User
+
+
+def reassignment_to_confirm(ticket_id: int, technician_id: int, seen_version: int | None) -> Reassignment | None:
+    """The reassignment to put to the dispatcher before it happens, or None when there is nothing to ask:
+    nobody has the job yet, the same person was chosen, or the ticket changed since the board was drawn
+    (then the assignment itself answers, with its 'changed meanwhile' or 'already has this job')."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFoundError(_("No such ticket."))
+    if ticket.assignee_id is None or ticket.assignee_id == technician_id or seen_version != ticket.version:
+        return None
+    technician = db.session.get(User, technician_id)
+    if technician is None or technician.role != "technician":
+        raise ValidationError(_("No such technician."), field="technician_id")
+    return Reassignment(ticket=ticket, losing=ticket.assignee, gaining=technician)

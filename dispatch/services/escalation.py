@@ -115,11 +115,10 @@ def on_assigned(session, ticket: Ticket, technician_id: int, now: datetime, rele
         for page in _open_pages(session, ticket.id):
             if page.user_id == released_id:
                 page.closed_at, page.outcome = now, "released"
-    if ticket.acknowledged_at is None:
-        _page(session, ticket, technician_id, "assigned", now)
     escalation = _for_ticket(session, ticket.id)
     if escalation is None or escalation.state != "active" or escalation.waiting_for != "acknowledge":
-        return
+        return  # (a grouped ticket's escalation is stopped: only its lead is paged for)
+    _page(session, ticket, technician_id, "assigned", now)
     if technician_id not in escalation.tried_user_ids:
         escalation.tried_user_ids = [*escalation.tried_user_ids, technician_id]
     wait = timedelta(minutes=escalation.chain[escalation.step_index]["wait_minutes"])

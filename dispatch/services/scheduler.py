@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
+from dispatch.errors import DispatchError
 from dispatch.services import escalation, heartbeats, licence_lapses, notify, planned, sla
+from dispatch.services.directory import nightly
 from models import db
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,8 @@ PLANNED_EVERY = timedelta(seconds=60)
 LAPSES_EVERY = timedelta(seconds=60)
 # After a failed attempt at the monthly leadership report, wait this long before trying again.
 LEADERSHIP_RETRY_EVERY = timedelta(minutes=10)
+# The nightly directory sync: after the directory could not be read, try again this much later.
+DIRECTORY_RETRY_EVERY = timedelta(minutes=10)
 
 
 class Rounds:
@@ -33,6 +37,8 @@ class Rounds:
         self.leadership_thread: threading.Thread | None = None
         self.leadership_month_done = None  # the month whose report this process knows is kept
         self.leadership_failed_at: datetime | None = None
+        self.directory_failed_at: datetime | None = None
+        self.directory_day_done: str | None = None  # the hospital day this process knows is synced
 
     def tick(self, now: datetime) -> None:
         escalation.run_due(now)
@@ -46,6 +52,7 @@ class Rounds:
             licence_lapses.notice_lapses(now)
             self.last_lapse_run = now
         heartbeats.beat("scheduler")
+        self._directory_sync(now)
         self._leadership_report(now)
         if self.last_worker_ping is None or now - self.last_worker_ping >= WORKER_PING_EVERY:
             self._ping_worker()
@@ -91,6 +98,22 @@ class Rounds:
             self.leadership_failed_at = now
             return
         self.leadership_month_done, self.leadership_failed_at = month, None
+
+    def _directory_sync(self, now: datetime) -> None:
+        """The nightly LDAP sync; a directory that cannot be read is logged and tried again ten minutes later,
+        and the rounds go on (nothing is switched off on a failed read)."""
+        day = nightly.day_due(now)
+        if day is None or day == self.directory_day_done:
+            return  # no database read at all in the rounds of the rest of the day
+        if self.directory_failed_at is not None and now - self.directory_failed_at < DIRECTORY_RETRY_EVERY:
+            return
+        try:
+            nightly.sync_if_due(now)
+        except DispatchError as error:
+            log.warning("nightly directory sync failed: %s", error.message)
+            self.directory_failed_at = now
+        else:
+            self.directory_failed_at, self.directory_day_done = None, day
 
     @staticmethod
     def _ping_worker() -> None:

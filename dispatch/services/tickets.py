@@ -54,6 +54,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "reopen": (frozenset({"resolved", "closed"}), "reopened"),
     "cancel": (frozenset(OPEN_STATUSES), "cancelled"),
 }
+# Actions that need a note saying why (refuse, hold, reopen, cancel) or what was done (make safe, resolve);
+# the API's document requires it for exactly these.
+ACTIONS_NEEDING_A_NOTE = frozenset({"refuse", "hold", "make_safe", "resolve", "reopen", "cancel"})
 WORK_ACTIONS = frozenset({"acknowledge", "refuse", "attend", "hold", "resume", "make_safe", "resolve"})
 WARD_ACTIONS = frozenset({"confirm", "reopen"})
 # Nobody has taken the job on yet: what escalation chases.
@@ -95,8 +98,11 @@ def report_fault(
     place_detail: str | None = None,
     priority: int | None = None,
     channel: str = "web",
+    photos: list | None = None,
 ) -> Ticket:
-    """File a fault. Priority is proposed from trade, ward and answers; the control room may set it."""
+    """File a fault. Priority is proposed from trade, ward and answers; the control room may set it.
+    `photos`: TicketPhoto rows already made (dispatch.services.photos), filed with the report so that the
+    technician's first SMS knows of them."""
     now = clock_now()
     candidates = _dispatch_candidates(ward_id, trade_id, priority, patient_at_risk, whole_area, now)
     with write_transaction() as session:
@@ -131,7 +137,7 @@ def report_fault(
                        place_detail=clean_text(place_detail, "place_detail", required=False, limit=120),
                        patient_at_risk=bool(patient_at_risk), whole_area=bool(whole_area), description=description,
                        reporter_id=reporter.id, data={"priority": chosen, "proposed_priority": proposed},
-                       candidates=candidates)
+                       candidates=candidates, photos=photos)
     return ticket
 
 
@@ -150,13 +156,16 @@ def _dispatch_candidates(ward_id: int, trade_id: int, priority: int | None, pati
 
 
 def _file(session, now: datetime, channel: str, *, data: dict, planned: bool = False,
-          candidates: list[int] | None = None, **fields) -> Ticket:
+          candidates: list[int] | None = None, photos: list | None = None, **fields) -> Ticket:
     """The new ticket with its targets, its first history line, dispatch and escalation timer."""
     ticket = Ticket(**fields, status="new", created_at=now, updated_at=now, held_seconds=0)
     sla.fix_due_times(ticket, sla.targets_for(ticket.trade.id, ticket.priority))
     session.add(ticket)
-    record_event(ticket, "reported", fields.get("reporter_id"), now, channel, to_status="new", note=ticket.description,
-           data=data)
+    reported = record_event(ticket, "reported", fields.get("reporter_id"), now, channel, to_status="new",
+                      note=ticket.description, data=data)
+    for photo in photos or ():
+        photo.ticket, photo.event = ticket, reported
+        session.add(photo)
     session.flush()
     from dispatch.services import emergency_plans, escalation, incidents
 
@@ -263,8 +272,7 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
     if action in {"acknowledge", "attend"} and ticket.assignee_id:
         # Never beyond one's licence: taking on or starting the job needs it valid now (SMS too).
         licences.ensure_licensed(session.get(User, ticket.assignee_id), ticket.trade, now)
-    needs_note = action in {"refuse", "hold", "make_safe", "resolve", "reopen", "cancel"}
-    note = clean_text(note, "note", required=needs_note)
+    note = clean_text(note, "note", required=action in ACTIONS_NEEDING_A_NOTE)
     data: dict = {}
     previous = ticket.status
     _apply(ticket, action, now, note, data, **details)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from dispatch.i18n import in_language_of, short_datetime
@@ -60,9 +61,16 @@ def reply_tail(ticket, plan_link: str | None = None) -> str:
     """The reply codes, and before them the emergency plan's link when the ticket has a plan: both are
     kept whole, the description gives way to them."""
     tail = _("Reply A %(n)d accept, R %(n)d reason refuse, S %(n)d on site, D %(n)d note done.", n=ticket.number)
+    if ticket.photos:
+        tail = _("Photos: %(link)s", link=photos_link(ticket)) + " " + tail
     if plan_link:
         tail = _("Plan: %(link)s", link=plan_link) + " " + tail
     return tail
+
+
+def photos_link(ticket) -> str:
+    """The ticket's photos, in an SMS. Like the plan's link it needs a login: the link alone shows nothing."""
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/f/{ticket.id}"
 
 
 def plan_attached(ticket, link: str) -> str:

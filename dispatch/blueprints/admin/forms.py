@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from dispatch.blueprints.form_choices import options
 from dispatch.numbers import WholeNumberField
 from models import ROLES
 
@@ -15,7 +16,7 @@ ROLE_CHOICES = [
 
 class StaffForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(message=_l("Give a name.")), Length(max=120)])
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=options(ROLE_CHOICES))
     phone = StringField(_l("Mobile (for SMS)"), validators=[Optional(), Length(max=30)],
                         description=_l("Local numbers are read as mainland China numbers; others need +country code."))
     ward_id = SelectField(_l("Ward (nurses)"), coerce=int)  # 0: none
@@ -50,6 +51,7 @@ AUDIT_KIND_LABELS = {
     "token_created": _l("API token created"), "token_revoked": _l("API token revoked"),
     "token_used": _l("API token used"),
     "job_requeued": _l("Failed job requeued"), "job_deleted": _l("Failed job deleted"),
+    "break_glass_changed": _l("Break-glass sign-in changed"),
 }
 
 
@@ -65,8 +67,24 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    kind = SelectField(_l("What"), choices=[("", _l("Everything"))] + list(AUDIT_KIND_LABELS.items()), default="")
+    kind = SelectField(_l("What"), choices=options([("", _l("Everything"))] + list(AUDIT_KIND_LABELS.items())), default="")
     person = SelectField(_l("Person"), coerce=int, default=0)  # 0: anyone
     start = DateField(_l("From"), validators=[Optional(), _plausible_day])
     end = DateField(_l("To"), validators=[Optional(), _plausible_day])
     page = WholeNumberField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=1_000_000)], default=1)
+
+
+class DirectoryGroupForm(FlaskForm):
+    """A directory group and the role (and for nurses the ward) its members get."""
+
+    name = StringField(_l("Directory group"), validators=[DataRequired(message=_l("Give the group's name.")),
+                                                          Length(max=255)],
+                       description=_l("Its name (CN) or whole DN in Active Directory / LDAP, or a value of the "
+                                      "OpenID groups claim."))
+    role = SelectField(_l("Role"), choices=options(ROLE_CHOICES))
+    ward_id = SelectField(_l("Ward (nurses)"), coerce=int)  # 0: none
+
+
+class BreakGlassForm(FlaskForm):
+    break_glass = BooleanField(_l("Break-glass: may sign in with a local password when the directory is down"))
+    password = PasswordField(_l("Local password (at least 8 characters)"), validators=[Optional(), Length(max=200)])

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.admin.forms import (
-    AUDIT_KIND_LABELS, AuditFilterForm, LicenceForm, NewStaffForm, RevokeLicenceForm, StaffForm,
+    AUDIT_KIND_LABELS, AuditFilterForm, BreakGlassForm, LicenceForm, NewStaffForm, RevokeLicenceForm, StaffForm,
 )
+from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.clock import now
 from dispatch.errors import refusals_return_to
@@ -26,12 +27,12 @@ PERSON_FIELDS = {"ward": "ward_id", "technician_id": "licence_type_id"}
 
 def _wards(form: StaffForm) -> None:
     wards = db.session.scalars(select(Ward).order_by(Ward.name))
-    form.ward_id.choices = [(0, "—")] + [(w.id, w.name) for w in wards]
+    form.ward_id.choices = options([(0, "—")] + [(w.id, w.name) for w in wards])
 
 
 def _licence_form() -> LicenceForm:
     form = LicenceForm()
-    form.licence_type_id.choices = [(t.id, t.name) for t in db.session.scalars(select(LicenceType).order_by(LicenceType.name))]
+    form.licence_type_id.choices = options([(t.id, t.name) for t in db.session.scalars(select(LicenceType).order_by(LicenceType.name))])
     return form
 
 
@@ -62,6 +63,7 @@ def new_person():
 
 def _render_person(user: User, form: StaffForm, licence_form: LicenceForm, status: int = 200):
     return render_template("admin/person.html", person=user, form=form, licence_form=licence_form,
+                           break_glass_form=BreakGlassForm(formdata=None, obj=user),
                            today=hospital_date(now()), test=staff_records.latest_test_messages([user.id]).get(user.id),
                            may_edit_admin=current_user.role == "admin" or user.role != "admin"), status
 
@@ -146,7 +148,7 @@ def audit_log():
     """Logins, role changes and API tokens, newest first; a bad filter value is named and left out."""
     form = AuditFilterForm(request.args)
     people = db.session.scalars(select(User).order_by(User.full_name)).all()
-    form.person.choices = [(0, _("Anyone"))] + [(p.id, f"{p.full_name} ({p.username})") for p in people]
+    form.person.choices = options([(0, _("Anyone"))] + [(p.id, f"{p.full_name} ({p.username})") for p in people])
     form.validate()
 
     def value(field):

@@ -4,11 +4,13 @@ from flask import Flask
 
 def register_api(app: Flask) -> None:
     from dispatch.blueprints.api import alarms  # noqa: F401  (its routes join blp)
+    from dispatch.blueprints.api.schemas import ALARM_NAMES_ITS_POINT
     from dispatch.blueprints.api.views import blp
     from dispatch.extensions import api, csrf
 
     csrf.exempt(blp)  # bearer tokens, not cookies: no cross-site request can carry them
     api.register_blueprint(blp)
+    api.spec.components.schemas["Alarm"]["anyOf"] = ALARM_NAMES_ITS_POINT
     app.register_blueprint(swagger_ui_files())
 
 

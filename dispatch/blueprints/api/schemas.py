@@ -4,20 +4,35 @@ from marshmallow import Schema, fields, post_dump, validate
 
 from dispatch.services import access
 
+from dispatch.seed import TRADE_CODES
+
 # Ids are database integers: a larger number can name nothing (and must not reach the database driver).
 MAX_ID = 2_147_483_647
 ID_RANGE = validate.Range(1, MAX_ID)
+# What the services refuse in a text, stated in the document so that a request that fits it is never refused
+# for it. No NUL (no database can store one; the API refuses it, and a lone UTF-16 surrogate, before reading
+# the body, see dispatch.security; a surrogate is no Unicode character, so no JSON Schema string holds one and
+# no pattern can name it). The services strip a text before using it, so a required one must hold something
+# besides whitespace, and a description 3 characters from its first to its last. Whitespace is spelled out as
+# Python's str.strip() takes it (\x1c-\x1f included), since \s means less in other regex engines.
+WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_STORABLE = r"[^\x00]"
+_VISIBLE = rf"[^\x00{WHITESPACE}]"
+STORABLE = validate.Regexp(rf"^{_STORABLE}*$", error="Holds a character that cannot be stored.")
+NOT_BLANK = validate.Regexp(rf"^{_STORABLE}*{_VISIBLE}{_STORABLE}*$", error="Give more than spaces.")
+THREE_CHARACTERS = validate.Regexp(rf"^{_STORABLE}*{_VISIBLE}{_STORABLE}+{_VISIBLE}{_STORABLE}*$",
+                                   error="Say in a few words what is wrong.")
 
 
 class TicketCreateSchema(Schema):
     ward_id = fields.Integer(required=True, validate=ID_RANGE)
-    trade = fields.String(required=True, validate=validate.Length(min=1, max=20), metadata={"description": "trade code, e.g. power"})
-    description = fields.String(required=True, validate=validate.Length(min=3, max=1000))
+    trade = fields.String(required=True, validate=validate.OneOf(TRADE_CODES), metadata={"description": "trade code"})
+    description = fields.String(required=True, validate=[validate.Length(min=3, max=1000), THREE_CHARACTERS])
     patient_at_risk = fields.Boolean(load_default=False)
     whole_area = fields.Boolean(load_default=True)
     location_id = fields.Integer(load_default=None, allow_none=True, validate=ID_RANGE)
     asset_id = fields.Integer(load_default=None, allow_none=True, validate=ID_RANGE)
-    place_detail = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    place_detail = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=120), STORABLE])
     priority = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 4))
 
 
@@ -80,11 +95,23 @@ class AssignSchema(Schema):
 
 
 class TransitionSchema(Schema):
+    """acknowledge, attend, resume, confirm: a note is optional."""
+
     version = fields.Integer(load_default=None, allow_none=True)
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
-    labour_minutes = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 10080))
-    parts_used = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    rating = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5))
+    note = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=1000), STORABLE])
+    labour_minutes = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 10080),
+                                    metadata={"description": "resolve: minutes worked, added to the ticket's"})
+    parts_used = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), STORABLE],
+                               metadata={"description": "resolve: parts fitted, in words"})
+    rating = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5),
+                            metadata={"description": "confirm: the ward's rating of the repair"})
+
+
+class TransitionWithNoteSchema(TransitionSchema):
+    """refuse, hold, make-safe, resolve, reopen, cancel: the note says why, or what was done, and is required."""
+
+    note = fields.String(required=True, validate=[validate.Length(min=1, max=1000), NOT_BLANK],
+                         metadata={"description": "why (refuse, hold, reopen, cancel) or what was done (make-safe, resolve)"})
 
 
 class CandidateSchema(Schema):
@@ -97,18 +124,26 @@ from dispatch.errors import ApiErrorSchema as ErrorSchema  # noqa: E402  (one er
 
 
 class AlarmSchema(Schema):
-    source = fields.String(required=True, validate=validate.Length(min=1, max=60),
+    source = fields.String(required=True, validate=[validate.Length(min=1, max=60), NOT_BLANK],
                            metadata={"description": "the panel or system, e.g. bms-tower or mgps-panel-2"})
-    point_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=120),
+    point_id = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=120), STORABLE],
                              metadata={"description": "the alarm point as the panel names it; or give asset_id"})
     asset_id = fields.Integer(load_default=None, allow_none=True, validate=ID_RANGE,
                               metadata={"description": "Dispatch's asset id"})
-    condition = fields.String(required=True, validate=validate.Length(min=1, max=200),
+    condition = fields.String(required=True, validate=[validate.Length(min=1, max=200), STORABLE],
                               metadata={"description": "what the panel says, e.g. 'O2 line pressure low'"})
     severity = fields.String(required=True, validate=validate.OneOf(["critical", "major", "minor", "warning"]))
     time = fields.AwareDateTime(required=True, default_timezone=None,
                                 metadata={"description": "when the panel raised or cleared it (with its offset)"})
     state = fields.String(required=True, validate=validate.OneOf(["active", "cleared"]))
+
+
+# An alarm names its point (not blank) or gives the asset id (receive_alarm refuses it otherwise, naming
+# point_id); marshmallow cannot say "one of two" in the document, so register_api adds this to the Alarm schema.
+ALARM_NAMES_ITS_POINT = [
+    {"required": ["point_id"], "properties": {"point_id": {"type": "string", "pattern": NOT_BLANK.regex.pattern}}},
+    {"required": ["asset_id"], "properties": {"asset_id": {"type": "integer"}}},
+]
 
 
 class AlarmResultSchema(Schema):

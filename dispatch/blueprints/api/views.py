@@ -16,11 +16,13 @@ from dispatch.blueprints.api.schemas import (
     TicketListArgsSchema,
     TicketSchema,
     TransitionSchema,
+    TransitionWithNoteSchema,
 )
 from dispatch.errors import ValidationError
+from dispatch.security import unstorable_field, unstorable_form_field
 from dispatch.services import access
 from dispatch.services.assignment import assign_ticket, candidates_for
-from dispatch.services.tickets import TRANSITIONS, report_fault, transition
+from dispatch.services.tickets import ACTIONS_NEEDING_A_NOTE, TRANSITIONS, report_fault, transition
 from dispatch.services.tokens import user_for_token
 from models import OPEN_STATUSES, Ticket, Trade, db
 
@@ -45,19 +47,15 @@ def authenticate():
     if user is None:
         abort(401, message="A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
     g.api_user = user
-    if _holds_nul(request.get_json(silent=True)):
-        # PostgreSQL text cannot hold one, and no panel or person means one (the pages refuse it too).
-        abort(422, message="A text holds a NUL character, which cannot be stored.")
+    # Text no database can store (a NUL, a lone UTF-16 surrogate such as JSON's "\ud800"), wherever it is
+    # sent: one check, shared with the pages, before any field reaches a service (SQLite's driver would fail).
+    field = unstorable_form_field(request.args) or unstorable_field(request.get_json(silent=True))
+    if field:
+        message = UNSTORABLE_TEXT
+        abort(422, message=message, errors={field: [message]})
 
 
-def _holds_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    return False
+UNSTORABLE_TEXT = "Holds a character that cannot be stored: a NUL, or half of a UTF-16 surrogate pair sent alone."
 
 
 @blp.route("/tickets")
@@ -119,15 +117,34 @@ class Assign(MethodView):
         return assign_ticket(number, data["technician_id"], g.api_user, expected_version=data["version"], channel="api")
 
 
-ACTION_PATHS = ",".join(f"'{a.replace('_', '-')}'" for a in TRANSITIONS)
-
-
-@blp.route(f"/tickets/<int(max=2147483647):number>/<any({ACTION_PATHS}):action>")
+# One route per action, so the document gives each the body it takes: the note is required exactly where the
+# service requires it (ACTIONS_NEEDING_A_NOTE), and a request that fits the document is not refused for lack
+# of one. The URLs are the same as ever: /tickets/<number>/<action>, the action spelled with a hyphen.
 class Transition(MethodView):
     @blp.arguments(TransitionSchema)
     @blp.response(200, TicketSchema)
     @errors(400, 401, 403, 404, 409, 422)
     def post(self, data, number: int, action: str):
-        """Move the ticket on: acknowledge, refuse, attend, hold, resume, make-safe, resolve, confirm, reopen, cancel."""
-        return transition(number, action.replace("-", "_"), g.api_user, channel="api",
-                          expected_version=data.pop("version"), **data)
+        """Move the ticket on: acknowledge, attend, resume or confirm (a note is optional)."""
+        return _move_on(number, action, data)
+
+
+class TransitionWithNote(MethodView):
+    @blp.arguments(TransitionWithNoteSchema)
+    @blp.response(200, TicketSchema)
+    @errors(400, 401, 403, 404, 409, 422)
+    def post(self, data, number: int, action: str):
+        """Move the ticket on with a note saying why or what was done: refuse, hold, make-safe, resolve, reopen
+        or cancel."""
+        return _move_on(number, action, data)
+
+
+for _action in TRANSITIONS:
+    blp.add_url_rule(f"/tickets/<int(max=2147483647):number>/{_action.replace('_', '-')}",
+                     endpoint=f"Transition_{_action}", defaults={"action": _action},
+                     view_func=TransitionWithNote if _action in ACTIONS_NEEDING_A_NOTE else Transition)
+
+
+def _move_on(number: int, action: str, data: dict):
+    return transition(number, action, g.api_user, channel="api",
+                      expected_version=data.pop("version"), **data)

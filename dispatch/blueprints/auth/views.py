@@ -4,15 +4,17 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from dispatch.blueprints.auth.forms import LoginForm
+from dispatch.errors import DirectorySignInRefused, DirectoryUnavailableError
 from dispatch.extensions import limiter
 from dispatch.i18n import LANGUAGE_COOKIE, SUPPORTED_LOCALES
 from dispatch.services import access, audit
+from dispatch.services.directory import accounts, ldap, ldap_configured, oidc, oidc_configured
 from dispatch.services.unit_of_work import write_transaction
 from models import User, db
 
@@ -70,7 +72,40 @@ def _failed(response) -> bool:
 def _too_many_attempts(_limit):
     flash(_("Too many login attempts. Wait a minute and try again, or ask the control room to reset your password."),
           "error")
-    return current_app.make_response((render_template("auth/login.html", form=LoginForm()), 429))
+    response = current_app.make_response(_login_page(LoginForm(formdata=None)))
+    response.status_code = 429
+    return response
+
+
+def _login_page(form: LoginForm, status: int = 200):
+    config = current_app.config
+    oidc_on = oidc_configured(config)
+    show_form = (not oidc_on or config["LOCAL_LOGIN_FORM"] == "yes" or bool(request.args.get("local"))
+                 or form.is_submitted())
+    return render_template("auth/login.html", form=form, oidc_on=oidc_on, show_form=show_form,
+                           oidc_name=config.get("OIDC_BUTTON_NAME") or config["HOSPITAL_NAME"]), status
+
+
+def _signed_in(user: User, via: str):
+    audit.record("login_succeeded", actor_id=user.id, subject_id=user.id, subject=user.username,
+                 detail={"via": via} if via != "password" else None)
+    login_user(user)
+    return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))
+
+
+def _directory_sign_in(name: str, password: str):
+    """LDAP / Active Directory: the directory checks the password and says who this is now."""
+    try:
+        user = accounts.sign_in(ldap.authenticate(name, password))
+    except DirectoryUnavailableError as error:
+        audit.record("login_failed", subject=name, detail={"reason": "directory_unavailable", "via": "ldap"})
+        flash(error.message, "error")
+    except DirectorySignInRefused as error:
+        audit.record("login_failed", subject=name, detail={"reason": "directory_refused", "via": "ldap"})
+        flash(error.message, "error")
+    else:
+        return _signed_in(user, "ldap")
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -85,20 +120,58 @@ def login():
     if form.validate_on_submit():
         name = form.username.data.strip()
         user = db.session.scalar(select(User).where(User.username == name))
-        if user is None or not user.active or not user.check_password(form.password.data):
-            why = "unknown" if user is None else "inactive" if not user.active else "password"
-            audit.record("login_failed", subject_id=user.id if user else None, subject=name, detail={"reason": why})
-            flash(_("Wrong username or password."), "error")
-        elif user.role in access.API_ONLY:
-            # Said only to someone who knows the password: the account is real, but it is a machine's.
-            audit.record("login_failed", subject_id=user.id, subject=user.username, detail={"reason": "api_only"})
-            flash(_("This is an alarm panel's account: it reports through the API with a token and has no pages."),
-                  "error")
+        # A local password works for local accounts and break-glass ones; a directory person's is the directory's.
+        local = user is not None and accounts.may_use_local_password(user)
+        if local and user.active and user.check_password(form.password.data):
+            if user.role in access.API_ONLY:
+                # Said only to someone who knows the password: the account is real, but it is a machine's.
+                audit.record("login_failed", subject_id=user.id, subject=user.username, detail={"reason": "api_only"})
+                flash(_("This is an alarm panel's account: it reports through the API with a token and has no pages."),
+                      "error")
+            else:
+                return _signed_in(user, "password")
+        elif ldap_configured(current_app.config) and (user is None or user.directory == "ldap"
+                                                      or accounts.may_join_directory(user)):
+            response = _directory_sign_in(name, form.password.data)
+            if response is not None:
+                return response
         else:
-            audit.record("login_succeeded", actor_id=user.id, subject_id=user.id, subject=user.username)
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))
-    return render_template("auth/login.html", form=form)
+            why = ("unknown" if user is None else "inactive" if not user.active
+                   else "password" if local else "directory_account")
+            audit.record("login_failed", subject_id=user.id if user else None, subject=name, detail={"reason": why})
+            flash(_("Wrong username or password.") if why != "directory_account" else
+                  _("This is a hospital directory account: use the hospital sign-in."), "error")
+    return _login_page(form)
+
+
+@bp.route("/login/oidc")
+def oidc_start():
+    """To the hospital's OpenID provider; it sends the person back to oidc_callback."""
+    if not oidc_configured(current_app.config):
+        abort(404)
+    session["oidc_next"] = safe_next(request.args.get("next"))
+    try:
+        return oidc.begin(current_app.config.get("OIDC_REDIRECT_URI") or url_for("auth.oidc_callback", _external=True))
+    except DirectoryUnavailableError as error:
+        flash(error.message, "error")
+        return redirect(url_for("auth.login"))
+
+
+@bp.route("/login/oidc/callback")
+def oidc_callback():
+    if not oidc_configured(current_app.config):
+        abort(404)
+    try:
+        user = accounts.sign_in(oidc.finish())
+    except (DirectoryUnavailableError, DirectorySignInRefused) as error:
+        reason = "directory_unavailable" if isinstance(error, DirectoryUnavailableError) else "directory_refused"
+        audit.record("login_failed", detail={"reason": reason, "via": "oidc"})
+        flash(error.message, "error")
+        return _login_page(LoginForm(formdata=None), 401)
+    audit.record("login_succeeded", actor_id=user.id, subject_id=user.id, subject=user.username,
+                 detail={"via": "oidc"})
+    login_user(user)
+    return redirect(session.pop("oidc_next", None) or url_for("auth.home"))
 
 
 @bp.route("/language", methods=["POST"])

@@ -14,7 +14,7 @@ from dispatch.errors import refusals_return_to
 from dispatch.numbers import whole_number
 from dispatch.services import access, incidents
 from dispatch.services.assignment import assign_ticket
-from dispatch.services.board import open_board
+from dispatch.services.board import open_board, reassignment_to_confirm
 from dispatch.services.tickets import reprioritise
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -55,6 +55,11 @@ def assign(ticket_id: int):
         return redirect(back)
     version = whole_number(form.version.data)
     refusals_return_to(back, missing_is_a_message=True)
+    if form.confirmed.data != "1":
+        # Taking a job off someone is asked about first, naming them, on a page of its own (no script needed).
+        change = reassignment_to_confirm(ticket_id, form.technician_id.data, version)
+        if change is not None:
+            return render_template("board/confirm_reassign.html", change=change, form=form, back=back)
     ticket = assign_ticket(ticket_id, form.technician_id.data, current_user, expected_version=version)
     flash(_("Ticket %(number)s assigned to %(name)s.", number=ticket.number, name=ticket.assignee.full_name), "success")
     return redirect(back)

@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from dispatch.blueprints.form_choices import options
+
 
 class AlarmPointForm(FlaskForm):
     source = StringField(_l("Source (panel or system)"), validators=[DataRequired(message=_l("Name the alarm source.")),
@@ -15,5 +17,5 @@ class AlarmPointForm(FlaskForm):
     ward_id = SelectField(_l("Ward"), coerce=int)
     asset_id = SelectField(_l("Asset (optional)"), coerce=int)
     trade_id = SelectField(_l("Trade"), coerce=int)
-    priority = SelectField(_l("Priority"), coerce=int, choices=[(0, _l("proposed, as for a ward's report")),
-                                                                (1, "P1"), (2, "P2"), (3, "P3"), (4, "P4")])
+    priority = SelectField(_l("Priority"), coerce=int, choices=options([(0, _l("proposed, as for a ward's report")),
+                                                                (1, "P1"), (2, "P2"), (3, "P3"), (4, "P4")]))

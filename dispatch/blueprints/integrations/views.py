@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
+from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.integrations.forms import AlarmPointForm
 from dispatch.errors import refusals_return_to
@@ -17,10 +18,10 @@ bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 
 
 def _fill_choices(form: AlarmPointForm) -> None:
-    form.ward_id.choices = [(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))]
-    form.trade_id.choices = [(t.id, t.name) for t in db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name))]
-    form.asset_id.choices = [(0, "—")] + [(a.id, f"{a.tag} · {a.name} ({a.ward.name})")
-                                          for a in db.session.scalars(select(Asset).order_by(Asset.tag))]
+    form.ward_id.choices = options([(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))])
+    form.trade_id.choices = options([(t.id, t.name) for t in db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name))])
+    form.asset_id.choices = options([(0, "—")] + [(a.id, f"{a.tag} · {a.name} ({a.ward.name})")
+                                          for a in db.session.scalars(select(Asset).order_by(Asset.tag))])
 
 
 @bp.route("/alarm-points")

@@ -8,6 +8,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from dispatch.blueprints.form_choices import options
 from dispatch.numbers import WholeNumberField, an_id
 from models import ROTA_ROLES, STEP_TARGETS
 
@@ -25,9 +26,9 @@ STEP_ROWS = 5
 
 class ShiftForm(FlaskForm):
     trade_id = SelectField(_l("Trade"), coerce=int)  # 0: hospital-wide (supervisor, duty manager)
-    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROTA_ROLES])
+    role = SelectField(_l("Role"), choices=options([(r, ROLE_LABELS[r]) for r in ROTA_ROLES]))
     user_id = SelectField(_l("Person"), coerce=int, validators=[DataRequired(message=_l("Choose a person."))])
-    weekday = SelectField(_l("Day"), coerce=int, choices=list(enumerate(WEEKDAY_LABELS)))
+    weekday = SelectField(_l("Day"), coerce=int, choices=options(list(enumerate(WEEKDAY_LABELS))))
     starts = TimeField(_l("Starts"), validators=[InputRequired(message=_l("Use a time like 08:00."))])
     ends = TimeField(_l("Ends (at or before the start: next day)"),
                      validators=[InputRequired(message=_l("Use a time like 08:00."))])
@@ -39,16 +40,16 @@ class ImportForm(FlaskForm):
 
 
 class OverrideForm(FlaskForm):
-    kind = SelectField(_l("Change"), choices=[
+    kind = SelectField(_l("Change"), choices=options([
         ("cover", _l("Cover: someone takes another person's shifts")),
         ("swap", _l("Swap: agreed between two people")),
         ("leave", _l("Leave: someone is away, off every shift")),
-    ])
+    ]))
     user_id = SelectField(_l("Who (covers, or is away)"), coerce=int,
                           validators=[DataRequired(message=_l("Choose a person."))])
     replaces_user_id = SelectField(_l("Instead of (cover and swap)"), coerce=int)  # 0: joins the rota
     trade_id = SelectField(_l("Only for trade"), coerce=int)  # 0: any
-    role = SelectField(_l("Only for role"), choices=[("", _l("Any role"))] + [(r, ROLE_LABELS[r]) for r in ROTA_ROLES])
+    role = SelectField(_l("Only for role"), choices=options([("", _l("Any role"))] + [(r, ROLE_LABELS[r]) for r in ROTA_ROLES]))
     starts_at = DateTimeLocalField(_l("From (hospital time)"), format=LOCAL_FORMATS,
                                    validators=[InputRequired(message=_l("Give a start date and time."))])
     ends_at = DateTimeLocalField(_l("Until (hospital time)"), format=LOCAL_FORMATS,
@@ -71,7 +72,7 @@ class SwapAskForm(FlaskForm):
 class StepForm(Form):
     """One step row; a row with no target is left out."""
 
-    target = SelectField(_l("Tell"), choices=[("", "—")] + [(t, TARGET_LABELS[t]) for t in STEP_TARGETS], default="")
+    target = SelectField(_l("Tell"), choices=options([("", "—")] + [(t, TARGET_LABELS[t]) for t in STEP_TARGETS]), default="")
     wait_minutes = WholeNumberField(_l("after (minutes)"), validators=[Optional()])
     voice = BooleanField(_l("Voice call"))
     group_name = StringField(_l("Group name"), validators=[Optional(), Length(max=80)])
@@ -82,7 +83,7 @@ class PolicyForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the policy a name.")), Length(max=120)])
     trade_id = SelectField(_l("Trade"), coerce=int)  # 0: any trade
     priority = SelectField(_l("Priority"), coerce=int,
-                           choices=[(0, _l("Any priority")), (1, "P1"), (2, "P2"), (3, "P3"), (4, "P4")])
+                           choices=options([(0, _l("Any priority")), (1, "P1"), (2, "P2"), (3, "P3"), (4, "P4")]))
     repeat = WholeNumberField(_l("Run the chain this many times"), default=1,
                           validators=[InputRequired(message=_l("Say how many times.")), NumberRange(min=1, max=10)])
     steps = FieldList(FormField(StepForm), min_entries=STEP_ROWS)

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
+from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.oncall.forms import PolicyForm
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.oncall.views import bp
@@ -37,11 +38,11 @@ def _policy_form(policy: EscalationPolicy | None = None) -> PolicyForm:
             row.target.data, row.wait_minutes.data, row.voice.data = step.target, step.wait_minutes, step.voice
             row.group_name.data, row.group_user_ids.data = step.group_name, list(step.group_user_ids or [])
     trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name))
-    form.trade_id.choices = [(0, _("Any trade"))] + [(t.id, t.name) for t in trades]
+    form.trade_id.choices = options([(0, _("Any trade"))] + [(t.id, t.name) for t in trades])
     staff = db.session.scalars(select(User).where(User.active.is_(True), User.role != "nurse").order_by(User.full_name))
     people = [(u.id, u.full_name) for u in staff]
     for row in form.steps:
-        row.group_user_ids.choices = people
+        row.group_user_ids.choices = options(people)
     return form
 
 

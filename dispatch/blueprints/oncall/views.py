@@ -6,18 +6,19 @@ from datetime import datetime
 
 import phonenumbers
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
+from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.oncall.forms import (
     KIND_LABELS, ROLE_LABELS, TARGET_LABELS, WEEKDAY_LABELS, ImportForm, OverrideForm, ShiftForm,
 )
 from dispatch.clock import now
 from dispatch.errors import DispatchError, refusals_return_to
+from dispatch.i18n import local_datetime
 from dispatch.services import access, oncall_board, oncall_reports, rota
 from dispatch.services.timezone import hospital_zone, wall_to_utc
 from models import Trade, db
@@ -29,16 +30,17 @@ MAX_CSV_BYTES = 512 * 1024
 @bp.context_processor
 def labels() -> dict:
     return {"ROTA_ROLE_LABELS": ROLE_LABELS, "KIND_LABELS": KIND_LABELS, "WEEKDAY_LABELS": WEEKDAY_LABELS,
-            "STEP_TARGET_LABELS": TARGET_LABELS, "when": lambda value: format_datetime(value, "EEE d MMM HH:mm"),
+            "STEP_TARGET_LABELS": TARGET_LABELS, "when": lambda value: local_datetime(value, "weekday_time"),
             "phone_display": phone_display, "when_span": when_span}
 
 
 def when_span(start: datetime, end: datetime) -> str:
-    """'Mon 30 Nov 08:00–20:00' within a day, 'Fri 27 Nov 20:00 – Sat 28 Nov 08:00' across midnight."""
+    """'Mon 30 Nov 08:00–20:00' within a day, 'Fri 27 Nov 20:00 – Sat 28 Nov 08:00' across midnight
+    ('11月30日 周一 08:00–20:00' in Chinese)."""
     zone = hospital_zone()
     if start.astimezone(zone).date() == end.astimezone(zone).date():
-        return f"{format_datetime(start, 'EEE d MMM HH:mm')}–{format_datetime(end, 'HH:mm')}"
-    return f"{format_datetime(start, 'EEE d MMM HH:mm')} – {format_datetime(end, 'EEE d MMM HH:mm')}"
+        return f"{local_datetime(start, 'weekday_time')}–{local_datetime(end, 'time')}"
+    return f"{local_datetime(start, 'weekday_time')} – {local_datetime(end, 'weekday_time')}"
 
 
 def phone_display(number: str) -> str:
@@ -65,8 +67,8 @@ def index():
 
 def _shift_form() -> ShiftForm:
     form = ShiftForm()
-    form.trade_id.choices = [(t.id, t.name) for t in _trades()] + [(0, _("Hospital-wide"))]
-    form.user_id.choices = [(0, "—")] + [(u.id, f"{u.full_name} ({u.username})") for u in oncall_board.rota_people()]
+    form.trade_id.choices = options([(t.id, t.name) for t in _trades()] + [(0, _("Hospital-wide"))])
+    form.user_id.choices = options([(0, "—")] + [(u.id, f"{u.full_name} ({u.username})") for u in oncall_board.rota_people()])
     return form
 
 
@@ -142,9 +144,9 @@ def export_rota():
 def _override_form() -> OverrideForm:
     form = OverrideForm()
     people = [(u.id, f"{u.full_name} ({u.username})") for u in oncall_board.rota_people()]
-    form.user_id.choices = [(0, "—")] + people
-    form.replaces_user_id.choices = [(0, _("Nobody: joins whoever is on"))] + people
-    form.trade_id.choices = [(0, _("Any trade"))] + [(t.id, t.name) for t in _trades()]
+    form.user_id.choices = options([(0, "—")] + people)
+    form.replaces_user_id.choices = options([(0, _("Nobody: joins whoever is on"))] + people)
+    form.trade_id.choices = options([(0, _("Any trade"))] + [(t.id, t.name) for t in _trades()])
     return form
 
 

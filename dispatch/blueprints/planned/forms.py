@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from dispatch.blueprints.form_choices import options
 from dispatch.numbers import WholeNumberField
 
 
@@ -36,10 +37,10 @@ class ScheduleForm(FlaskForm):
     location_id = SelectField(_l("Room (optional)"), coerce=int)
     asset_id = SelectField(_l("Asset (optional)"), coerce=int)
     trade_id = SelectField(_l("Trade"), coerce=int)
-    recurrence = SelectField(_l("Repeats"), choices=[("interval", _l("every N days, weeks or months")),
-                                                     ("dates", _l("on fixed dates"))])
+    recurrence = SelectField(_l("Repeats"), choices=options([("interval", _l("every N days, weeks or months")),
+                                                     ("dates", _l("on fixed dates"))]))
     interval_count = WholeNumberField(_l("Every"), validators=[Optional(), NumberRange(min=1, max=120)], default=1)
-    interval_unit = SelectField(_l("Unit"), choices=[("day", _l("days")), ("week", _l("weeks")), ("month", _l("months"))],
+    interval_unit = SelectField(_l("Unit"), choices=options([("day", _l("days")), ("week", _l("weeks")), ("month", _l("months"))]),
                                 default="month")
     start_date = DateField(_l("First due date"), validators=[Optional()])
     fixed_dates = TextAreaField(_l("Fixed dates (YYYY-MM-DD, one a line)"), validators=[Optional(), Length(max=2000)])

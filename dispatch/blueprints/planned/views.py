@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import safe_next
+from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.planned.forms import ChecklistForm, ScheduleForm, SkipForm, checklist_lines
 from dispatch.clock import now
 from dispatch.errors import refusals_return_to
+from dispatch.i18n import local_date
 from dispatch.services import access, checklists, planned, recurrence
 from dispatch.services.timezone import hospital_date
 from models import ROLES, Asset, Location, Trade, Ward, db
@@ -43,13 +45,13 @@ def schedules():
 
 
 def _fill_choices(form: ScheduleForm) -> None:
-    form.ward_id.choices = [(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))]
-    form.trade_id.choices = [(t.id, t.name) for t in _trades()]
-    form.location_id.choices = [(0, "—")] + [
+    form.ward_id.choices = options([(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))])
+    form.trade_id.choices = options([(t.id, t.name) for t in _trades()])
+    form.location_id.choices = options([(0, "—")] + [
         (loc.id, f"{loc.ward.name} · {loc.name}")
-        for loc in db.session.scalars(select(Location).join(Ward).order_by(Ward.name, Location.name))]
-    form.asset_id.choices = [(0, "—")] + [(a.id, f"{a.tag} · {a.name}")
-                                          for a in db.session.scalars(select(Asset).order_by(Asset.tag))]
+        for loc in db.session.scalars(select(Location).join(Ward).order_by(Ward.name, Location.name))])
+    form.asset_id.choices = options([(0, "—")] + [(a.id, f"{a.tag} · {a.name}")
+                                          for a in db.session.scalars(select(Asset).order_by(Asset.tag))])
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -106,7 +108,7 @@ def skip(schedule_id: int):
         return redirect(back)
     refusals_return_to(back)
     planned.skip_occurrence(current_user, schedule_id, due, form.reason.data)
-    flash(_("%(date)s skipped.", date=due.isoformat()), "success")
+    flash(_("%(date)s skipped.", date=local_date(due)), "success")
     return redirect(back)
 
 

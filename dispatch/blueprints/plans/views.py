@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.auth.views import safe_next
+from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.plans.forms import AttachForm, PlanForm
 from dispatch.errors import refusals_return_to
@@ -23,8 +24,8 @@ bp = Blueprint("plans", __name__)
 def _choices(form: PlanForm) -> None:
     from dispatch.templating import CRITICALITY_LABELS
 
-    form.trade_id.choices = [(t.id, t.name) for t in all_trades()]
-    form.criticality.choices = [("", _("Any ward"))] + [(c, str(CRITICALITY_LABELS[c])) for c in WARD_CRITICALITIES]
+    form.trade_id.choices = options([(t.id, t.name) for t in all_trades()])
+    form.criticality.choices = options([("", _("Any ward"))] + [(c, str(CRITICALITY_LABELS[c])) for c in WARD_CRITICALITIES])
 
 
 def _content(form: PlanForm) -> plans.PlanContent:
@@ -119,7 +120,7 @@ def tick(ticket_id: int, step: int):
 @roles_required(*access.CONTROL_ROOM)
 def attach(ticket_id: int):
     form = AttachForm()
-    form.plan_id.choices = [(0, "")] + [(p.id, "") for p in plans.all_plans()]
+    form.plan_id.choices = options([(0, "")] + [(p.id, "") for p in plans.all_plans()])
     if not form.validate_on_submit():
         flash(_("Choose an emergency plan."), "error")
         return redirect(url_for("tickets.detail", ticket_id=ticket_id))

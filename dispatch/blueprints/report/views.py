@@ -1,34 +1,35 @@
 """Ward pages: report a fault (also from an asset's QR label) and follow the ward's tickets."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import inspect, select
 
 from dispatch.auth import roles_required
+from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
+from dispatch.blueprints.photos.views import uploaded
 from dispatch.blueprints.report.forms import ReportForm, WardActionForm
 from dispatch.clock import now
-from dispatch.services import access
+from dispatch.services import access, photos
 from dispatch.services.tickets import report_fault
-from models import OPEN_STATUSES, Asset, Location, Ticket, Trade, Ward, db
+from dispatch.services.ward_tickets import ward_tickets
+from models import Asset, Location, Trade, Ward, db
 
 bp = Blueprint("report", __name__)
 
 
 def _fill_choices(form: ReportForm, ward: Ward | None) -> None:
     trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)).all()
-    form.trade_id.choices = [(t.id, t.name) for t in trades]
+    form.trade_id.choices = options([(t.id, t.name) for t in trades])
     if current_user.role == "nurse":
         wards = [current_user.ward] if current_user.ward else []
     else:
         wards = db.session.scalars(select(Ward).order_by(Ward.name)).all()
-    form.ward_id.choices = [(w.id, w.name) for w in wards]
+    form.ward_id.choices = options([(w.id, w.name) for w in wards])
     locations = db.session.scalars(select(Location).where(Location.ward_id == ward.id).order_by(Location.name)).all() if ward else []
-    form.location_id.choices = [(0, "—")] + [(loc.id, loc.name) for loc in locations]
+    form.location_id.choices = options([(0, "—")] + [(loc.id, loc.name) for loc in locations])
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -55,6 +56,9 @@ def new():
                 form.trade_id.data = asset.trade_id
     if form.validate_on_submit():
         with shown_on(form) as outcome:
+            # Decoded and drawn again before the write lock is taken: it is the slow part of a report with photos.
+            taken = [photos.new_photo(p, stage="report", uploaded_by_id=current_user.id, at=now())
+                     for p in photos.process_all(uploaded(form.photos.data or []))]
             ticket = report_fault(
                 current_user,
                 ward_id=form.ward_id.data,
@@ -65,6 +69,7 @@ def new():
                 location_id=form.location_id.data or None,
                 asset_id=asset.id if asset else None,
                 place_detail=form.place_detail.data,
+                photos=taken,
             )
         if outcome.succeeded:
             # The number as flushed, not read again: were the database to go away right after the commit,
@@ -101,14 +106,5 @@ def asset_label_image(code: str):
 @roles_required(*access.REPORTERS)
 def tickets():
     """The ward's open tickets and those resolved in the last 30 days (awaiting confirmation first)."""
-    since = now() - timedelta(days=30)
-    query = access.visible_tickets(current_user).where(
-        or_(Ticket.status.in_(OPEN_STATUSES), Ticket.updated_at >= since)
-    )
-    if current_user.role != "nurse":
-        ward_id = request.args.get("ward_id", type=int)
-        query = query.where(Ticket.ward_id == ward_id) if ward_id else query.where(False)
-    rows = db.session.scalars(query.order_by(Ticket.created_at.desc()).limit(200)).all()
-    awaiting = [t for t in rows if t.status == "resolved"]
-    others = [t for t in rows if t.status != "resolved"]
-    return render_template("report/ward.html", awaiting=awaiting, others=others, action_form=WardActionForm())
+    found = ward_tickets(current_user, now(), request.args.get("ward_id", type=int))
+    return render_template("report/ward.html", awaiting=found.awaiting, others=found.others, action_form=WardActionForm())

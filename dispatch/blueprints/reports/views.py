@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from dispatch import charts
@@ -19,6 +19,7 @@ from dispatch.blueprints.reports.forms import (
 )
 from dispatch.clock import now
 from dispatch.errors import refusals_return_to
+from dispatch.i18n import local_date
 from dispatch.services import access, sla
 from dispatch.services import report_breaches as breaches
 from dispatch.services.report_filters import describe, filter_choices
@@ -83,10 +84,13 @@ def _trend_chart(report, moment, target: str):
     names = tables.target_names()
     floor, step = charts.percent_axis([v for _n, _p, points, _c in data.series for v in points], COMPLIANCE_GOAL)
     return charts.line_chart(
-        [format_date(m, "MMM yy") for m in data.months], [(name, points) for name, _p, points, _c in data.series],
+        [local_date(m, "month_year") for m in data.months],
+        [(name, points, counted) for name, _p, points, counted in data.series],
         title=_("%(target)s within target, by month and trade (last 12 months)", target=names[target]),
         y_label=_("% within target"), y_min=floor, y_step=step, guide=COMPLIANCE_GOAL,
         guide_label=_("goal %(pct)d%%", pct=COMPLIANCE_GOAL),
+        min_count=current_app.config["CHART_MIN_TICKETS"],
+        count_label=lambda n: ngettext("%(num)d ticket", "%(num)d tickets", n),
     )
 
 

@@ -22,6 +22,17 @@ def _signed_url() -> str:
     return request.url
 
 
+def refuse_while_sms_is_off():
+    """SMS_ENABLED=false: the hospital has no Twilio account, so nothing may come in as if from Twilio (the
+    credentials left are the public development ones, and a signature made with them proves nothing)."""
+    if not current_app.config.get("SMS_ENABLED", True):
+        current_app.logger.warning("refused a Twilio webhook to %s: SMS is turned off (SMS_ENABLED=false)", request.path)
+        abort(403)
+
+
+bp.before_request(refuse_while_sms_is_off)
+
+
 def twilio_signed(view):
     """403 unless X-Twilio-Signature matches (current token, or the previous one during a rotation)."""
 
@@ -64,6 +75,7 @@ def status_callback(message_id: int):
 
 
 voice_bp = Blueprint("voice", __name__, url_prefix="/voice")
+voice_bp.before_request(refuse_while_sms_is_off)
 
 
 def _twiml(response) -> Response:

@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from dispatch.blueprints.form_choices import offered_values, options
+
 
 class PartForm(FlaskForm):
     code = StringField(_l("Code (as on the bin label)"), validators=[Length(max=30)])
@@ -37,6 +39,6 @@ class StoreForm(FlaskForm):
 
 def coerce_choice(form_field, choices) -> None:
     """Give a SelectField its choices; a value not offered becomes 0 (the service then names the field)."""
-    form_field.choices = choices
-    if form_field.data not in {value for value, _label in choices}:
+    form_field.choices = options(choices)
+    if form_field.data not in offered_values(form_field.choices):
         form_field.data = 0

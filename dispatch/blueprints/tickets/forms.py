@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import NumberRange, Optional, Length
 
+from dispatch.blueprints.form_choices import options
 from dispatch.numbers import WholeNumberField
 
 
@@ -14,7 +15,7 @@ class ActionForm(FlaskForm):
     parts_used = StringField(_l("Parts used"), validators=[Optional(), Length(max=500)])
     rating = SelectField(
         _l("How was the service?"),
-        choices=[("", "—"), ("5", "5"), ("4", "4"), ("3", "3"), ("2", "2"), ("1", "1")],
+        choices=options([("", "—"), ("5", "5"), ("4", "4"), ("3", "3"), ("2", "2"), ("1", "1")]),
         validators=[Optional()],
     )
     next = HiddenField()

@@ -10,7 +10,8 @@ from dispatch.blueprints.auth.views import safe_next
 from dispatch.blueprints.tickets.forms import ActionForm, CommentForm, PartsForm
 from dispatch.errors import refusals_return_to
 from dispatch.numbers import whole_number
-from dispatch.services import access, costs, emergency_plans, notify, stock
+from dispatch.blueprints.photos.forms import PhotoForm
+from dispatch.services import access, costs, emergency_plans, notify, photos, stock
 from dispatch.services.stock import PartLine
 from dispatch.services.assignment import candidates_for
 from dispatch.services.tickets import ACTION_LABELS, TRANSITIONS, add_comment, transition
@@ -56,6 +57,7 @@ def detail(ticket_id: int):
         cost=costs.ticket_cost(ticket) if access.may_see_costs(current_user, ticket) else None,
         events=access.visible_events(current_user, ticket),
         may_add_parts=stock.may_record_parts(current_user, ticket),
+        photos_by_event=photos.by_event(ticket), photos_form=PhotoForm(), may_work=access.may_work(current_user, ticket),
     )
 
 

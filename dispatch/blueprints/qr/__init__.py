@@ -1,0 +1,1 @@
+"""QR label pages."""
