@@ -29,6 +29,7 @@ EVENT_LABELS = {
     "call_unanswered": _l("Call not answered"), "call_failed": _l("Call failed"),
     "escalated": _l("Escalated"), "escalation_skipped": _l("Escalation step skipped"),
     "escalation_exhausted": _l("Escalation exhausted"), "watchdog": _l("Watchdog"),
+    "page_taken": _l("Told who took the job"),
     "auto_dispatch_none": _l("No one to auto-dispatch"), "reprioritised": _l("Priority changed"), "comment": _l("Comment"),
     "grouped": _l("Grouped into an incident"), "ungrouped": _l("Taken out of an incident"),
     "incident_opened": _l("Incident opened"), "incident_resolved": _l("Incident resolved"),

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from dispatch import create_app
-from dispatch.services import escalation, notify, rota
+from dispatch.services import escalation, notify, operations, rota
 from dispatch.services.escalation_policies import StepInput, delete_policy, save_policy
 from dispatch.services.scheduler import Rounds, Watchdog
 from dispatch.services.tickets import report_fault, transition
@@ -524,6 +524,18 @@ def test_a_policy_changed_mid_chain_leaves_the_running_chain_alone(hospital, clo
 
 
 # --- the watchdog -------------------------------------------------------------------------------------
+
+def test_a_step_is_due_at_its_time_for_the_scheduler_and_the_monitoring_alike(hospital, clock):
+    """One definition of due (the watchdog's overdue is the same, 30 seconds on): the monitoring never
+    shows nothing due while the scheduler has a step to fire."""
+    staff_rota(hospital)
+    ticket = file_fault(hospital)
+    clock.set(escalation.status(ticket.id).next_due_at)
+    assert operations.database_figures(clock.now()).escalations_overdue == 1
+    assert escalation.overdue_count(clock.now()) == 0  # not late enough for the watchdog yet
+    assert escalation.run_due(clock.now()) == 1
+    assert operations.database_figures(clock.now()).escalations_overdue == 0
+
 
 def test_the_watchdog_fires_a_step_over_30_seconds_late_and_leaves_a_10_second_one_to_the_scheduler(hospital, clock):
     staff_rota(hospital)

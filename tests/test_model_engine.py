@@ -170,8 +170,6 @@ def test_an_incident_lead_cannot_be_lowered_below_its_most_urgent_member(hospita
     assert db.session.get(Ticket, ward3).priority <= db.session.get(Ticket, icu).priority
 
 
-@pytest.mark.xfail(strict=True, reason="known problem being fixed: planned (P4) work joins, leads or opens a major "
-                                       "incident, and the lead then has no escalation")
 def test_planned_work_is_never_grouped_into_an_incident(hospital, clock, login_as):
     """Found by the model (with MODEL_KNOWN_PROBLEMS=reach): the scheduler opens Ward 3's planned distribution
     board inspection; ICU reports a power fault minutes later and the dispatcher groups the power reports of

@@ -182,6 +182,9 @@ def test_with_nobody_licensed_on_call_the_burst_waits_and_the_supervisor_is_told
     told = db.session.query(OutboundMessage).filter_by(kind="nobody_on_call").all()
     assert [(m.recipient.username, m.ticket_id) for m in told] == [("supervisor", waiting[0])]
     assert told[0].body.startswith(f"NOBODY ON CALL for Power: P1 #{waiting[0]} ICU")
+    # Each line says whom it told, so the one SMS traces to the first report's line.
+    lines = db.session.query(TicketEvent).filter_by(kind="auto_dispatch_none").order_by(TicketEvent.id).all()
+    assert [line.data["people"] for line in lines] == [[hospital.users["supervisor"].id], [], [], []]
     # A quiet spell longer than the grouping window ends the burst: the next one is told again.
     clock.advance(minutes=16)
     later = report(hospital, hospital.icu, "ICU bed 9 has no power").id
@@ -314,6 +317,21 @@ def test_the_holder_accepting_after_a_page_tells_the_one_paged(hospital, block_a
     assert (fresh(ticket.id).assignee.username, fresh(ticket.id).reassign_count) == ("sparky", 0)
     assert outbox("page_taken") == [("volt", "page_taken")]
     assert sms_in(hospital, "volt", f"A {ticket.id}") == f"#{ticket.id} is not one of your jobs. Reply J for your jobs."
+
+
+def test_every_page_sms_traces_to_the_history_line_that_sent_it(hospital, block_a, clock):
+    """The step that pages beside the holder says who held the job, and accepting writes the line that names
+    who was told who took it: the outbox can be read back from the history (the model's invariant (d))."""
+    ticket = report(hospital, hospital.icu, "ICU lost power, ventilators on battery")
+    clock.advance(minutes=5)
+    assert escalation.run_due(clock.now()) == 1
+    step = db.session.query(TicketEvent).filter_by(ticket_id=ticket.id, kind="escalated").one()
+    sparky, volt = hospital.users["sparky"].id, hospital.users["volt"].id
+    assert (step.data["holder_id"], step.data["people"]) == (sparky, [volt])
+    assert sms_in(hospital, "sparky", f"A {ticket.id}").startswith(f"Accepted #{ticket.id}")
+    told = db.session.query(TicketEvent).filter_by(ticket_id=ticket.id, kind="page_taken").one()
+    assert (told.data, told.at) == ({"people": [volt], "accepted_by": sparky}, clock.now())
+    assert outbox("page_taken") == [("volt", "page_taken")]
 
 
 # --- 4. the incident on the board ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dispatch.clock import now as clock_now
 from dispatch.errors import ConflictError, IllegalTransitionError, ValidationError
 from dispatch.services import access, emergency_plans, licences, notify
 from dispatch.sms import text as sms_text
-from dispatch.services.tickets import _event, _load_for_change, status_label
+from dispatch.services.tickets import record_event, load_for_change, status_label
 from dispatch.services.unit_of_work import write_transaction
 from models import UNASSIGNED_STATUSES, Ticket, User
 
@@ -48,7 +48,7 @@ def assign_ticket(
             actor = session.get(User, actor.id)
             access.require_role(actor, access.CONTROL_ROOM)
             actor_id = actor.id
-        ticket = _load_for_change(session, ticket_id, expected_version)
+        ticket = load_for_change(session, ticket_id, expected_version)
         from dispatch.services import incidents
 
         incidents.refuse_if_follower(session, ticket)
@@ -97,7 +97,7 @@ def apply_assignment(session, ticket: Ticket, technician: User, now, *, actor_id
         previous = session.get(User, previous_assignee)
         notify.owe_sms(session, recipient=previous, body=sms_text.for_user(previous, sms_text.reassigned_away, ticket), kind="reassigned_away",
                        ticket=ticket)
-    _event(ticket, "reassigned" if reassigning else "assigned", actor_id, now, "system" if automatic else channel,
+    record_event(ticket, "reassigned" if reassigning else "assigned", actor_id, now, "system" if automatic else channel,
            from_status=previous_status, to_status="assigned", note=note or technician.full_name,
            data={"technician_id": technician.id, "previous_technician_id": previous_assignee, "automatic": automatic})
     if notify_people:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from dispatch.clock import now as clock_now
 from dispatch.errors import IllegalTransitionError, NotFoundError, PermissionDeniedError, ValidationError
 from dispatch.services import access
-from dispatch.services.tickets import _clean_text, _event, _load_for_change
+from dispatch.services.tickets import clean_text, record_event, load_for_change
 from dispatch.services.unit_of_work import write_transaction
 from models import (
     WARD_CRITICALITIES, EmergencyPlan, EmergencyPlanVersion, Ticket, TicketPlanStep, Trade, User, db,
@@ -134,10 +134,10 @@ def _attach(session, ticket: Ticket, version: EmergencyPlanVersion | None, actor
     ticket.plan_version_id = version.id if version is not None else None
     ticket.updated_at = now
     if version is None:
-        _event(ticket, "plan_removed", actor_id, now, channel, note=previous.label if previous else None,
+        record_event(ticket, "plan_removed", actor_id, now, channel, note=previous.label if previous else None,
                data={"plan_version_id": previous.id if previous else None})
         return
-    _event(ticket, "plan_attached", actor_id, now, "system" if automatic else channel, note=version.label,
+    record_event(ticket, "plan_attached", actor_id, now, "system" if automatic else channel, note=version.label,
            data={"plan_id": version.plan_id, "plan_version_id": version.id, "number": version.number,
                  "previous_plan_version_id": previous.id if previous else None, "automatic": automatic})
     if ticket.assignee_id:
@@ -165,7 +165,7 @@ def set_ticket_plan(ticket_id: int, plan_id: int | None, actor: User, *, expecte
     with write_transaction() as session:
         actor = session.get(User, actor.id)
         access.require_role(actor, access.CONTROL_ROOM)
-        ticket = _load_for_change(session, ticket_id, expected_version, viewer=actor)
+        ticket = load_for_change(session, ticket_id, expected_version, viewer=actor)
         if not ticket.is_open:
             raise IllegalTransitionError(_("Ticket %(number)s is closed; its plan stays as it was.", number=ticket.number))
         if plan_id is None:
@@ -190,7 +190,7 @@ def tick_step(ticket_id: int, step_index: int, actor: User, *, channel: str = "w
     now = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
-        ticket = _load_for_change(session, ticket_id, None, viewer=actor)
+        ticket = load_for_change(session, ticket_id, None, viewer=actor)
         if not access.may_work(actor, ticket):
             raise PermissionDeniedError(_("Ticket %(number)s is not assigned to you.", number=ticket.number))
         version = ticket.plan_version
@@ -209,7 +209,7 @@ def tick_step(ticket_id: int, step_index: int, actor: User, *, channel: str = "w
         done = TicketPlanStep(ticket_id=ticket.id, plan_version_id=version.id, step_index=step_index,
                               done_at=now, done_by_id=actor.id)
         session.add(done)
-        _event(ticket, "plan_step", actor.id, now, channel,
+        record_event(ticket, "plan_step", actor.id, now, channel,
                note=version.steps[step_index],  # the page puts "Step n" before it, in the reader's language
                data={"plan_version_id": version.id, "number": version.number, "step": step_index + 1})
         # Two taps at once cannot both get here: the ticket row is locked (FOR UPDATE; BEGIN IMMEDIATE on
@@ -255,8 +255,8 @@ def parse_content(*, title: str | None, summary: str | None, steps: str | None, 
                   isolation_points: str | None) -> PlanContent:
     """The editor's text areas (one step, contact or isolation point a line; 'a | b' pairs) made into
     a plan's content, or a ValidationError naming the field."""
-    title = _clean_text(title, "title", required=True, limit=160)
-    summary = _clean_text(summary, "summary", required=False, limit=2000)
+    title = clean_text(title, "title", required=True, limit=160)
+    summary = clean_text(summary, "summary", required=False, limit=2000)
     step_lines = _lines(steps)
     if not step_lines:
         raise ValidationError(_("Write at least one step."), field="steps")
@@ -284,7 +284,7 @@ def _rule(trade_id: int | None, criticality: str | None, keywords: str | None) -
     criticality = criticality or None
     if criticality is not None and criticality not in WARD_CRITICALITIES:
         raise ValidationError(_("Choose a kind of ward."), field="criticality")
-    keywords = _clean_text(keywords, "keywords", required=False, limit=300)
+    keywords = clean_text(keywords, "keywords", required=False, limit=300)
     if keywords:
         keywords = ", ".join(k.strip() for k in keywords.replace("，", ",").split(",") if k.strip()) or None
     return trade_id, criticality, keywords
@@ -323,7 +323,7 @@ def update_plan(plan_id: int, actor: User, *, trade_id: int | None, criticality:
                                     current.isolation_points) == content.as_tuple():
             return None
         return _publish(session, plan, content, actor, now,
-                        _clean_text(change_note, "change_note", required=False, limit=300))
+                        clean_text(change_note, "change_note", required=False, limit=300))
 
 
 def _publish(session, plan: EmergencyPlan, content: PlanContent, actor: User | None, now: datetime,

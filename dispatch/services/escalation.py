@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError
@@ -231,6 +231,12 @@ def _close_pages(session, ticket: Ticket, now: datetime, *, accepted_by: int | N
         person = session.get(User, page.user_id)
         notify.owe_sms(session, recipient=person, kind="page_taken", ticket=ticket,
                        body=sms_text.for_user(person, sms_text.page_taken, ticket, acceptor.full_name))
+    if told:
+        # The history owes every SMS it causes: this line is the one the "who took it" messages trace to.
+        session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="page_taken", channel="system",
+                                note=_("Told who took the job: %(names)s",
+                                       names=", ".join(session.get(User, i).full_name for i in sorted(told))),
+                                data={"people": sorted(told), "accepted_by": accepted_by}))
 
 
 def take_paged_job(session, ticket: Ticket, technician: User, now: datetime, channel: str) -> None:
@@ -266,12 +272,19 @@ def pages_for_board(ticket_ids: list[int]) -> dict[int, list[EscalationPage]]:
 
 # ---- the scheduler's side ----------------------------------------------------------------------
 
+def due_clause(now: datetime, grace: timedelta = timedelta(0)):
+    """SQL, the one definition of an escalation step being due at `now`: its chain is running and its time
+    came at least `grace` ago. Overdue (what the watchdog fires and its monitoring counts) is due with
+    WATCHDOG_GRACE; the scheduler fires what is due with none."""
+    return and_(TicketEscalation.state == "active", TicketEscalation.next_due_at <= now - grace)
+
+
 def run_due(now: datetime, *, by: str = "scheduler", grace: timedelta = timedelta(0), limit: int = 200) -> int:
     """Fire every step due at `now` (older than `grace`, for the watchdog). Each ticket in its own
     transaction, claimed with SKIP LOCKED on PostgreSQL (BEGIN IMMEDIATE on SQLite), so two
     schedulers never fire the same step twice and one bad ticket cannot hold up the rest."""
     due_ids = db.session.scalars(
-        select(TicketEscalation.id).where(TicketEscalation.state == "active", TicketEscalation.next_due_at <= now - grace)
+        select(TicketEscalation.id).where(due_clause(now, grace))
         .order_by(TicketEscalation.next_due_at).limit(limit)
     ).all()
     db.session.commit()
@@ -289,9 +302,7 @@ def run_due(now: datetime, *, by: str = "scheduler", grace: timedelta = timedelt
 
 def _process(escalation_id: int, now: datetime, by: str, grace: timedelta) -> int:
     with write_transaction() as session:
-        query = select(TicketEscalation).where(
-            TicketEscalation.id == escalation_id, TicketEscalation.state == "active",
-            TicketEscalation.next_due_at <= now - grace)
+        query = select(TicketEscalation).where(TicketEscalation.id == escalation_id, due_clause(now, grace))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         escalation = session.scalars(query).one_or_none()
@@ -315,8 +326,11 @@ def _fire(session, escalation: TicketEscalation, ticket: Ticket, now: datetime, 
     due_at = escalation.next_due_at
     for _guard in range(len(escalation.chain) * escalation.repeat + 1):
         step = escalation.chain[escalation.step_index]
+        # Who had the job before the step: a technician step pages beside them (a "page" SMS) or, when nobody
+        # had it, gives it to the person paged (an "assigned" line owes that SMS).
+        holder_id = ticket.assignee_id
         people = _act(session, escalation, ticket, step, now)
-        data = {"step": escalation.step_index + 1, "round": escalation.round + 1, "target": step["target"],
+        data = {"holder_id": holder_id, "step": escalation.step_index + 1, "round": escalation.round + 1, "target": step["target"],
                 "waiting_for": escalation.waiting_for, "due_at": due_at.isoformat() if due_at else None,
                 "lag_seconds": round((now - due_at).total_seconds(), 3) if due_at else None, "by": by,
                 "people": [p.id for p in people]}
@@ -473,13 +487,13 @@ def _wait_for_dispatcher(session, ticket: Ticket, now: datetime) -> None:
         select(TicketEvent.id).join(Ticket, Ticket.id == TicketEvent.ticket_id)
         .where(TicketEvent.kind == "auto_dispatch_none", TicketEvent.at >= now - window,
                Ticket.trade_id == ticket.trade_id, Ticket.id != ticket.id).limit(1)) is not None
+    told = [] if already else rota.on_call(ticket.trade_id, ("supervisor",), now)
+    # The line names who is told, so every "nobody on call" SMS traces to it.
     session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="auto_dispatch_none", channel="system",
                             note=_("Nobody licensed for %(trade)s is on call: waiting for the dispatcher.",
                                    trade=ticket.trade.name),
-                            data={"supervisor_told": not already}))
-    if already:
-        return
-    for person in rota.on_call(ticket.trade_id, ("supervisor",), now):
+                            data={"supervisor_told": not already, "people": [p.id for p in told]}))
+    for person in told:
         notify.owe_sms(session, recipient=person, kind="nobody_on_call", ticket=ticket,
                        body=sms_text.for_user(person, sms_text.nobody_on_call, ticket))
 
@@ -501,8 +515,7 @@ def status(ticket_id: int) -> TicketEscalation | None:
 
 
 def overdue_count(now: datetime) -> int:
-    return db.session.scalar(select(func.count(TicketEscalation.id)).where(
-        TicketEscalation.state == "active", TicketEscalation.next_due_at < now - WATCHDOG_GRACE)) or 0
+    return db.session.scalar(select(func.count(TicketEscalation.id)).where(due_clause(now, WATCHDOG_GRACE))) or 0
 
 
 def active_for_board(ticket_ids: list[int]) -> dict[int, TicketEscalation]:

@@ -144,7 +144,7 @@ def _open(session, tickets: list[Ticket], now: datetime, actor_id: int | None) -
                 released.setdefault(person, []).extend(numbers)
     wards = ward_count(incident)
     minutes = max(1, round((max(t.created_at for t in tickets) - min(t.created_at for t in tickets)).total_seconds() / 60))
-    _event(lead, "incident_opened", actor_id, now,
+    record_event(lead, "incident_opened", actor_id, now,
            _("Lead ticket of incident #%(n)d: %(count)d %(trade)s reports from %(building)s (%(wards)d wards).",
              n=incident.number, count=len(tickets), trade=incident.trade.name, building=incident.building.name,
              wards=wards), {"incident_id": incident.id, "tickets": [t.id for t in tickets]})
@@ -156,8 +156,8 @@ def _open(session, tickets: list[Ticket], now: datetime, actor_id: int | None) -
     return incident
 
 
-def _event(ticket: Ticket, kind: str, actor_id: int | None, now: datetime, note: str, data: dict | None = None) -> None:
-    from dispatch.services.tickets import _event as ticket_event
+def record_event(ticket: Ticket, kind: str, actor_id: int | None, now: datetime, note: str, data: dict | None = None) -> None:
+    from dispatch.services.tickets import record_event as ticket_event
 
     ticket_event(ticket, kind, actor_id, now, "web" if actor_id else "system", note=note, data=data)
 
@@ -173,7 +173,7 @@ def _group(session, incident: Incident, ticket: Ticket, now: datetime, actor_id:
         own_times={"assigned_at": _iso(ticket.assigned_at), "acknowledged_at": _iso(ticket.acknowledged_at),
                    "auto_assigned": bool(ticket.auto_assigned)}))
     escalation.stop_while_grouped(session, ticket.id, now)
-    _event(ticket, "grouped", actor_id, now,
+    record_event(ticket, "grouped", actor_id, now,
            _("Grouped into incident #%(n)d (%(trade)s, %(building)s); it follows ticket %(n)d.", n=incident.number,
              trade=incident.trade.name, building=incident.building.name), {"incident_id": incident.id})
     if ticket.priority < lead.priority:
@@ -195,7 +195,7 @@ def _raise_lead(session, lead: Ticket, ticket: Ticket, now: datetime, actor_id: 
     for name, is_late in sla.live_breaches(lead, now).items():
         setattr(lead, f"{name}_breached", is_late)
     lead.updated_at = now
-    _event(lead, "reprioritised", actor_id, now, _("The incident includes a P%(p)d report (ticket %(n)d).",
+    record_event(lead, "reprioritised", actor_id, now, _("The incident includes a P%(p)d report (ticket %(n)d).",
                                                    p=ticket.priority, n=ticket.number), {"from": old, "to": lead.priority})
     escalation.on_priority_raised(session, lead, now)
 
@@ -301,7 +301,7 @@ def _resolve_members(session, incident: Incident, actor: User, now: datetime, ch
         done += 1
     incident.state, incident.resolved_at, incident.resolved_by_id = "resolved", now, actor.id
     incident.outcome = outcome
-    _event(lead, "incident_resolved", actor.id, now, outcome, {"incident_id": incident.id, "resolved": done})
+    record_event(lead, "incident_resolved", actor.id, now, outcome, {"incident_id": incident.id, "resolved": done})
     return done
 
 
@@ -337,19 +337,19 @@ def group_reports(trade_id: int, building_id: int, actor: User) -> Incident:
 def ungroup_ticket(ticket_id: int, actor: User, reason: str) -> Ticket:
     """A ticket that did not belong goes back to the board as an ordinary ticket, with the assignment
     it had of its own before it was grouped, and escalates on its own again. Recorded on the ticket."""
-    from dispatch.services.tickets import _clean_text, _load_for_change
+    from dispatch.services.tickets import clean_text, load_for_change
 
     now = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
         access.require_role(actor, access.CONTROL_ROOM)
-        ticket = _load_for_change(session, ticket_id, None)
+        ticket = load_for_change(session, ticket_id, None)
         member = _active_member(session, ticket.id)
         if member is None:
             raise IllegalTransitionError(_("Ticket %(n)s is not part of an open incident.", n=ticket.number))
         if member.is_lead:
             raise IllegalTransitionError(_("Ticket %(n)s leads the incident: resolve the incident instead.", n=ticket.number))
-        reason = _clean_text(reason, "note", required=True, limit=200)
+        reason = clean_text(reason, "note", required=True, limit=200)
         member.ungrouped_at, member.ungrouped_by_id, member.ungroup_reason = now, actor.id, reason
         team = ticket.assignee_id
         if ticket.status in GROUPABLE:  # not yet on site: the incident's team was never going there
@@ -357,7 +357,7 @@ def ungroup_ticket(ticket_id: int, actor: User, reason: str) -> Ticket:
             for name, is_late in sla.live_breaches(ticket, now).items():
                 setattr(ticket, f"{name}_breached", is_late)
         ticket.updated_at = now
-        _event(ticket, "ungrouped", actor.id, now,
+        record_event(ticket, "ungrouped", actor.id, now,
                _("Taken out of incident #%(n)d: %(reason)s", n=member.incident.number, reason=reason),
                {"incident_id": member.incident_id, "incident_technician_id": team, "technician_id": ticket.assignee_id})
         escalation.resume_after_ungroup(session, ticket, now)
@@ -390,7 +390,7 @@ def _parse(value: str | None) -> datetime | None:
 
 def resolve_incident(incident_id: int, actor: User, outcome: str, channel: str = "web") -> Incident:
     """Resolve the incident and every ticket in it, in one transaction, the outcome on each."""
-    from dispatch.services.tickets import _clean_text
+    from dispatch.services.tickets import clean_text
 
     now = clock_now()
     with write_transaction() as session:
@@ -401,7 +401,7 @@ def resolve_incident(incident_id: int, actor: User, outcome: str, channel: str =
             raise NotFoundError(_("Incident %(n)s not found.", n=incident_id))
         if incident.state != "open":
             raise IllegalTransitionError(_("Incident #%(n)d is already resolved.", n=incident.number))
-        outcome = _clean_text(outcome, "note", required=True)
+        outcome = clean_text(outcome, "note", required=True)
         for ticket_id in [t.id for t in members_of(incident)]:  # lock them in id order, like any writer
             session.scalars(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).one()
         _resolve_members(session, incident, actor, now, channel, outcome)
@@ -410,8 +410,8 @@ def resolve_incident(incident_id: int, actor: User, outcome: str, channel: str =
 
 def comment_on_incident(incident_id: int, actor: User, note: str) -> None:
     """A ward adds what it sees to the lead ticket instead of filing the same fault again."""
-    from dispatch.services.tickets import _clean_text
-    from dispatch.services.tickets import _event as ticket_event
+    from dispatch.services.tickets import clean_text
+    from dispatch.services.tickets import record_event as ticket_event
 
     now = clock_now()
     with write_transaction() as session:
@@ -423,7 +423,7 @@ def comment_on_incident(incident_id: int, actor: User, note: str) -> None:
             raise PermissionDeniedError(_("Your role may not do this."))
         if actor.role == "nurse" and (actor.ward is None or actor.ward.building_id != incident.building_id):
             raise PermissionDeniedError(_("Your ward is not in %(building)s.", building=incident.building.name))
-        note = _clean_text(note, "note", required=True)
+        note = clean_text(note, "note", required=True)
         where = actor.ward.name if actor.ward else actor.full_name
         ticket_event(session.get(Ticket, incident.lead_ticket_id), "comment", actor.id, now, "web",
                      note=f"{where}: {note}", data={"ward_id": actor.ward_id, "incident_id": incident.id})

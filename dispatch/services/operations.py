@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from dispatch.services import heartbeats, notify
+from dispatch.services import escalation, heartbeats, notify
 from models import (
     MESSAGE_STATES, OPEN_STATUSES, Heartbeat, OutboundMessage, Ticket, TicketEscalation, db,
 )
@@ -182,7 +182,7 @@ def database_figures(now: datetime) -> DatabaseFigures:
         figures.in_breach = dict(zip(("acknowledge", "attend", "resolve"), (int(n) for n in breached)))
         overdue, oldest_due = db.session.execute(
             select(func.count(), func.min(TicketEscalation.next_due_at))
-            .where(TicketEscalation.state == "active", TicketEscalation.next_due_at < now)).one()
+            .where(escalation.due_clause(now))).one()  # due and not yet fired: the same rule the scheduler fires by
         figures.escalations_overdue = overdue
         figures.oldest_overdue_seconds = _seconds(now, oldest_due) or 0.0
         beats = {row.name: row.beat_at for row in db.session.scalars(select(Heartbeat))}

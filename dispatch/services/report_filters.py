@@ -9,12 +9,16 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, literal, not_, or_, select
+from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy.orm import aliased
 
 from dispatch.errors import ValidationError
-from dispatch.services.report_sql import seconds_between
+from dispatch.services.report_sql import days_before, seconds_between
 from dispatch.services.timezone import hospital_zone
 from models import OPEN_STATUSES, Asset, Licence, Location, Ticket, Trade, User, Ward, db, trade_licence_type
+
+# A fault within this long after another of the same asset (or place and trade) is a repeat.
+REPEAT_WITHIN = timedelta(days=30)
 
 TARGETS = ("acknowledge", "attend", "resolve")
 # Open tickets by age: (key, from days, to days).
@@ -263,3 +267,18 @@ def describe(report: ReportFilter) -> list[str]:
     if report.month:
         words.append(month_label(report.month))
     return words
+
+
+def repeat_of(kind: str):
+    """SQL: the same asset (or the same place and trade) had a fault in the 30 days before this one.
+
+    One definition for the counts and for the tickets listed behind them; cancelled reports do not count.
+    """
+    earlier = aliased(Ticket)
+    same = ([earlier.asset_id == Ticket.asset_id] if kind == "asset"
+            else [earlier.location_id == Ticket.location_id, earlier.trade_id == Ticket.trade_id])
+    return exists(select(earlier.id).where(
+        *same, earlier.status != "cancelled", earlier.id != Ticket.id,
+        earlier.created_at <= Ticket.created_at, earlier.created_at >= days_before(Ticket.created_at, REPEAT_WITHIN.days),
+        or_(earlier.created_at < Ticket.created_at, earlier.id < Ticket.id),
+    ))

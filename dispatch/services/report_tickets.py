@@ -14,7 +14,7 @@ from dispatch.errors import ValidationError
 from dispatch.services import sla
 from dispatch.services.report_filters import (
     BACKLOG_AGES, TARGETS, ReportFilter, any_missed, backlog_age, conditions, done_at, first_time_fix, met, missed,
-    technician_teams,
+    repeat_of, technician_teams,
 )
 from dispatch.services.report_sql import offset_segments, out_of_hours
 from dispatch.services.timezone import hospital_zone
@@ -101,8 +101,6 @@ def _selection_clauses(selection: Selection, report: ReportFilter, now: datetime
     if selection.reassigned:
         clauses.append(Ticket.reassign_count > 0)
     if selection.repeat:
-        from dispatch.services.report_workload import repeat_of
-
         clauses.append(repeat_of(selection.repeat))
     if selection.cause_id is not None:
         recorded = select(TicketBreachCause.ticket_id).where(TicketBreachCause.ticket_id == Ticket.id)

@@ -4,17 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, distinct, exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, case, distinct, func, select
 
 from dispatch.services.licences import expiring_licences
-from dispatch.services.report_filters import ReportFilter, conditions, done_at, first_time_fix, technician_teams
-from dispatch.services.report_sql import days_before, offset_segments, out_of_hours
+from dispatch.services.report_filters import (
+    ReportFilter, conditions, done_at, first_time_fix, repeat_of, technician_teams,
+)
+from dispatch.services.report_sql import offset_segments, out_of_hours
 from dispatch.services.report_tickets import DAY_ENDS, DAY_STARTS
 from dispatch.services.timezone import hospital_date, hospital_zone
 from models import Asset, Licence, Location, Ticket, TicketEvent, Trade, User, Ward, db
 
-REPEAT_WITHIN = timedelta(days=30)
 
 
 @dataclass
@@ -115,21 +115,6 @@ def refusals_by_trade(report: ReportFilter) -> list[HandoverRow]:
 
 
 # --- repeat faults ------------------------------------------------------------------------------
-
-def repeat_of(kind: str):
-    """SQL: the same asset (or the same place and trade) had a fault in the 30 days before this one.
-
-    One definition for the counts and for the tickets listed behind them; cancelled reports do not count.
-    """
-    earlier = aliased(Ticket)
-    same = ([earlier.asset_id == Ticket.asset_id] if kind == "asset"
-            else [earlier.location_id == Ticket.location_id, earlier.trade_id == Ticket.trade_id])
-    return exists(select(earlier.id).where(
-        *same, earlier.status != "cancelled", earlier.id != Ticket.id,
-        earlier.created_at <= Ticket.created_at, earlier.created_at >= days_before(Ticket.created_at, REPEAT_WITHIN.days),
-        or_(earlier.created_at < Ticket.created_at, earlier.id < Ticket.id),
-    ))
-
 
 @dataclass
 class RepeatRow:

@@ -70,7 +70,7 @@ def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
 
 
-def _clean_text(value: str | None, field: str, required: bool, limit: int = MAX_NOTE) -> str | None:
+def clean_text(value: str | None, field: str, required: bool, limit: int = MAX_NOTE) -> str | None:
     text = (value or "").strip()
     if required and not text:
         raise ValidationError(_("This field is required."), field=field)
@@ -79,7 +79,7 @@ def _clean_text(value: str | None, field: str, required: bool, limit: int = MAX_
     return text or None
 
 
-def _event(ticket: Ticket, kind: str, actor_id: int | None, at: datetime, channel: str, **fields) -> TicketEvent:
+def record_event(ticket: Ticket, kind: str, actor_id: int | None, at: datetime, channel: str, **fields) -> TicketEvent:
     event = TicketEvent(ticket=ticket, kind=kind, actor_id=actor_id, at=at, channel=channel, **fields)
     db.session.add(event)
     return event
@@ -115,7 +115,7 @@ def report_fault(
         trade = session.get(Trade, trade_id)
         if trade is None:
             raise ValidationError(_("Choose what has failed."), field="trade_id")
-        description = _clean_text(description, "description", required=True, limit=MAX_DESCRIPTION)
+        description = clean_text(description, "description", required=True, limit=MAX_DESCRIPTION)
         if len(description) < 3:
             raise ValidationError(_("Say in a few words what is wrong."), field="description")
         asset = session.get(Asset, asset_id) if asset_id else None
@@ -134,7 +134,7 @@ def report_fault(
                 raise ValidationError(_("Priority must be 1 to 4."), field="priority")
         chosen = priority or proposed
         ticket = _file(session, now, channel, ward=ward, location=location, asset=asset, trade=trade, priority=chosen,
-                       place_detail=_clean_text(place_detail, "place_detail", required=False, limit=120),
+                       place_detail=clean_text(place_detail, "place_detail", required=False, limit=120),
                        patient_at_risk=bool(patient_at_risk), whole_area=bool(whole_area), description=description,
                        reporter_id=reporter.id, data={"priority": chosen, "proposed_priority": proposed},
                        candidates=candidates, photos=photos)
@@ -161,7 +161,7 @@ def _file(session, now: datetime, channel: str, *, data: dict, planned: bool = F
     ticket = Ticket(**fields, status="new", created_at=now, updated_at=now, held_seconds=0)
     sla.fix_due_times(ticket, sla.targets_for(ticket.trade.id, ticket.priority))
     session.add(ticket)
-    reported = _event(ticket, "reported", fields.get("reporter_id"), now, channel, to_status="new",
+    reported = record_event(ticket, "reported", fields.get("reporter_id"), now, channel, to_status="new",
                       note=ticket.description, data=data)
     for photo in photos or ():
         photo.ticket, photo.event = ticket, reported
@@ -189,7 +189,7 @@ def file_planned(session, now: datetime, *, ward: Ward, location: Location | Non
                  data={"priority": 4, "planned": True, "schedule_id": schedule_id, "due_date": due_date})
 
 
-def _load_for_change(session, ticket_id: int, expected_version: int | None, viewer: User | None = None) -> Ticket:
+def load_for_change(session, ticket_id: int, expected_version: int | None, viewer: User | None = None) -> Ticket:
     # FOR UPDATE serialises writers on PostgreSQL; SQLite is already serialised by BEGIN IMMEDIATE.
     ticket = session.scalars(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).one_or_none()
     # Visibility before the version check: a stale version must not reveal another ward's ticket.
@@ -240,7 +240,7 @@ def transition(
     now = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
-        ticket = _load_for_change(session, ticket_id, None, viewer=actor)
+        ticket = load_for_change(session, ticket_id, None, viewer=actor)
         # Who may, before whether the page was stale: someone who may not is told only that.
         _check_actor(actor, ticket, action)
         _check_version(ticket, expected_version)
@@ -272,7 +272,7 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
     if action in {"acknowledge", "attend"} and ticket.assignee_id:
         # Never beyond one's licence: taking on or starting the job needs it valid now (SMS too).
         licences.ensure_licensed(session.get(User, ticket.assignee_id), ticket.trade, now)
-    note = _clean_text(note, "note", required=action in ACTIONS_NEEDING_A_NOTE)
+    note = clean_text(note, "note", required=action in ACTIONS_NEEDING_A_NOTE)
     data: dict = {}
     previous = ticket.status
     _apply(ticket, action, now, note, data, **details)
@@ -290,7 +290,7 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
     ticket.updated_at = now
     actor_id = actor.id if actor is not None else None
     sla.record_breaches(ticket, now, actor_id, channel)
-    _event(ticket, action, actor_id, now, channel, from_status=previous, to_status=ticket.status,
+    record_event(ticket, action, actor_id, now, channel, from_status=previous, to_status=ticket.status,
            note=note, data=data or None)
     if follower:
         return
@@ -358,7 +358,7 @@ def _apply(ticket: Ticket, action: str, now: datetime, note: str | None, data: d
                 raise ValidationError(_("Labour minutes must be between 0 and 10080."), field="labour_minutes")
             ticket.labour_minutes = (ticket.labour_minutes or 0) + labour
             data["labour_minutes"] = labour
-        parts = _clean_text(details.get("parts_used"), "parts_used", required=False, limit=500)
+        parts = clean_text(details.get("parts_used"), "parts_used", required=False, limit=500)
         if parts:
             ticket.parts_used = parts if not ticket.parts_used else f"{ticket.parts_used}; {parts}"
             data["parts_used"] = parts
@@ -413,10 +413,10 @@ def reprioritise(ticket_id: int, priority: int, actor: User, *, reason: str, cha
     with write_transaction() as session:
         actor = session.get(User, actor.id)
         access.require_role(actor, access.CONTROL_ROOM)
-        ticket = _load_for_change(session, ticket_id, expected_version)
+        ticket = load_for_change(session, ticket_id, expected_version)
         if not ticket.is_open:
             raise IllegalTransitionError(_("Only open tickets can be re-prioritised."))
-        reason = _clean_text(reason, "note", required=True)
+        reason = clean_text(reason, "note", required=True)
         old = ticket.priority
         if old == priority:
             return ticket
@@ -426,7 +426,7 @@ def reprioritise(ticket_id: int, priority: int, actor: User, *, reason: str, cha
         for name, is_late in sla.live_breaches(ticket, now).items():
             setattr(ticket, f"{name}_breached", is_late)
         ticket.updated_at = now
-        _event(ticket, "reprioritised", actor.id, now, channel, note=reason, data={"from": old, "to": priority})
+        record_event(ticket, "reprioritised", actor.id, now, channel, note=reason, data={"from": old, "to": priority})
         from dispatch.services import emergency_plans, escalation, incidents
 
         emergency_plans.on_priority(session, ticket, now)
@@ -446,6 +446,6 @@ def add_comment(ticket_id: int, actor: User, note: str, channel: str = "web") ->
         ticket = session.get(Ticket, ticket_id)
         if ticket is None or not access.can_view(actor, ticket):
             raise NotFoundError(_("Ticket %(number)s not found.", number=ticket_id))
-        note = _clean_text(note, "note", required=True)
-        event = _event(ticket, "comment", actor.id, now, channel, note=note)
+        note = clean_text(note, "note", required=True)
+        event = record_event(ticket, "comment", actor.id, now, channel, note=note)
     return event

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from dispatch.sms import segments
-from dispatch.sms.text import MAX_SEGMENTS, _fit_description, reply_tail
+from dispatch.sms.text import MAX_SEGMENTS, fit_description, reply_tail
 
 
 def team(incident, lead, wards: int, patient_at_risk: bool, plan_link: str | None = None) -> str:
@@ -14,7 +14,7 @@ def team(incident, lead, wards: int, patient_at_risk: bool, plan_link: str | Non
              n=lead.number, trade=incident.trade.name, building=incident.building.name, wards=wards)
     if patient_at_risk:
         head = _("PATIENT AT RISK") + " " + head
-    return _fit_description(head, lead.description, reply_tail(lead, plan_link))
+    return fit_description(head, lead.description, reply_tail(lead, plan_link))
 
 
 def opened(incident, lead, reports: int, wards: int, minutes: int) -> str:

@@ -31,7 +31,7 @@ def _short_place(ticket) -> str:
     return ", ".join(parts)
 
 
-def _fit_description(head: str, description: str, tail: str) -> str:
+def fit_description(head: str, description: str, tail: str) -> str:
     """Keep the head and the reply codes whole; shorten the description to what fits."""
     whole = f"{head} {description} {tail}"
     if segments.count(whole) <= MAX_SEGMENTS:
@@ -54,7 +54,7 @@ def assignment(ticket, plan_link: str | None = None) -> str:
              place=_short_place(ticket))
     if ticket.patient_at_risk:
         head = _("PATIENT AT RISK") + " " + head
-    return _fit_description(head, ticket.description, reply_tail(ticket, plan_link))
+    return fit_description(head, ticket.description, reply_tail(ticket, plan_link))
 
 
 def reply_tail(ticket, plan_link: str | None = None) -> str:
@@ -128,7 +128,7 @@ def page(ticket, holder_name: str) -> str:
              trade=ticket.trade.name, place=_short_place(ticket), name=holder_name)
     if ticket.patient_at_risk:
         head = _("PATIENT AT RISK") + " " + head
-    return _fit_description(head, ticket.description,
+    return fit_description(head, ticket.description,
                             _("Reply A %(n)d to take it; the first to accept has the job.", n=ticket.number))
 
 

@@ -127,8 +127,10 @@ def report_by_alarm(model: ModelHospital, state: str, moment: datetime) -> None:
 
 
 def assign_by_board(model: ModelHospital, ticket_id: int, technician: str, version: int | None) -> None:
-    response = model.browser("dispatcher").post(f"/board/{ticket_id}/assign", data={
-        "technician_id": model.users[technician], "version": "" if version is None else str(version)})
+    data = {"technician_id": model.users[technician], "version": "" if version is None else str(version)}
+    response = model.browser("dispatcher").post(f"/board/{ticket_id}/assign", data=data)
+    if response.status_code == 200:  # a reassignment first asks, naming who loses the job: the dispatcher confirms
+        response = model.browser("dispatcher").post(f"/board/{ticket_id}/assign", data={**data, "confirmed": "1"})
     assert response.status_code == 302, response.status_code
 
 

@@ -216,6 +216,18 @@ def owed_messages(world: World) -> tuple[Counter, Counter]:
                     owed[(ticket_id, person.id, "refusal", "sms", at)] += 1
             elif event.kind == "cancel" and not follower and assignee and assignee != event.actor_id:
                 owed[(ticket_id, assignee, "cancellation", "sms", at)] += 1
+            elif event.kind == "escalated" and data.get("target") in TECHNICIAN_STEPS and data.get("holder_id"):
+                # Paged beside whoever holds the job (nobody holding it: the "assigned" line owes the SMS).
+                for person in data.get("people", []):
+                    if person != data["holder_id"]:
+                        owed[(ticket_id, person, "page", "sms", at)] += 1
+                        calls[(ticket_id, person, "page_call", "voice", at)] += 1
+            elif event.kind == "auto_dispatch_none":
+                for person in data.get("people", []):
+                    owed[(ticket_id, person, "nobody_on_call", "sms", at)] += 1
+            elif event.kind == "page_taken":
+                for person in data.get("people", []):
+                    owed[(ticket_id, person, "page_taken", "sms", at)] += 1
             elif event.kind == "escalated" and data.get("target") not in TECHNICIAN_STEPS:
                 for person in data.get("people", []):
                     owed[(ticket_id, person, "escalation", "sms", at)] += 1

@@ -30,7 +30,7 @@ HOME_BY_ROLE = {
 }
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """Only same-site paths, so a crafted link cannot bounce a nurse to another site after login."""
     if not target:
         return None
@@ -90,7 +90,7 @@ def _signed_in(user: User, via: str):
     audit.record("login_succeeded", actor_id=user.id, subject_id=user.id, subject=user.username,
                  detail={"via": via} if via != "password" else None)
     login_user(user)
-    return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+    return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))
 
 
 def _directory_sign_in(name: str, password: str):
@@ -149,7 +149,7 @@ def oidc_start():
     """To the hospital's OpenID provider; it sends the person back to oidc_callback."""
     if not oidc_configured(current_app.config):
         abort(404)
-    session["oidc_next"] = _safe_next(request.args.get("next"))
+    session["oidc_next"] = safe_next(request.args.get("next"))
     try:
         return oidc.begin(current_app.config.get("OIDC_REDIRECT_URI") or url_for("auth.oidc_callback", _external=True))
     except DirectoryUnavailableError as error:
@@ -178,7 +178,7 @@ def oidc_callback():
 def language():
     """English / 中文 in the header: kept on the person's account, or in a cookie before logging in."""
     choice = request.form.get("locale")
-    back = _safe_next(request.form.get("next")) or url_for("auth.home" if current_user.is_authenticated else "auth.login")
+    back = safe_next(request.form.get("next")) or url_for("auth.home" if current_user.is_authenticated else "auth.login")
     if choice not in SUPPORTED_LOCALES:
         return redirect(back)
     if current_user.is_authenticated:

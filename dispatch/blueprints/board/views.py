@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.auth.views import _safe_next
+from dispatch.blueprints.auth.views import safe_next
 from dispatch.blueprints.board.forms import AssignForm, PriorityForm
 from dispatch.blueprints.tickets.forms import ActionForm
 from dispatch.clock import now
@@ -49,7 +49,7 @@ def rows():
 @roles_required(*access.CONTROL_ROOM)
 def assign(ticket_id: int):
     form = AssignForm()
-    back = _safe_next(request.form.get("next")) or url_for("board.index")
+    back = safe_next(request.form.get("next")) or url_for("board.index")
     if not form.validate_on_submit():
         flash(_("Choose a technician."), "error")
         return redirect(back)

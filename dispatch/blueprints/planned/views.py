@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.auth.views import _safe_next
+from dispatch.blueprints.auth.views import safe_next
 from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.planned.forms import ChecklistForm, ScheduleForm, SkipForm, checklist_lines
@@ -167,7 +167,7 @@ def calendar():
 def checklist(ticket_id: int):
     access.ticket_for(current_user, ticket_id)  # whose ticket before what the form says
     form = ChecklistForm()
-    back = _safe_next(form.next.data) or url_for("tickets.detail", ticket_id=ticket_id)
+    back = safe_next(form.next.data) or url_for("tickets.detail", ticket_id=ticket_id)
     if not form.validate_on_submit():
         flash(_("The form had expired; try again."), "error")
         return redirect(back)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.auth.views import _safe_next
+from dispatch.blueprints.auth.views import safe_next
 from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.blueprints.plans.forms import AttachForm, PlanForm
@@ -109,7 +109,7 @@ def ticket_plan(ticket_id: int):
 @bp.route("/p/<int:ticket_id>/steps/<int:step>", methods=["POST"])
 @login_required
 def tick(ticket_id: int, step: int):
-    back = _safe_next(request.form.get("next")) or url_for("plans.ticket_plan", ticket_id=ticket_id)
+    back = safe_next(request.form.get("next")) or url_for("plans.ticket_plan", ticket_id=ticket_id)
     # The CSRF token is checked for every POST by CSRFProtect; there is nothing else to parse.
     refusals_return_to(back)
     plans.tick_step(ticket_id, step - 1, current_user)

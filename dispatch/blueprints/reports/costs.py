@@ -16,7 +16,7 @@ from dispatch import charts
 from dispatch.auth import roles_required
 from dispatch.blueprints.reports.export import Column, Sheet
 from dispatch.blueprints.reports.forms import parse_filter
-from dispatch.blueprints.reports.views import EXPORT, _bad_export, _export, _page_context, _period_name, bp
+from dispatch.blueprints.reports.views import EXPORT, bad_export, export_period, page_context, period_name, bp
 from dispatch.clock import now
 from dispatch.i18n import month_label
 from dispatch.blueprints.form_errors import shown_on
@@ -67,12 +67,12 @@ def costs_page(fmt: str | None = None):
         parsed.errors.append(_("Unknown grouping."))
         by = "trade"
     if fmt and parsed.errors:
-        return _bad_export(parsed.errors)
+        return bad_export(parsed.errors)
     rows, total = costs.costs(parsed.report, by)
     if fmt:
-        return _export(fmt, [_cost_sheet(rows, total, by)], f"cost_{by}_{_period_name(parsed.report)}")
+        return export_period(fmt, [_cost_sheet(rows, total, by)], f"cost_{by}_{period_name(parsed.report)}")
     return render_template("reports/costs.html", rows=rows[:COST_ROWS_SHOWN], row_count=len(rows), total=total, by=by,
-                           DIMENSION_NAMES=dimension_names(), **_page_context(parsed))
+                           DIMENSION_NAMES=dimension_names(), **page_context(parsed))
 
 
 def _month_arg(errors: list[str]) -> date:
@@ -108,11 +108,11 @@ def budget_page(fmt: str | None = None):
     errors: list[str] = []
     month = _month_arg(errors)
     if fmt and errors:
-        return _bad_export(errors)
+        return bad_export(errors)
     rows = costs.cost_against_budget(month)
     total = costs.budget_total(rows)
     if fmt:
-        return _export(fmt, [_budget_sheet(rows, total)], f"budget_{month.strftime('%Y-%m')}")
+        return export_period(fmt, [_budget_sheet(rows, total)], f"budget_{month.strftime('%Y-%m')}")
     for message in errors:
         flash(message, "error")
     chart = charts.budget_chart(

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from dispatch import charts
 from dispatch.auth import roles_required
-from dispatch.blueprints.auth.views import _safe_next
+from dispatch.blueprints.auth.views import safe_next
 from dispatch.blueprints.reports import tables
 from dispatch.blueprints.reports.export import csv_response, xlsx_response
 from dispatch.blueprints.reports.forms import (
@@ -34,20 +34,20 @@ EXPORT = "<any(csv, xlsx):fmt>"
 REPEATS_SHOWN = 25
 
 
-def _period_name(report) -> str:
+def period_name(report) -> str:
     start, end = report.period()
     return f"{start.isoformat()}_{end.isoformat()}"
 
 
-def _bad_export(errors: list[str]) -> Response:
+def bad_export(errors: list[str]) -> Response:
     return Response("\n".join(errors) + "\n", status=400, mimetype="text/plain")
 
 
-def _export(fmt: str, sheets: list, filename: str) -> Response:
+def export_period(fmt: str, sheets: list, filename: str) -> Response:
     return csv_response(sheets[0], filename) if fmt == "csv" else xlsx_response(sheets, filename)
 
 
-def _page_context(parsed, **extra) -> dict:
+def page_context(parsed, **extra) -> dict:
     for message in parsed.errors:
         flash(message, "error")
     return {"report": parsed.report, "choices": filter_choices(), "described": describe(parsed.report),
@@ -70,13 +70,13 @@ def compliance_page(fmt: str | None = None):
     by = parse_grouping(request.args, parsed.errors)
     trend_target = parse_target(request.args, "trend", parsed.errors)
     if fmt and parsed.errors:
-        return _bad_export(parsed.errors)
+        return bad_export(parsed.errors)
     result = compliance(parsed.report, moment, by)
     if fmt:
-        return _export(fmt, [tables.compliance_sheet(result)], f"compliance_{by}_{_period_name(parsed.report)}")
+        return export_period(fmt, [tables.compliance_sheet(result)], f"compliance_{by}_{period_name(parsed.report)}")
     return render_template("reports/compliance.html", result=result, by=by, DIMENSIONS=DIMENSIONS,
                            trend_target=trend_target, trend_chart=_trend_chart(parsed.report, moment, trend_target),
-                           attend_chart=_attend_chart(parsed.report, moment), **_page_context(parsed))
+                           attend_chart=_attend_chart(parsed.report, moment), **page_context(parsed))
 
 
 def _trend_chart(report, moment, target: str):
@@ -113,13 +113,13 @@ def tickets_page(fmt: str | None = None):
     selection = parse_selection(request.args, parsed.errors)
     page = parse_page(request.args, parsed.errors)
     if fmt and parsed.errors:
-        return _bad_export(parsed.errors)
+        return bad_export(parsed.errors)
     if fmt:
         sheet = tables.ticket_sheet(all_ticket_lines(parsed.report, selection, moment))
-        return _export(fmt, [sheet], f"tickets_{_period_name(parsed.report)}")
+        return export_period(fmt, [sheet], f"tickets_{period_name(parsed.report)}")
     listing = ticket_page(parsed.report, selection, moment, page)
     return render_template("reports/tickets.html", listing=listing, selection=selection,
-                           selection_words=_selection_words(selection), moment=moment, **_page_context(parsed))
+                           selection_words=_selection_words(selection), moment=moment, **page_context(parsed))
 
 
 def _selection_words(selection: Selection) -> list[str]:
@@ -156,24 +156,24 @@ def breaches_page(fmt: str | None = None):
     selection = Selection(breached=True, cause_id=selection.cause_id)
     page = parse_page(request.args, parsed.errors)
     if fmt and parsed.errors:
-        return _bad_export(parsed.errors)
+        return bad_export(parsed.errors)
     by_cause = breaches.breaches_by_cause(parsed.report, moment)
     if fmt:
         # The workbook has both tables; a CSV file holds one: the breach list, or (table=causes) the counts.
         listing = tables.ticket_sheet(all_ticket_lines(parsed.report, selection, moment), _("Breaches"))
         counts = tables.causes_sheet(by_cause)
         sheets = [counts, listing] if fmt == "xlsx" else [counts if request.args.get("table") == "causes" else listing]
-        return _export(fmt, sheets, f"breaches_{_period_name(parsed.report)}")
+        return export_period(fmt, sheets, f"breaches_{period_name(parsed.report)}")
     listing = ticket_page(parsed.report, selection, moment, page)
     return render_template("reports/breaches.html", listing=listing, selection=selection, by_cause=by_cause,
-                           causes=breaches.causes(), form=BreachCauseForm(), moment=moment, **_page_context(parsed))
+                           causes=breaches.causes(), form=BreachCauseForm(), moment=moment, **page_context(parsed))
 
 
 @bp.route("/breaches/<int:ticket_id>/cause", methods=["POST"], endpoint="record_cause")
 @roles_required(*breaches.CAUSE_RECORDERS)
 def record_cause(ticket_id: int):
     form = BreachCauseForm()
-    back = _safe_next(form.next.data) or url_for("tickets.detail", ticket_id=ticket_id)
+    back = safe_next(form.next.data) or url_for("tickets.detail", ticket_id=ticket_id)
     if not form.validate_on_submit():
         flash(_("Choose a cause from the list (and keep the note under 500 characters)."), "error")
         return redirect(back)
@@ -234,16 +234,16 @@ def workload_page(fmt: str | None = None):
     moment = now()
     parsed = parse_filter(request.args, hospital_date(moment))
     if fmt and parsed.errors:
-        return _bad_export(parsed.errors)
+        return bad_export(parsed.errors)
     rows, total = workload(parsed.report, moment)
     handovers = refusals_by_trade(parsed.report)
     if fmt:
         sheets = [tables.workload_sheet(rows, total), tables.handover_sheet(handovers)]
         if fmt == "csv" and request.args.get("table") == "handovers":
             sheets = sheets[1:]
-        return _export(fmt, sheets, f"workload_{_period_name(parsed.report)}")
+        return export_period(fmt, sheets, f"workload_{period_name(parsed.report)}")
     return render_template("reports/workload.html", rows=rows, total=total, handovers=handovers,
-                           **_page_context(parsed))
+                           **page_context(parsed))
 
 
 @bp.route("/repeats", endpoint="repeats")
@@ -254,16 +254,16 @@ def repeats_page(fmt: str | None = None):
     today = hospital_date(moment)
     parsed = parse_filter(request.args, today, default_start=today - timedelta(days=89))
     if fmt and parsed.errors:
-        return _bad_export(parsed.errors)
+        return bad_export(parsed.errors)
     assets, places = repeat_faults(parsed.report, "asset"), repeat_faults(parsed.report, "location")
     if fmt:
         sheets = [tables.repeats_sheet(assets, "asset"), tables.repeats_sheet(places, "location")]
         if fmt == "csv" and request.args.get("table") == "places":
             sheets = sheets[1:]
-        return _export(fmt, sheets, f"repeat-faults_{_period_name(parsed.report)}")
+        return export_period(fmt, sheets, f"repeat-faults_{period_name(parsed.report)}")
     # The page shows the worst; the files have every asset and place with a repeat.
     return render_template("reports/repeats.html", assets=assets[:REPEATS_SHOWN], places=places[:REPEATS_SHOWN],
-                           asset_count=len(assets), place_count=len(places), **_page_context(parsed))
+                           asset_count=len(assets), place_count=len(places), **page_context(parsed))
 
 
 @bp.route("/licences", endpoint="licences")
@@ -273,7 +273,7 @@ def licences_page(fmt: str | None = None):
     moment = now()
     rows = licences_to_renew(moment)
     if fmt:
-        return _export(fmt, [tables.licences_sheet(rows)], f"licences_{hospital_date(moment).isoformat()}")
+        return export_period(fmt, [tables.licences_sheet(rows)], f"licences_{hospital_date(moment).isoformat()}")
     return render_template("reports/licences.html", rows=rows, today=hospital_date(moment))
 
 
@@ -285,11 +285,11 @@ def planned_page(fmt: str | None = None):
     today = hospital_date(moment)
     parsed = parse_filter(request.args, today, default_start=today.replace(day=1) - timedelta(days=150))
     if fmt and parsed.errors:
-        return _bad_export(parsed.errors)
+        return bad_export(parsed.errors)
     rows, total = planned_compliance(parsed.report, moment)
     if fmt:
-        return _export(fmt, [tables.planned_sheet(rows, total)], f"planned-work_{_period_name(parsed.report)}")
-    return render_template("reports/planned.html", rows=rows, total=total, **_page_context(parsed))
+        return export_period(fmt, [tables.planned_sheet(rows, total)], f"planned-work_{period_name(parsed.report)}")
+    return render_template("reports/planned.html", rows=rows, total=total, **page_context(parsed))
 
 
 @bp.app_template_global("report_url")

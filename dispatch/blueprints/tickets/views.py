@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.auth.views import _safe_next
+from dispatch.blueprints.auth.views import safe_next
 from dispatch.blueprints.tickets.forms import ActionForm, CommentForm, PartsForm
 from dispatch.errors import refusals_return_to
 from dispatch.numbers import whole_number
@@ -83,7 +83,7 @@ def act(ticket_id: int, action: str):
     if action not in TRANSITIONS:
         abort(404)
     form = ActionForm()
-    back = _safe_next(form.next.data) or url_for("tickets.detail", ticket_id=ticket_id)
+    back = safe_next(form.next.data) or url_for("tickets.detail", ticket_id=ticket_id)
     if not form.validate():
         for field, errors in form.errors.items():
             flash(f"{getattr(form, field).label.text}: {' '.join(errors)}", "error")
