@@ -99,7 +99,9 @@ def apply_assignment(session, ticket: Ticket, technician: User, now, *, actor_id
                        ticket=ticket)
     record_event(ticket, "reassigned" if reassigning else "assigned", actor_id, now, "system" if automatic else channel,
            from_status=previous_status, to_status="assigned", note=note or technician.full_name,
-           data={"technician_id": technician.id, "previous_technician_id": previous_assignee, "automatic": automatic})
+           data={"technician_id": technician.id, "previous_technician_id": previous_assignee, "automatic": automatic,
+                 # Whether this line owed its SMS: not for an accepted page or an incident's follower.
+                 "notified": notify_people})
     if notify_people:
         body = (incidents.team_text(session, incident, technician) if incident is not None
                 else sms_text.for_user(technician, sms_text.assignment, ticket, emergency_plans.sms_link(ticket)))

@@ -202,7 +202,9 @@ def owed_messages(world: World) -> tuple[Counter, Counter]:
                 priority = data.get("priority")
             elif event.kind == "reprioritised":
                 priority = data.get("to")
-            if event.kind in ASSIGNING and not follower:
+            # A line that says it owed nothing (an accepted page: the others are told by its page_taken line)
+            # is held to that; older lines without the flag owed their SMS.
+            if event.kind in ASSIGNING and not follower and data.get("notified", True):
                 kind = "reassignment" if event.kind == "reassigned" else "assignment"
                 owed[(ticket_id, data["technician_id"], kind, "sms", at)] += 1
                 if event.kind == "reassigned" and data.get("previous_technician_id"):
