@@ -304,5 +304,5 @@ def report_url(endpoint: str, report, *extra: dict, **params) -> str:
 
 
 # The monthly leadership report's pages live beside the other reports, on the same blueprint.
-from dispatch.blueprints.reports import leadership as _leadership_pages  # noqa: E402,F401
-from dispatch.blueprints.reports import costs as _cost_pages  # noqa: E402,F401  (registers the cost pages on bp)
+from dispatch.blueprints.reports import leadership as leadership_pages  # noqa: E402,F401
+from dispatch.blueprints.reports import costs as cost_pages  # noqa: E402,F401  (registers the cost pages on bp)
