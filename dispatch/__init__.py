@@ -21,11 +21,19 @@ def create_app(config: Mapping | type | None = None) -> Flask:
     register_security(app)
     register_clock(app)
     register_extensions(app)
+    register_policies()
     register_blueprints(app)
     register_template_helpers(app)
     register_errors(app)
     register_commands(app)
     return app
+
+
+def register_policies() -> None:
+    """The policies' hooks and guards on the ticket engine's moves (dispatch/services/policies.py)."""
+    from dispatch.services.policies import register_policies as register
+
+    register()
 
 
 def register_config(app: Flask, config: Mapping | type | None) -> None:

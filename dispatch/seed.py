@@ -6,7 +6,8 @@ from datetime import datetime, time, timedelta
 
 from dispatch import seed_costs
 from dispatch.clock import now as clock_now
-from dispatch.services import audit, escalation, licences, sla
+from dispatch.services import audit, engine, escalation, licences, sla
+from dispatch.services.engine import Past
 from dispatch.services.timezone import hospital_date, hospital_zone
 from models import (
     Asset, BreachCause, Building, EmergencyPlan, EmergencyPlanVersion, Licence, LicenceType, Location, OnCallShift,
@@ -217,19 +218,20 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
     return "\n".join(lines)
 
 
-def _new_ticket(rng, created: datetime, ward: Ward, trade: Trade, reporter: User | None) -> Ticket:
+def _new_fault(rng, ward: Ward, trade: Trade, reporter: User | None) -> dict:
+    """A fault as a ward would report it: the ticket's columns, for engine.replay."""
     description, whole = rng.choice(FAULTS[trade.code])
     at_risk = "trapped" in description or (ward.is_critical and rng.random() < 0.1)
     priority = sla.propose_priority(trade, ward, at_risk, whole)
-    ticket = Ticket(ward=ward, trade=trade, priority=priority, patient_at_risk=at_risk, whole_area=whole,
-                    description=description, reporter_id=reporter.id if reporter else None, status="new",
-                    created_at=created, updated_at=created, held_seconds=0,
-                    location=rng.choice(ward.locations) if ward.locations and rng.random() < 0.7 else None)
-    sla.fix_due_times(ticket, sla.targets_for(trade.id, priority))
-    db.session.add(ticket)
-    db.session.add(TicketEvent(ticket=ticket, at=created, actor_id=ticket.reporter_id, kind="reported",
-                               to_status="new", note=description, channel="web", data={"priority": priority}))
-    return ticket
+    return dict(ward=ward, trade=trade, trade_id=trade.id, priority=priority, patient_at_risk=at_risk,
+                whole_area=whole, description=description, reporter_id=reporter.id if reporter else None,
+                location=rng.choice(ward.locations) if ward.locations and rng.random() < 0.7 else None)
+
+
+def _new_ticket(fields: dict, created: datetime, moment: datetime, history: list[Past] = ()) -> Ticket:
+    """The fault reported at `created` and moved through its past by the engine's table (engine.replay)."""
+    return engine.replay(db.session, fields, list(history), moment, reported=Past(
+        created, "report", fields["reporter_id"], "web", fields["description"], data={"priority": fields["priority"]}))
 
 
 def _minutes_around(rng, target: int, late_share: float) -> float:
@@ -249,42 +251,32 @@ def _seed_history(rng, moment, day_offsets, wards, trades, by_trade, assets, sto
             created = moment - timedelta(days=day, minutes=rng.randint(0, 24 * 60 - 1))
             trade = trades[rng.choices(list(weights), weights=list(weights.values()))[0]]
             ward = rng.choice(wards)
-            ticket = _new_ticket(rng, created, ward, trade, nurses.get(ward.id))
+            fields = _new_fault(rng, ward, trade, nurses.get(ward.id))
+            targets = sla.targets_for(trade.id, fields["priority"])
             tech = rng.choice(by_trade[trade.code])
-            late = 0.12 if ticket.priority > 1 else 0.06
-            assigned = created + timedelta(minutes=ticket.acknowledge_target_minutes * rng.uniform(0.05, 0.4))
-            ack = created + timedelta(minutes=_minutes_around(rng, ticket.acknowledge_target_minutes, late))
+            late = 0.12 if fields["priority"] > 1 else 0.06
+            assigned = created + timedelta(minutes=targets.acknowledge_minutes * rng.uniform(0.05, 0.4))
+            ack = created + timedelta(minutes=_minutes_around(rng, targets.acknowledge_minutes, late))
             ack = max(ack, assigned + timedelta(seconds=30))
-            attend = max(ack + timedelta(minutes=2), created + timedelta(minutes=_minutes_around(rng, ticket.attend_target_minutes, late)))
-            resolve = max(attend + timedelta(minutes=10), created + timedelta(minutes=_minutes_around(rng, ticket.resolve_target_minutes, late)))
+            attend = max(ack + timedelta(minutes=2), created + timedelta(minutes=_minutes_around(rng, targets.attend_minutes, late)))
+            resolve = max(attend + timedelta(minutes=10), created + timedelta(minutes=_minutes_around(rng, targets.resolve_minutes, late)))
             if resolve > moment:
-                # Not finished by now: drop it, or it would sit on the board as "new" for days. The jobs in
+                # Not finished by now: left out, or it would sit on the board as "new" for days. The jobs in
                 # flight come from _seed_open_tickets.
-                for event in list(ticket.events):
-                    db.session.expunge(event)
-                db.session.expunge(ticket)
                 continue
-            ticket.assignee_id, ticket.assigned_at = tech.id, assigned
-            ticket.acknowledged_at, ticket.attended_at, ticket.resolved_at = ack, attend, resolve
-            ticket.labour_minutes = int((resolve - attend).total_seconds() // 60) if ticket.priority <= 2 else rng.randint(15, 120)
-            ticket.resolution_note = rng.choice(["Replaced fuse", "Reset breaker", "Replaced washer", "Cleared blockage",
-                                                 "Replaced faulty valve", "Re-gassed unit", "Reset controller"])
-            steps = [(assigned, "assigned", dispatcher.id, "new", "assigned"), (ack, "acknowledge", tech.id, "assigned", "acknowledged"),
-                     (attend, "attend", tech.id, "acknowledged", "attended"), (resolve, "resolve", tech.id, "attended", "resolved")]
+            fields["labour_minutes"] = (int((resolve - attend).total_seconds() // 60) if fields["priority"] <= 2
+                                        else rng.randint(15, 120))
+            fields["resolution_note"] = rng.choice(["Replaced fuse", "Reset breaker", "Replaced washer", "Cleared blockage",
+                                                    "Replaced faulty valve", "Re-gassed unit", "Reset controller"])
+            history = [Past(assigned, "assign", dispatcher.id, note=tech.full_name, technician_id=tech.id),
+                       Past(ack, "acknowledge", tech.id), Past(attend, "attend", tech.id), Past(resolve, "resolve", tech.id)]
             confirmed = resolve + timedelta(hours=rng.uniform(0.5, 20))
             if confirmed < moment:
-                ticket.closed_at, ticket.rating = confirmed, rng.choices([5, 4, 3, 2], weights=[60, 28, 9, 3])[0]
-                steps.append((confirmed, "confirm", ticket.reporter_id, "resolved", "closed"))
-            ticket.status = steps[-1][4]
-            ticket.updated_at = steps[-1][0]
+                fields["rating"] = rng.choices([5, 4, 3, 2], weights=[60, 28, 9, 3])[0]
+                history.append(Past(confirmed, "confirm", fields["reporter_id"]))
+            ticket = _new_ticket(fields, created, moment, history)
             if stores is not None:
                 stores.cost_job(ticket, trade, moment)
-            for name in ("acknowledge", "attend", "resolve"):
-                done = {"acknowledge": ack, "attend": attend, "resolve": resolve}[name]
-                setattr(ticket, f"{name}_breached", done > getattr(ticket, f"{name}_due_at"))
-            for at, kind, actor, before, after in steps:
-                db.session.add(TicketEvent(ticket=ticket, at=at, actor_id=actor, kind=kind, from_status=before,
-                                           to_status=after, channel="web", note=tech.full_name if kind == "assigned" else None))
             count += 1
         db.session.flush()
     return count
@@ -301,26 +293,20 @@ def _seed_open_tickets(rng, moment, wards, trades, by_trade) -> int:
              ("water", 3, 12, None), ("hvac", 2, 300, "attended")]
     for code, ward_index, minutes_ago, status in plans:
         created = moment - timedelta(minutes=minutes_ago)
-        ticket = _new_ticket(rng, created, wards[ward_index], trades[code], nurses.get(wards[ward_index].id))
+        fields = _new_fault(rng, wards[ward_index], trades[code], nurses.get(wards[ward_index].id))
+        history = []
         if status:
             tech = by_trade[code][0]
-            ticket.assignee_id, ticket.assigned_at, ticket.status = tech.id, created + timedelta(minutes=1), status
-            db.session.add(TicketEvent(ticket=ticket, at=ticket.assigned_at, kind="assigned", from_status="new",
-                                       to_status="assigned", channel="web", note=tech.full_name))
+            history.append(Past(created + timedelta(minutes=1), "assign", note=tech.full_name, technician_id=tech.id))
             if status in ("acknowledged", "attended"):
-                ticket.acknowledged_at = created + timedelta(minutes=2)
-                db.session.add(TicketEvent(ticket=ticket, at=ticket.acknowledged_at, actor_id=tech.id, kind="acknowledge",
-                                           from_status="assigned", to_status="acknowledged", channel="web"))
+                history.append(Past(created + timedelta(minutes=2), "acknowledge", tech.id))
             if status == "attended":
-                ticket.attended_at = created + timedelta(minutes=min(minutes_ago - 1, 20))
-                db.session.add(TicketEvent(ticket=ticket, at=ticket.attended_at, actor_id=tech.id, kind="attend",
-                                           from_status="acknowledged", to_status="attended", channel="web"))
-        else:
+                history.append(Past(created + timedelta(minutes=min(minutes_ago - 1, 20)), "attend", tech.id))
+        ticket = _new_ticket(fields, created, moment, history)
+        if not status:
             db.session.flush()
             escalation.auto_dispatch(db.session, ticket, created)
         escalation.start(db.session, ticket, created)
-        for name, is_late in sla.live_breaches(ticket, moment).items():
-            setattr(ticket, f"{name}_breached", is_late)
     return len(plans)
 
 
@@ -510,40 +496,31 @@ def _seed_emergency(moment: datetime, wards: list[Ward], trades: dict[str, Trade
     tech = by_trade["power"][0]
     for version, created, done in ((plans["ICU power loss/v1"], moment - timedelta(days=40), True),
                                    (plans["ICU power loss"], moment - timedelta(minutes=9), False)):
-        ticket = Ticket(ward=icu, trade=trades["power"], priority=1, patient_at_risk=True, whole_area=True,
-                        description="No power to bed spaces 3-6, ventilators alarming on battery",
-                        reporter_id=nurse.id if nurse else None, status="new", created_at=created, updated_at=created,
-                        held_seconds=0, location=icu.locations[0] if icu.locations else None, plan_version=version)
-        sla.fix_due_times(ticket, sla.targets_for(ticket.trade_id, 1))
-        db.session.add(ticket)
-        events = [(created, "reported", ticket.reporter_id, None, "new", ticket.description, "web", {"priority": 1}),
-                  (created, "plan_attached", None, None, None, version.label, "system",
-                   {"plan_id": version.plan_id, "plan_version_id": version.id, "number": version.number}),
-                  (created + timedelta(minutes=1), "assigned", dispatcher.id, "new", "assigned", tech.full_name, "web", None),
-                  (created + timedelta(minutes=2), "acknowledge", tech.id, "assigned", "acknowledged", None, "sms", None),
-                  (created + timedelta(minutes=7), "attend", tech.id, "acknowledged", "attended", None, "web", None)]
-        ticket.assignee_id, ticket.assigned_at = tech.id, created + timedelta(minutes=1)
-        ticket.acknowledged_at, ticket.attended_at = created + timedelta(minutes=2), created + timedelta(minutes=7)
+        resolved = created + timedelta(minutes=55)
+        note = "Feeder A-07 breaker tripped on a faulty bed-head unit at bed 5; unit isolated, supply restored"
+        fields = dict(ward=icu, trade=trades["power"], trade_id=trades["power"].id, priority=1, patient_at_risk=True,
+                      whole_area=True, description="No power to bed spaces 3-6, ventilators alarming on battery",
+                      reporter_id=nurse.id if nurse else None, location=icu.locations[0] if icu.locations else None,
+                      plan_version=version)
+        history = [Past(created + timedelta(minutes=1), "assign", dispatcher.id, note=tech.full_name, technician_id=tech.id),
+                   Past(created + timedelta(minutes=2), "acknowledge", tech.id, "sms"),
+                   Past(created + timedelta(minutes=7), "attend", tech.id)]
+        if done:
+            fields.update(rating=5, labour_minutes=48, resolution_note=note)
+            history += [Past(resolved, "resolve", tech.id, note=note),
+                        Past(resolved + timedelta(hours=2), "confirm", fields["reporter_id"], data={"rating": 5})]
+        ticket = _new_ticket(fields, created, moment, history)
+        db.session.add(TicketEvent(ticket=ticket, at=created, kind="plan_attached", note=version.label, channel="system",
+                                   data={"plan_id": version.plan_id, "plan_version_id": version.id,
+                                         "number": version.number}))
         db.session.flush()  # the ticket's number, for its ticked steps
         for index in (range(len(version.steps)) if done else range(2)):
             at = created + timedelta(minutes=8 + 3 * index if done else 7 + index)
             db.session.add(TicketPlanStep(ticket_id=ticket.id, plan_version_id=version.id, step_index=index, done_at=at,
                                           done_by_id=tech.id))
-            events.append((at, "plan_step", tech.id, None, None, version.steps[index], "web",
-                           {"plan_version_id": version.id, "number": version.number, "step": index + 1}))
-        if done:
-            resolved = created + timedelta(minutes=55)
-            ticket.resolved_at = resolved
-            ticket.closed_at, ticket.rating, ticket.labour_minutes = resolved + timedelta(hours=2), 5, 48
-            ticket.resolution_note = "Feeder A-07 breaker tripped on a faulty bed-head unit at bed 5; unit isolated, supply restored"
-            events += [(resolved, "resolve", tech.id, "attended", "resolved", ticket.resolution_note, "web", None),
-                       (ticket.closed_at, "confirm", ticket.reporter_id, "resolved", "closed", None, "web", {"rating": 5})]
-        ticket.status = events[-1][4] if done else "attended"
-        for name, is_late in sla.live_breaches(ticket, moment).items():
-            setattr(ticket, f"{name}_breached", is_late)
-        for at, kind, actor, before, after, note, channel, data in sorted(events, key=lambda e: e[0]):
-            db.session.add(TicketEvent(ticket=ticket, at=at, actor_id=actor, kind=kind, from_status=before,
-                                       to_status=after, note=note, channel=channel, data=data))
+            db.session.add(TicketEvent(ticket=ticket, at=at, actor_id=tech.id, kind="plan_step", note=version.steps[index],
+                                       channel="web", data={"plan_version_id": version.id, "number": version.number,
+                                                            "step": index + 1}))
     return 1  # one of the two is open
 
 

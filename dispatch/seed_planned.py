@@ -8,7 +8,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from dispatch.services import planned, recurrence, sla
+from dispatch.services import engine, planned, recurrence
+from dispatch.services.engine import Past
 from dispatch.services.timezone import hospital_date, hospital_zone
 from models import (
     Asset, MaintenanceSchedule, PlannedOccurrence, Ticket, TicketChecklistItem, TicketEvent, Trade, User, Ward, db,
@@ -113,14 +114,6 @@ def _past_ticket(rng, schedule: MaintenanceSchedule, due: date, moment: datetime
     created = _at(planned.opens_on(schedule, due), 0, 1)
     tech = rng.choice(people)
     description = f"Planned: {schedule.title}, due {due.isoformat()}."
-    ticket = Ticket(ward=schedule.ward, location=schedule.location, asset=schedule.asset, trade=schedule.trade,
-                    priority=4, whole_area=False, patient_at_risk=False, description=description, status="new",
-                    created_at=created, updated_at=created, held_seconds=0)
-    sla.fix_due_times(ticket, sla.targets_for(schedule.trade.id, 4))
-    db.session.add(ticket)
-    db.session.add(TicketEvent(ticket=ticket, at=created, kind="reported", to_status="new", note=description,
-                               channel="system", data={"priority": 4, "planned": True, "schedule_id": schedule.id,
-                                                       "due_date": due.isoformat()}))
     late = rng.random() < 0.12
     work_day = due + timedelta(days=rng.randint(1, 4)) if late else max(
         planned.opens_on(schedule, due), due - timedelta(days=rng.randint(0, min(schedule.lead_days, 4))))
@@ -128,27 +121,20 @@ def _past_ticket(rng, schedule: MaintenanceSchedule, due: date, moment: datetime
     assigned = min(created + timedelta(hours=rng.uniform(1, 8)), attended - timedelta(hours=1))
     resolved = attended + timedelta(minutes=(schedule.estimated_minutes or 60) * rng.uniform(0.7, 1.5))
     still_open = late and resolved > moment
-    ticket.assignee_id, ticket.assigned_at = tech.id, assigned
-    ticket.acknowledged_at = assigned + timedelta(minutes=rng.randint(5, 90))
-    steps = [(assigned, "assigned", dispatcher.id, "new", "assigned"),
-             (ticket.acknowledged_at, "acknowledge", tech.id, "assigned", "acknowledged")]
-    if still_open:
-        ticket.status = "acknowledged"
-    else:
-        ticket.attended_at, ticket.resolved_at = attended, resolved
-        ticket.labour_minutes = int((resolved - attended).total_seconds() // 60)
-        ticket.resolution_note = "Planned maintenance done; no defects" if rng.random() < 0.8 else \
+    fields = dict(ward=schedule.ward, location=schedule.location, asset=schedule.asset, trade=schedule.trade,
+                  trade_id=schedule.trade.id, priority=4, whole_area=False, patient_at_risk=False,
+                  description=description)
+    history = [Past(assigned, "assign", dispatcher.id, note=tech.full_name, technician_id=tech.id),
+               Past(assigned + timedelta(minutes=rng.randint(5, 90)), "acknowledge", tech.id)]
+    if not still_open:
+        fields["labour_minutes"] = int((resolved - attended).total_seconds() // 60)
+        fields["resolution_note"] = "Planned maintenance done; no defects" if rng.random() < 0.8 else \
             "Done; one defect found and reported separately"
-        steps += [(attended, "attend", tech.id, "acknowledged", "attended"),
-                  (resolved, "resolve", tech.id, "attended", "resolved")]
-        ticket.status = "resolved"
-    ticket.updated_at = steps[-1][0]
-    for at, kind, actor, before, after in steps:
-        db.session.add(TicketEvent(ticket=ticket, at=at, actor_id=actor, kind=kind, from_status=before,
-                                   to_status=after, channel="web", note=tech.full_name if kind == "assigned" else None))
-    for name, done in (("acknowledge", ticket.acknowledged_at), ("attend", ticket.attended_at),
-                       ("resolve", ticket.resolved_at)):
-        setattr(ticket, f"{name}_breached", (done or moment) > getattr(ticket, f"{name}_due_at"))
+        history += [Past(attended, "attend", tech.id), Past(resolved, "resolve", tech.id)]
+    # Opened by the schedule and moved through its past by the engine's table (engine.replay).
+    ticket = engine.replay(db.session, fields, history, moment, reported=Past(
+        created, "report", None, "system", description,
+        data={"priority": 4, "planned": True, "schedule_id": schedule.id, "due_date": due.isoformat()}))
     db.session.flush()
     skip_last = not still_open and rng.random() < 0.1  # now and then a step is left unticked
     for position, text in enumerate(schedule.checklist, 1):

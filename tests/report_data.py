@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from dispatch.services import sla
-from models import Ticket, TicketEvent, db
+from dispatch.services import engine
+from dispatch.services.engine import Past
+from models import Ticket, db
 
 # 10:00 on Tuesday 10 March 2026 in Shanghai (UTC+8); the reports look from ten days later.
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
@@ -21,25 +22,20 @@ def make_ticket(hospital, created: datetime, *, trade="power", ward="icu", prior
     """A ticket with the given times (minutes after `created`); status follows from the times unless given."""
     at = (lambda minutes: None if minutes is None else created + timedelta(minutes=minutes))
     ward_obj = getattr(hospital, ward)
-    ticket = Ticket(
+    # Moved through its past by the engine's table (engine.replay), each step at its time.
+    tech = hospital.user(assignee).id if assignee else None
+    history = [Past(created + timedelta(minutes=1), "assign", technician_id=tech)] if assignee else []
+    for name, minutes in (("acknowledge", ack), ("attend", attend), ("make_safe", made_safe), ("resolve", resolve),
+                          ("confirm", closed), ("cancel", cancelled)):
+        if minutes is not None:
+            history.append(Past(at(minutes), name, tech))
+    ticket = engine.replay(db.session, dict(
         ward_id=ward_obj.id, trade_id=hospital.trades[trade].id, priority=priority, description=f"{trade} fault",
-        status="new", created_at=created, updated_at=created, held_seconds=held_minutes * 60,
-        assignee_id=hospital.user(assignee).id if assignee else None, asset_id=asset, location_id=location,
-        assigned_at=created + timedelta(minutes=1) if assignee else None,
-        acknowledged_at=at(ack), attended_at=at(attend), made_safe_at=at(made_safe), resolved_at=at(resolve),
-        closed_at=at(closed), cancelled_at=at(cancelled), reopen_count=reopen_count, refusal_count=refusal_count,
-        reassign_count=reassign_count, labour_minutes=labour,
-    )
-    sla.fix_due_times(ticket, sla.targets_for(ticket.trade_id, priority))
-    if status is None:
-        status = ("cancelled" if cancelled is not None else "closed" if closed is not None
-                  else "resolved" if resolve is not None else "made_safe" if made_safe is not None
-                  else "attended" if attend is not None else "acknowledged" if ack is not None
-                  else "assigned" if assignee else "new")
-    ticket.status = status
-    db.session.add(ticket)
+        held_seconds=held_minutes * 60, asset_id=asset, location_id=location, reopen_count=reopen_count,
+        refusal_count=refusal_count, reassign_count=reassign_count, labour_minutes=labour,
+    ), history, created, reported=Past(created, "report"))
+    assert status is None or ticket.status == status, (status, ticket.status)
     db.session.flush()
-    db.session.add(TicketEvent(ticket_id=ticket.id, at=created, kind="reported", to_status="new", channel="web"))
     return ticket
 
 

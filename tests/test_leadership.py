@@ -213,9 +213,10 @@ def test_breaches_carry_their_cause_and_the_action_taken(fixed, clock, hospital)
 
 
 def test_licences_expiring_and_expired_while_still_assigned(fixed, clock, hospital):
-    # On 1 April: Li Volt's licence ended 10 March and he still holds open power job p5; Zhao Lapsed's ended
-    # 9 March and he holds nothing; Wang Sparky's runs to January 2027.
-    db.session.get(Ticket, fixed["p5"].id).assignee_id = hospital.users["volt"].id
+    # On 1 April: Li Volt's licence ended 10 March and he still holds an open power job (replayed as it happened:
+    # the licence rule is the live engine's); Zhao Lapsed's ended 9 March and he holds nothing; Wang Sparky's runs
+    # to January 2027 (p5 is his).
+    make_ticket(hospital, NOW - timedelta(hours=2), assignee="volt", ack=30)
     db.session.commit()
     licences = leadership.generate_due(FIRST_OF_APRIL).figures["licences"]
     assert [(lic["technician"], lic["open_jobs"]) for lic in licences["expired_assigned"]] == [("Li Volt", 1)]

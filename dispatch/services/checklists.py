@@ -56,6 +56,14 @@ def unticked_count(session, ticket_id: int) -> int:
         TicketChecklistItem.ticket_id == ticket_id, TicketChecklistItem.done_at.is_(None))) or 0
 
 
+def note_unticked(session, made) -> None:
+    """The hook while a job is resolved: allowed with steps unticked, but on record (the planned-work report
+    counts jobs closed with steps unticked)."""
+    unticked = unticked_count(session, made.ticket.id)
+    if unticked:
+        made.data["checklist_unticked"] = unticked
+
+
 def positions_in_note(note: str | None, total: int) -> list[int] | None:
     """The steps a done-reply's note ticks (see the rule above), or None when it names none."""
     if not note or total == 0:

@@ -29,7 +29,7 @@ from dispatch.errors import ValidationError
 from dispatch.services import access
 from dispatch.services.report_filters import ReportFilter, narrowing, utc_range
 from dispatch.services.report_sql import bucket_by_boundaries, local_midnight_utc, month_starts
-from dispatch.services.stock import clean_money
+from dispatch.services.stock import clean_money, issue_to_ticket
 from dispatch.services.timezone import hospital_zone, local
 from dispatch.services.unit_of_work import write_transaction
 from models import Asset, LabourRate, Ticket, Trade, TradeBudget, User, Ward, db
@@ -447,3 +447,15 @@ def set_labour_rates(actor: User, rates: dict[int, tuple[str, str]]) -> int:
             rate.updated_at, rate.updated_by_id = moment, actor.id
             changed += 1
     return changed
+
+
+def on_finish(session: Session, made) -> None:
+    """The hook while a job is resolved (engine.Move `made`): labour priced at the trade's rate and parts taken
+    off the shelf in the finishing transaction, so if a part is short the job is not marked done either and
+    the technician is told what is left."""
+    ticket, data = made.ticket, made.data
+    price_labour(session, ticket, data.get("labour_minutes") or 0, made.at)
+    issued = [issue_to_ticket(session, ticket, line.part, line.quantity, made.actor, made.at, line.store_id)
+              for line in made.details.get("parts") or []]
+    if issued:
+        data["parts"] = [[line.part.code, line.quantity, str(line.unit_cost)] for line in issued]

@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import IllegalTransitionError, NotFoundError, PermissionDeniedError, ValidationError
-from dispatch.services import access
-from dispatch.services.tickets import clean_text, record_event, load_for_change
+from dispatch.services import access, notify
+from dispatch.services.engine import clean_text, load_for_change, record_event
 from dispatch.services.unit_of_work import write_transaction
+from dispatch.sms import text as sms_text
 from models import (
     WARD_CRITICALITIES, EmergencyPlan, EmergencyPlanVersion, Ticket, TicketPlanStep, Trade, User, db,
 )
@@ -141,9 +142,6 @@ def _attach(session, ticket: Ticket, version: EmergencyPlanVersion | None, actor
            data={"plan_id": version.plan_id, "plan_version_id": version.id, "number": version.number,
                  "previous_plan_version_id": previous.id if previous else None, "automatic": automatic})
     if ticket.assignee_id:
-        from dispatch.services import notify
-        from dispatch.sms import text as sms_text
-
         technician = session.get(User, ticket.assignee_id)
         notify.owe_sms(session, recipient=technician, kind="plan", ticket=ticket,
                        body=sms_text.for_user(technician, sms_text.plan_attached, ticket, short_link(ticket)))

@@ -13,12 +13,13 @@ from sqlalchemy import and_, func, select
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError
-from dispatch.services import licences, notify, rota
+from dispatch.services import access, engine, licences, notify, rota, sla
+from dispatch.services.engine import Move
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import text as sms_text
-from dispatch.services.assignment import apply_assignment
 from models import (
-    EscalationPage, EscalationPolicy, Incident, IncidentMember, OnCallShift, Ticket, TicketEscalation, TicketEvent, User, db,
+    EscalationPage, EscalationPolicy, Incident, IncidentMember, OnCallShift, Ticket, TicketEscalation, TicketEvent, Trade,
+    User, Ward, db,
 )
 
 log = logging.getLogger(__name__)
@@ -239,12 +240,33 @@ def _close_pages(session, ticket: Ticket, now: datetime, *, accepted_by: int | N
                                 data={"people": sorted(told), "accepted_by": accepted_by}))
 
 
-def take_paged_job(session, ticket: Ticket, technician: User, now: datetime, channel: str) -> None:
-    """Someone paged for a job nobody has accepted accepts it first: it becomes theirs through the ordinary
-    assignment (licence checked, history, an incident's tickets following its lead), without the
-    'reassigned' SMS: the acknowledgement that follows tells everyone else paged who took it."""
-    apply_assignment(session, ticket, technician, now, actor_id=technician.id, channel=channel, automatic=False,
-                     notify_people=False, note=_("%(name)s accepted the page", name=technician.full_name))
+def accept_page(session, made: Move) -> None:
+    """The hook before "acknowledge": someone paged for a job nobody has accepted accepts it first, so it
+    becomes theirs through the ordinary assignment (licence checked, history, an incident's tickets following
+    its lead), without the 'reassigned' SMS: the acknowledgement that follows tells everyone else paged who
+    took it."""
+    technician = made.actor
+    if made.follower or technician is None or not access.may_accept_page(technician, made.ticket):
+        return
+    engine.move(session, made.ticket, "assign", actor=technician, at=made.at, channel=made.channel,
+                technician=technician, automatic=False, notify_people=False,
+                note=_("%(name)s accepted the page", name=technician.full_name))
+
+
+def on_moved(session, made: Move) -> None:
+    """The hook after each action: the timer follows the ticket."""
+    on_transition(session, made.ticket, made.name, made.at)
+
+
+def on_assignment(session, made: Move) -> None:
+    """The hook after "assign": the new technician's wait; the one the control room took it from is released."""
+    released = made.previous_assignee_id if made.details.get("notify_people", True) else None
+    on_assigned(session, made.ticket, made.details["technician"].id, made.at, released_id=released)
+
+
+def _give(session, ticket: Ticket, person: User, now: datetime, *, voice: bool, note: str | None) -> None:
+    engine.move(session, ticket, "assign", actor=None, at=now, channel="system", technician=person, automatic=True,
+                voice=voice, note=note)
 
 
 def page_label(page: EscalationPage) -> str:
@@ -400,8 +422,7 @@ def _act(session, escalation: TicketEscalation, ticket: Ticket, step: dict, now:
                 licences.ensure_licensed(person, ticket.trade, now)
                 _page(session, ticket, person.id, target, now, **where)
                 if ticket.assignee_id is None:
-                    apply_assignment(session, ticket, person, now, actor_id=None, channel="system", automatic=True,
-                                     voice=voice, note=_("%(name)s (escalation)", name=person.full_name))
+                    _give(session, ticket, person, now, voice=voice, note=_("%(name)s (escalation)", name=person.full_name))
                 else:
                     holder = session.get(User, ticket.assignee_id)
                     notify.owe_sms(session, recipient=person, kind="page", ticket=ticket,
@@ -440,6 +461,17 @@ def dispatch_candidates(trade_id: int, priority: int, now: datetime) -> list[int
     return [person.id for person in rota.on_call(trade_id, ("primary", "secondary"), now)]
 
 
+def candidates_for_report(*, ward_id: int, trade_id: int, priority: int | None, patient_at_risk: bool,
+                          whole_area: bool, at: datetime) -> dict:
+    """The "read" hook of "report": who is on call to take the job, read before the write lock (the rota is a
+    fifth of a report's work). None (unknown ward or trade, or not auto-dispatched) leaves it to auto_dispatch."""
+    ward, trade = db.session.get(Ward, ward_id), db.session.get(Trade, trade_id)
+    if ward is None or trade is None:
+        return {"candidates": None}
+    return {"candidates": dispatch_candidates(
+        trade.id, priority or sla.propose_priority(trade, ward, patient_at_risk, whole_area), at)}
+
+
 def auto_dispatch(session, ticket: Ticket, now: datetime, candidates: list[int] | None = None) -> User | None:
     """Urgent and emergency jobs go at once to the trade's on-call technician who holds a valid licence
     and is not on leave, a free one first. When every one of them is already on an emergency the job
@@ -467,8 +499,7 @@ def auto_dispatch(session, ticket: Ticket, now: datetime, candidates: list[int] 
                             "%(name)s with %(p1)d open P1", len(people),
                             trade=ticket.trade.name, name=person.full_name, p1=held[person.id])
         try:
-            apply_assignment(session, ticket, person, now, actor_id=None, channel="system", automatic=True,
-                             voice=ticket.priority == 1, note=note)
+            _give(session, ticket, person, now, voice=ticket.priority == 1, note=note)
         except DispatchError:
             continue
         return person

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from dispatch.clock import now as clock_now
-from dispatch.errors import ConflictError, IllegalTransitionError, NotFoundError, ValidationError
-from dispatch.services import access, incidents, tickets
+from dispatch.errors import IllegalTransitionError, NotFoundError, ValidationError
+from dispatch.services import access, tickets
 from dispatch.services.unit_of_work import write_transaction
 from models import Ticket, TicketEvent, User
 
@@ -28,13 +28,11 @@ def mark_false(ticket_id: int, actor: User, reason: str, *, expected_version: in
         ticket = session.scalars(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).one_or_none()
         if ticket is None:
             raise NotFoundError(_("Ticket %(number)s not found.", number=ticket_id))
-        if expected_version is not None and ticket.version != expected_version:
-            raise ConflictError(_("Ticket %(number)s was changed meanwhile (now %(status)s). Nothing was overwritten; "
-                                  "look again.", number=ticket.number, status=tickets.status_label(ticket.status)))
+        tickets.check_version(ticket, expected_version)
         if not ticket.is_open:
             raise IllegalTransitionError(_("Only an open ticket can be marked as a false report."))
+        # The engine's hooks refuse it for an incident's lead, as any cancellation.
         tickets.step(session, ticket, "cancel", actor, now, channel="web", note=note)
-        incidents.on_lead_transition(session, ticket, "cancel", actor, now, "web", note)
         session.add(TicketEvent(ticket=ticket, kind="false_report", actor_id=actor.id, at=now, channel="web",
                                 note=text[:MAX_REASON]))
     return ticket

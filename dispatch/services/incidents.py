@@ -14,7 +14,8 @@ from sqlalchemy.orm import selectinload
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError, IllegalTransitionError, NotFoundError, PermissionDeniedError, ValidationError
-from dispatch.services import access, emergency_plans, escalation, licences, notify, rota, sla
+from dispatch.services import access, emergency_plans, engine, escalation, notify, rota
+from dispatch.services.engine import GROUPABLE, TRANSITIONS, Move, clean_text, load_for_change
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import incident_text
 from dispatch.sms import text as sms_text
@@ -22,8 +23,6 @@ from models import (
     Building, EscalationPage, Incident, IncidentMember, PlannedOccurrence, Ticket, Trade, User, Ward, db,
 )
 
-# Tickets that may be grouped: not yet on site. A technician already working a ward's fault keeps it.
-GROUPABLE = ("new", "assigned", "acknowledged", "refused", "reopened")
 # What the others do when the lead does it (confirm and reopen belong to each ward).
 FOLLOWED = ("acknowledge", "refuse", "attend", "hold", "resume", "make_safe")
 PROGRESS = {"new": 0, "refused": 0, "reopened": 0, "assigned": 1, "acknowledged": 2}
@@ -157,9 +156,12 @@ def _open(session, tickets: list[Ticket], now: datetime, actor_id: int | None) -
 
 
 def record_event(ticket: Ticket, kind: str, actor_id: int | None, now: datetime, note: str, data: dict | None = None) -> None:
-    from dispatch.services.tickets import record_event as ticket_event
+    engine.record_event(ticket, kind, actor_id, now, "web" if actor_id else "system", note=note, data=data)
 
-    ticket_event(ticket, kind, actor_id, now, "web" if actor_id else "system", note=note, data=data)
+
+def _by(session, actor_id: int | None) -> tuple[User | None, str]:
+    """Who makes an incident's move, and on which channel: the dispatcher's click, or the system."""
+    return (session.get(User, actor_id), "web") if actor_id else (None, "system")
 
 
 def _group(session, incident: Incident, ticket: Ticket, now: datetime, actor_id: int | None) -> dict[int, list[int]]:
@@ -173,9 +175,11 @@ def _group(session, incident: Incident, ticket: Ticket, now: datetime, actor_id:
         own_times={"assigned_at": _iso(ticket.assigned_at), "acknowledged_at": _iso(ticket.acknowledged_at),
                    "auto_assigned": bool(ticket.auto_assigned)}))
     escalation.stop_while_grouped(session, ticket.id, now)
-    record_event(ticket, "grouped", actor_id, now,
-           _("Grouped into incident #%(n)d (%(trade)s, %(building)s); it follows ticket %(n)d.", n=incident.number,
-             trade=incident.trade.name, building=incident.building.name), {"incident_id": incident.id})
+    actor, channel = _by(session, actor_id)
+    engine.move(session, ticket, "group", actor=actor, at=now, channel=channel,
+                note=_("Grouped into incident #%(n)d (%(trade)s, %(building)s); it follows ticket %(n)d.",
+                       n=incident.number, trade=incident.trade.name, building=incident.building.name),
+                data={"incident_id": incident.id})
     if ticket.priority < lead.priority:
         _raise_lead(session, lead, ticket, now, actor_id)
     previous = ticket.assignee_id
@@ -189,33 +193,26 @@ def _raise_lead(session, lead: Ticket, ticket: Ticket, now: datetime, actor_id: 
     """The incident is as urgent as its most urgent ward: the lead takes that priority (its due times
     are recomputed from its creation, as for any re-prioritisation) and that priority's escalation, and
     is dispatched at once if nobody has it (the grouped report was not dispatched on its own)."""
-    old = lead.priority
-    lead.priority = ticket.priority
-    sla.fix_due_times(lead, sla.targets_for(lead.trade_id, lead.priority))
-    for name, is_late in sla.live_breaches(lead, now).items():
-        setattr(lead, f"{name}_breached", is_late)
-    lead.updated_at = now
-    record_event(lead, "reprioritised", actor_id, now, _("The incident includes a P%(p)d report (ticket %(n)d).",
-                                                   p=ticket.priority, n=ticket.number), {"from": old, "to": lead.priority})
+    actor, channel = _by(session, actor_id)
+    engine.move(session, lead, "reprioritise", actor=actor, at=now, channel=channel, priority=ticket.priority,
+                by_incident=True, note=_("The incident includes a P%(p)d report (ticket %(n)d).", p=ticket.priority,
+                                         n=ticket.number))
     escalation.on_priority_raised(session, lead, now)
 
 
 def _follow_lead(session, incident: Incident, lead: Ticket, ticket: Ticket, now: datetime, actor_id: int | None,
                  channel: str) -> None:
     """Bring a grouped ticket to where the lead stands: the lead's technician, acknowledged if the lead is."""
-    from dispatch.services.assignment import apply_assignment
-    from dispatch.services.tickets import step
-
     if lead.assignee_id is None or ticket.assignee_id == lead.assignee_id or not ticket.is_open:
         return
     technician = session.get(User, lead.assignee_id)
     try:
-        apply_assignment(session, ticket, technician, now, actor_id=actor_id, channel=channel,
-                         automatic=lead.auto_assigned, notify_people=False,
-                         note=_("%(name)s (incident #%(n)d team)", name=technician.full_name, n=incident.number))
+        engine.move(session, ticket, "assign", actor=_by(session, actor_id)[0], at=now, channel=channel,
+                    technician=technician, automatic=lead.auto_assigned, notify_people=False,
+                    note=_("%(name)s (incident #%(n)d team)", name=technician.full_name, n=incident.number))
         if lead.acknowledged_at is not None:
-            step(session, ticket, "acknowledge", None, now, channel=channel, follower=True,
-                 note=_("With incident #%(n)d.", n=incident.number))
+            engine.move(session, ticket, "acknowledge", actor=None, at=now, channel=channel, follower=True,
+                        note=_("With incident #%(n)d.", n=incident.number))
     except DispatchError:
         return  # e.g. a licence lapsed since the lead was assigned: the ticket waits for the dispatcher's choice
 
@@ -254,8 +251,6 @@ def assign_followers(session, incident: Incident, technician: User, now: datetim
 def on_lead_transition(session, ticket: Ticket, action: str, actor: User, now: datetime, channel: str,
                        note: str | None) -> None:
     """After the lead moves on (inside the same transaction), the incident's other tickets follow."""
-    from dispatch.services.tickets import TRANSITIONS, step
-
     incident = led_by(session, ticket.id)
     if incident is None:
         return
@@ -271,7 +266,14 @@ def on_lead_transition(session, ticket: Ticket, action: str, actor: User, now: d
     sources = TRANSITIONS[action][0]
     for other in members_of(incident):
         if other.id != ticket.id and other.status in sources:
-            step(session, other, action, actor, now, channel=channel, note=note, follower=True)
+            engine.move(session, other, action, actor=actor, at=now, channel=channel, note=note, follower=True)
+
+
+def follow_the_lead(session, made: Move) -> None:
+    """The hook after each action: an incident's other tickets follow its lead (not the moves the incident
+    itself makes on its tickets)."""
+    if not made.details.get("incident_move"):
+        on_lead_transition(session, made.ticket, made.name, made.actor, made.at, made.channel, made.note)
 
 
 def _resolve_members(session, incident: Incident, actor: User, now: datetime, channel: str, outcome: str,
@@ -279,9 +281,6 @@ def _resolve_members(session, incident: Incident, actor: User, now: datetime, ch
     """Resolve every open ticket of the incident with the same outcome, each through the state machine
     with its own event. A ticket nobody recorded on site gets 'on site' at the same moment: the team
     fixed its fault where the outage was (that is what resolving the incident says)."""
-    from dispatch.services.assignment import apply_assignment
-    from dispatch.services.tickets import step
-
     lead = session.get(Ticket, incident.lead_ticket_id)
     done = 0
     for ticket in members_of(incident):
@@ -292,12 +291,14 @@ def _resolve_members(session, incident: Incident, actor: User, now: datetime, ch
             if lead.assignee_id is None:
                 raise IllegalTransitionError(
                     _("Nobody is assigned to incident #%(n)d: assign its lead ticket first.", n=incident.number))
-            apply_assignment(session, ticket, session.get(User, lead.assignee_id), now, actor_id=actor.id,
-                             channel=channel, automatic=False, notify_people=False)
+            engine.move(session, ticket, "assign", actor=actor, at=now, channel=channel,
+                        technician=session.get(User, lead.assignee_id), automatic=False, notify_people=False)
         if ticket.status in ("assigned", "acknowledged"):
-            step(session, ticket, "attend", actor, now, channel=channel, follower=follower,
-                 note=_("Recorded with the resolution of incident #%(n)d.", n=incident.number))
-        step(session, ticket, "resolve", actor, now, channel=channel, follower=follower, note=outcome)
+            engine.move(session, ticket, "attend", actor=actor, at=now, channel=channel, follower=follower,
+                        incident_move=True,
+                        note=_("Recorded with the resolution of incident #%(n)d.", n=incident.number))
+        engine.move(session, ticket, "resolve", actor=actor, at=now, channel=channel, follower=follower,
+                    incident_move=True, note=outcome)
         done += 1
     incident.state, incident.resolved_at, incident.resolved_by_id = "resolved", now, actor.id
     incident.outcome = outcome
@@ -337,8 +338,6 @@ def group_reports(trade_id: int, building_id: int, actor: User) -> Incident:
 def ungroup_ticket(ticket_id: int, actor: User, reason: str) -> Ticket:
     """A ticket that did not belong goes back to the board as an ordinary ticket, with the assignment
     it had of its own before it was grouped, and escalates on its own again. Recorded on the ticket."""
-    from dispatch.services.tickets import clean_text, load_for_change
-
     now = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
@@ -352,14 +351,12 @@ def ungroup_ticket(ticket_id: int, actor: User, reason: str) -> Ticket:
         reason = clean_text(reason, "note", required=True, limit=200)
         member.ungrouped_at, member.ungrouped_by_id, member.ungroup_reason = now, actor.id, reason
         team = ticket.assignee_id
-        if ticket.status in GROUPABLE:  # not yet on site: the incident's team was never going there
-            _restore_own(ticket, member)
-            for name, is_late in sla.live_breaches(ticket, now).items():
-                setattr(ticket, f"{name}_breached", is_late)
-        ticket.updated_at = now
-        record_event(ticket, "ungrouped", actor.id, now,
-               _("Taken out of incident #%(n)d: %(reason)s", n=member.incident.number, reason=reason),
-               {"incident_id": member.incident_id, "incident_technician_id": team, "technician_id": ticket.assignee_id})
+        # Not yet on site: the incident's team was never going there, so the ticket gets back what it had.
+        own = ((member.own_status, member.own_assignee_id, member.own_times or {}) if ticket.status in GROUPABLE
+               else None)
+        engine.move(session, ticket, "ungroup", actor=actor, at=now, channel="web", own=own,
+                    note=_("Taken out of incident #%(n)d: %(reason)s", n=member.incident.number, reason=reason),
+                    data={"incident_id": member.incident_id, "incident_technician_id": team})
         escalation.resume_after_ungroup(session, ticket, now)
         if ticket.assignee_id and ticket.assignee_id != team:
             # Given back to the technician it was taken from (who was told to leave it): tell them again.
@@ -369,29 +366,8 @@ def ungroup_ticket(ticket_id: int, actor: User, reason: str) -> Ticket:
     return ticket
 
 
-def _restore_own(ticket: Ticket, member: IncidentMember) -> None:
-    own = member.own_times or {}
-    if member.own_assignee_id and member.own_status in ("assigned", "acknowledged"):
-        # Handing the job back is giving it: refused, with the reason, if their licence has lapsed since.
-        licences.ensure_licensed(db.session.get(User, member.own_assignee_id), ticket.trade, clock_now())
-        ticket.assignee_id, ticket.status = member.own_assignee_id, member.own_status
-        ticket.assigned_at = _parse(own.get("assigned_at"))
-        ticket.acknowledged_at = _parse(own.get("acknowledged_at"))
-        ticket.auto_assigned = bool(own.get("auto_assigned"))
-    else:
-        ticket.assignee_id, ticket.assigned_at, ticket.acknowledged_at, ticket.auto_assigned = None, None, None, False
-        ticket.status = member.own_status if member.own_status in ("new", "refused", "reopened") else "new"
-    ticket.assignee = None if ticket.assignee_id is None else db.session.get(User, ticket.assignee_id)
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def resolve_incident(incident_id: int, actor: User, outcome: str, channel: str = "web") -> Incident:
     """Resolve the incident and every ticket in it, in one transaction, the outcome on each."""
-    from dispatch.services.tickets import clean_text
-
     now = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
@@ -410,9 +386,6 @@ def resolve_incident(incident_id: int, actor: User, outcome: str, channel: str =
 
 def comment_on_incident(incident_id: int, actor: User, note: str) -> None:
     """A ward adds what it sees to the lead ticket instead of filing the same fault again."""
-    from dispatch.services.tickets import clean_text
-    from dispatch.services.tickets import record_event as ticket_event
-
     now = clock_now()
     with write_transaction() as session:
         actor = session.get(User, actor.id)
@@ -425,7 +398,7 @@ def comment_on_incident(incident_id: int, actor: User, note: str) -> None:
             raise PermissionDeniedError(_("Your ward is not in %(building)s.", building=incident.building.name))
         note = clean_text(note, "note", required=True)
         where = actor.ward.name if actor.ward else actor.full_name
-        ticket_event(session.get(Ticket, incident.lead_ticket_id), "comment", actor.id, now, "web",
+        engine.record_event(session.get(Ticket, incident.lead_ticket_id), "comment", actor.id, now, "web",
                      note=f"{where}: {note}", data={"ward_id": actor.ward_id, "incident_id": incident.id})
 
 
@@ -522,3 +495,37 @@ def ongoing_for(ward_id: int, trade_id: int) -> Incident | None:
 def incident_of_ticket(ticket_id: int) -> Incident | None:
     member = _active_member(db.session, ticket_id)
     return member.incident if member else None
+
+
+# ---- the incident's hooks on the engine's moves (registered in policies.py) ----------------------
+
+def team_follows(session, made: Move) -> None:
+    """After "assign": the lead was given to a technician, so the incident's other tickets go to them too."""
+    incident = led_by(session, made.ticket.id)
+    if incident is not None:
+        assign_followers(session, incident, made.details["technician"], made.at, actor_id=made.actor_id,
+                         channel=made.channel)
+
+
+def lead_stays_most_urgent(session, made: Move) -> str | None:
+    """Guard on "reprioritise": an incident is as urgent as its most urgent ward, so its lead may not be
+    lowered below any ticket it leads."""
+    incident = led_by(session, made.ticket.id)
+    if incident is None:
+        return None
+    others = [t.priority for t in members_of(incident) if t.id != made.ticket.id]
+    if others and made.details["priority"] > min(others):
+        return _("Ticket %(number)d leads incident #%(n)d, which includes a P%(p)d report: it cannot be less urgent.",
+                 number=made.ticket.number, n=incident.number, p=min(others))
+    return None
+
+
+def member_raises_lead(session, made: Move) -> None:
+    """After "reprioritise": a grouped ticket made more urgent than its lead raises the lead with it (as when
+    it was grouped), so the incident's escalation is that of its most urgent ward."""
+    member = _active_member(session, made.ticket.id)
+    if member is None or member.is_lead:
+        return
+    lead = session.get(Ticket, member.incident.lead_ticket_id)
+    if made.ticket.priority < lead.priority and lead.is_open:
+        _raise_lead(session, lead, made.ticket, made.at, made.actor_id)

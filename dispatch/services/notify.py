@@ -15,6 +15,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from dispatch.clock import now as clock_now
 from dispatch.sms import segments
+from dispatch.sms import text as sms_text
 from dispatch.sms import twilio_client
 from dispatch.services.unit_of_work import after_commit, write_transaction
 from models import STATE_RANK, OutboundMessage, Ticket, TicketEscalation, TicketEvent, User, db
@@ -460,3 +461,20 @@ def reconcile(message_id: int) -> str:
 def messages_for_ticket(ticket_id: int) -> list[OutboundMessage]:
     return list(db.session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == ticket_id)
                                    .order_by(OutboundMessage.id)))
+
+
+def owe_for_action(session: Session, made) -> None:
+    """The hook after a refusal or a cancellation (engine.Move `made`): the SMS it owes, in the same transaction.
+    A refusal tells the supervisors; a cancellation tells the technician who had the job (unless they did it)."""
+    ticket, note = made.ticket, made.note
+    if made.name == "refuse":
+        refuser = session.get(User, made.data["technician_id"]) if made.data.get("technician_id") else None
+        for supervisor in session.scalars(select(User).where(User.role == "supervisor", User.active.is_(True),
+                                                             User.phone.is_not(None))):
+            owe_sms(session, recipient=supervisor, kind="refusal", ticket=ticket,
+                    body=sms_text.for_user(supervisor, sms_text.refused, ticket,
+                                           refuser.full_name if refuser else "?", note))
+    elif made.name == "cancel" and ticket.assignee_id and ticket.assignee_id != made.actor_id:
+        assignee = session.get(User, ticket.assignee_id)
+        owe_sms(session, recipient=assignee, kind="cancellation", ticket=ticket,
+                body=sms_text.for_user(assignee, sms_text.cancelled, ticket, note))

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from dispatch.services.engine_guard import engine_writing
+from dispatch.services.unit_of_work import write_transaction
 from models import OPEN_STATUSES, ServiceTarget, Ticket, TicketEvent, Trade, Ward, db
 
 # The brief's defaults (minutes), used when neither a trade-specific nor a hospital-wide row exists.
@@ -98,6 +100,24 @@ def next_due(ticket: Ticket) -> tuple[str, datetime] | None:
     return None
 
 
+def recompute_breaches(ticket: Ticket, now: datetime) -> None:
+    """Breach flags as the due times now say (after they moved: a new priority, a ticket given back)."""
+    for name, is_late in live_breaches(ticket, now).items():
+        setattr(ticket, f"{name}_breached", is_late)
+
+
+def end_hold(ticket: Ticket, now: datetime, data: dict) -> None:
+    """Close a hold: the paused time is added to the resolve due time (the clock stood still)."""
+    if ticket.on_hold_since is None:
+        return
+    paused = int((now - ticket.on_hold_since).total_seconds())
+    ticket.held_seconds += paused
+    ticket.resolve_due_at += timedelta(seconds=paused)
+    data["paused_seconds"] = paused
+    ticket.on_hold_since = None
+    ticket.hold_reason = None
+
+
 def record_breaches(ticket: Ticket, now: datetime, actor_id: int | None, channel: str) -> None:
     """Set the stored breach flags that are now known, with one history line for each new breach."""
     for name, is_late in live_breaches(ticket, now).items():
@@ -114,15 +134,14 @@ def record_breaches(ticket: Ticket, now: datetime, actor_id: int | None, channel
 
 def sweep_breaches(now: datetime) -> int:
     """Flag open tickets whose running target has passed (the scheduler calls this). Returns how many."""
-    from dispatch.services.unit_of_work import write_transaction
-
     checks = (
         (Ticket.acknowledge_breached, Ticket.acknowledged_at, Ticket.acknowledge_due_at, "acknowledge"),
         (Ticket.attend_breached, Ticket.attended_at, Ticket.attend_due_at, "attend"),
         (Ticket.resolve_breached, Ticket.made_safe_at, Ticket.resolve_due_at, "resolve"),
     )
     flagged = 0
-    with write_transaction() as session:
+    # The one writer of tickets outside engine.move: a bulk UPDATE, through the same door (engine_guard).
+    with write_transaction() as session, engine_writing():
         for flag, done, due, name in checks:
             conditions = [Ticket.status.in_(OPEN_STATUSES), flag.is_(False), done.is_(None), due < now]
             if name == "resolve":
