@@ -9,7 +9,7 @@ from models.incident import INCIDENT_STATES, Incident, IncidentMember
 from models.plan import EmergencyPlan, EmergencyPlanVersion, TicketPlanStep
 from models.outbox import FINAL_STATES, MESSAGE_STATES, STATE_RANK, InboundMessage, OutboundMessage
 from models.rota import (
-    OVERRIDE_KINDS, ROTA_ROLES, STEP_TARGETS, EscalationPolicy, EscalationStep, OnCallShift, ShiftOverride,
+    OVERRIDE_KINDS, ROTA_ROLES, STEP_PHASES, STEP_TARGETS, EscalationPolicy, EscalationStep, OnCallShift, ShiftOverride,
     SwapRequest, TicketEscalation, EscalationPage,
 )
 from models.planned import (
@@ -31,7 +31,7 @@ from models.ticket import (
 
 __all__ = [
     "Base", "UTCDateTime", "db", "DEFAULT_BREACH_CAUSES", "BreachCause", "TicketBreachCause", "Heartbeat", "FINAL_STATES", "MESSAGE_STATES", "STATE_RANK",
-    "InboundMessage", "OutboundMessage", "OVERRIDE_KINDS", "ROTA_ROLES", "STEP_TARGETS", "EscalationPolicy",
+    "InboundMessage", "OutboundMessage", "OVERRIDE_KINDS", "ROTA_ROLES", "STEP_PHASES", "STEP_TARGETS", "EscalationPolicy",
     "EscalationStep", "OnCallShift", "ShiftOverride", "SwapRequest", "TicketEscalation", "EscalationPage", "CRITICAL_WARDS", "WARD_CRITICALITIES", "Asset", "Building",
     "Location", "Site", "Ward", "ROLES", "ApiToken", "DirectoryGroup", "Licence", "LicenceLapse", "LicenceType", "Trade", "User",
     "trade_licence_type", "OPEN_STATUSES", "PRIORITIES", "STATUSES", "UNASSIGNED_STATUSES",

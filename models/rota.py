@@ -15,6 +15,8 @@ from models.base import UTCDateTime, db
 ROTA_ROLES = ("primary", "secondary", "supervisor", "duty_manager")
 OVERRIDE_KINDS = ("cover", "swap", "leave")
 STEP_TARGETS = ("next_on_call", "primary", "secondary", "supervisor", "duty_manager", "group")
+# What a step chases: a job nobody has acknowledged, or one acknowledged with nobody on site by the attend target.
+STEP_PHASES = ("acknowledge", "attend")
 
 
 class OnCallShift(db.Model):
@@ -103,6 +105,8 @@ class EscalationStep(db.Model):
     target: Mapped[str] = mapped_column(String(20))
     wait_minutes: Mapped[int] = mapped_column(Integer)
     voice: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 'acknowledge' (the chain) or 'attend' (once acknowledged: the first waits from the attend target).
+    phase: Mapped[str] = mapped_column(String(12), default="acknowledge", server_default="acknowledge")
     # For target 'group': the people to tell, by user id.
     group_name: Mapped[str | None] = mapped_column(String(80))
     group_user_ids: Mapped[list | None] = mapped_column(JSON)

@@ -1,18 +1,12 @@
 """The shape of the code, read from dispatch/ with ast: private helpers stay private, the services' imports
-point one way, and no import hides inside a function to dodge a cycle. Where the engine work has not yet
-reached zero, the test holds the line at today's count so it can only go down."""
+point one way, no import hides inside a function to dodge a cycle, and only the ticket engine writes a
+ticket's state."""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 DISPATCH = Path(__file__).resolve().parent.parent / "dispatch"
-# The ticket engine's modules still import each other (tickets -> assignment -> escalation -> incidents ->
-# emergency_plans -> tickets); nothing else may join that knot, and no other cycle may appear.
-ENGINE_KNOT = frozenset({"dispatch.services.tickets", "dispatch.services.assignment", "dispatch.services.escalation",
-                         "dispatch.services.incidents", "dispatch.services.emergency_plans"})
-# Function-level imports of the project's own modules inside dispatch/services today; lower it as they go.
-SERVICE_FUNCTION_IMPORTS_AT_MOST = 49
 
 
 def modules() -> dict[str, ast.Module]:
@@ -75,17 +69,33 @@ def test_no_private_name_is_imported_from_another_module():
     assert offenders == []
 
 
-def test_the_services_import_graph_has_no_cycle_beyond_the_engine_knot():
-    on_cycles = cyclic(service_graph(modules()))
-    assert on_cycles <= ENGINE_KNOT, sorted(on_cycles - ENGINE_KNOT)
+def test_the_services_import_graph_has_no_cycle():
+    assert cyclic(service_graph(modules())) == set()
 
 
-def test_function_level_imports_of_project_modules_in_services_do_not_grow():
+def test_no_function_level_import_of_a_project_module_in_services():
     known = modules()
-    count = sum(1 for name, tree in known.items() if name.startswith("dispatch.services.")
-                for node in function_level(tree)
-                if any(source.startswith(("dispatch", "models")) for source, _taken in imported(name, node, known)))
-    assert count <= SERVICE_FUNCTION_IMPORTS_AT_MOST, count
+    found = [f"{name}:{node.lineno}" for name, tree in known.items() if name.startswith("dispatch.services.")
+             for node in function_level(tree)
+             if any(source.startswith(("dispatch", "models")) for source, _taken in imported(name, node, known))]
+    assert found == []
+
+
+def test_the_engine_imports_no_policy():
+    """The engine is at the bottom: the policies react through hooks (policies.py), never by being imported."""
+    graph = service_graph(modules())
+    policies = {f"dispatch.services.{name}" for name in
+                ("assignment", "escalation", "incidents", "emergency_plans", "costs", "stock", "checklists", "notify",
+                 "unreached", "tickets", "policies")}
+    below = graph["dispatch.services.engine"] | graph["dispatch.services.sla"]
+    assert below & policies == set()
+
+
+def test_only_the_engine_and_the_breach_sweep_open_the_door_to_a_tickets_state():
+    users = sorted(name for name, tree in modules().items() for node in ast.walk(tree)
+                   if isinstance(node, ast.ImportFrom) and node.module == "dispatch.services.engine_guard"
+                   and any(alias.name == "engine_writing" for alias in node.names))
+    assert users == ["dispatch.services.engine", "dispatch.services.sla"]
 
 
 def test_the_checks_see_a_cycle_and_a_private_import():

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from dispatch import create_app
+from dispatch.errors import ValidationError
 from dispatch.services import escalation, notify, operations, rota
 from dispatch.services.escalation_policies import StepInput, delete_policy, save_policy
 from dispatch.services.scheduler import Rounds, Watchdog
@@ -301,6 +302,44 @@ def test_accepting_by_sms_stops_the_chain_and_the_attend_phase_begins(app, hospi
     texts = [r for r in outbox_rows(ticket.id) if r.kind == "escalation"]
     assert [r.recipient.username for r in texts] == ["supervisor", "manager"]
     assert all("acknowledged by Wang Sparky but nobody on site yet" in r.body for r in texts)
+
+
+def test_the_attend_phase_follows_the_hospitals_policy(app, hospital, clock):
+    """A policy may say whom to tell when an acknowledged job has nobody on site: here the duty manager five
+    minutes after the attend target, then a named group. Its acknowledge steps are the chain as before."""
+    staff_rota(hospital)
+    save_policy(None, name="Power emergencies", trade_id=hospital.trades["power"].id, priority=1, repeat=1, steps=[
+        StepInput(1, "next_on_call", 5), StepInput(2, "duty_manager", 5, phase="attend"),
+        StepInput(3, "group", 10, phase="attend", group_name="Estates managers",
+                  group_user_ids=[hospital.users["supervisor"].id])])
+    ticket = file_fault(hospital)
+    clock.advance(minutes=2)
+    text_in(app, PHONES["sparky"], "A 1001")
+    attend_due = ticket_of(ticket.id).attend_due_at
+    row = timer(ticket.id)
+    assert (row.waiting_for, [step["target"] for step in row.chain]) == ("attend", ["duty_manager", "group"])
+    assert row.next_due_at == attend_due + timedelta(minutes=5)
+    assert fire_at(clock, attend_due + timedelta(minutes=5)) == 1
+    assert fire_at(clock, attend_due + timedelta(minutes=15)) == 1
+    assert [(kind, target) for kind, _at, _step, target in chain_events(ticket.id)] == [
+        ("escalated", "duty_manager"), ("escalated", "group"), ("escalation_exhausted", None)]
+
+
+def test_a_policy_without_attend_steps_keeps_the_default_attend_phase(app, hospital, clock):
+    staff_rota(hospital)
+    policy(hospital, [("next_on_call", 5), ("supervisor", 5)])
+    ticket = file_fault(hospital)
+    clock.advance(minutes=2)
+    text_in(app, PHONES["sparky"], "A 1001")
+    row = timer(ticket.id)
+    assert [(s["target"], s["wait_minutes"], s["voice"]) for s in row.chain] == escalation.default_attend_chain(1)
+    assert row.next_due_at == ticket_of(ticket.id).attend_due_at
+
+
+def test_a_policy_needs_a_step_for_an_unacknowledged_job(hospital):
+    with pytest.raises(ValidationError, match="nobody has acknowledged"):
+        save_policy(None, name="Only attend", trade_id=None, priority=None, repeat=1,
+                    steps=[StepInput(1, "supervisor", 0, phase="attend")])
 
 
 def test_arriving_on_site_stops_the_attend_phase(hospital, clock):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -100,14 +99,10 @@ def _escalation_steps(ticket_id: int) -> list[str]:
             if e.kind in ("escalated", "escalation_skipped", "escalation_exhausted")]
 
 
-STICKY_ON_SITE = ("not fixed (see the model-based test's report): escalation judges 'answered' by the ticket's first "
-                  "on-site time, which stays set after the job is reassigned or reopened, so the new wait pages nobody")
-
-
-@pytest.mark.xfail(strict=True, reason=STICKY_ON_SITE)
 def test_a_p1_job_reassigned_after_someone_was_on_site_pages_the_new_technician(hospital, clock, login_as):
     """Found by the model: sparky is on site at a P1 job; the control room gives it to volt. Volt never answers,
-    and nothing escalates: the timer stopped when sparky arrived and reassigning does not start it again."""
+    and nothing escalates: the timer stopped when sparky arrived and reassigning does not start it again. Escalation
+    now reads what it chases from the ticket's status, not from its first on-site time."""
     from dispatch.services import escalation
 
     _on_call_round_the_clock(hospital)
@@ -126,7 +121,6 @@ def test_a_p1_job_reassigned_after_someone_was_on_site_pages_the_new_technician(
     assert _timer(number).state == "active" and "escalated" in _escalation_steps(number)
 
 
-@pytest.mark.xfail(strict=True, reason=STICKY_ON_SITE)
 def test_a_reopened_p1_job_keeps_paging_until_someone_takes_it(hospital, clock, login_as):
     """Found by the model: a P1 job resolved and reopened by the ward is nobody's again and its chain restarts,
     but the first due pass stops it (someone was on site once), so it waits with nobody paged."""
@@ -145,11 +139,6 @@ def test_a_reopened_p1_job_keeps_paging_until_someone_takes_it(hospital, clock, 
     assert _timer(number).state == "active" and "escalated" in _escalation_steps(number)
 
 
-INCIDENT_PRIORITY = ("not fixed (see the model-based test's report): re-prioritising on the board ignores incidents, so "
-                     "a lead can be lowered below its most urgent member, or a member raised above its lead")
-
-
-@pytest.mark.xfail(strict=True, reason=INCIDENT_PRIORITY)
 def test_an_incident_lead_cannot_be_lowered_below_its_most_urgent_member(hospital, clock, login_as):
     """Found by the model: Ward 3 and then ICU (patient at risk, P1) report a power loss; grouped, Ward 3's ticket
     leads and is raised to P1. Lowered to P2 on the board, the incident was less urgent than the ICU it covers."""
@@ -168,6 +157,30 @@ def test_an_incident_lead_cannot_be_lowered_below_its_most_urgent_member(hospita
     dispatcher.post(f"/board/{ward3}/priority", data={"priority": "2", "note": "Only one ward really"})
     db.session.expire_all()
     assert db.session.get(Ticket, ward3).priority <= db.session.get(Ticket, icu).priority
+
+
+def test_a_grouped_report_raised_above_its_lead_raises_the_lead(hospital, clock, login_as):
+    """The other half of the same rule: a ward's report in an incident re-prioritised to P1 on the board makes
+    the incident P1 (its lead takes the priority and its escalation), as when a P1 report joins it."""
+    from dispatch.services import escalation
+    from dispatch.services.tickets import report_fault
+    from models import Incident, Ticket, db
+
+    power = hospital.trades["power"].id
+    first = report_fault(hospital.user("nurse.ward3"), ward_id=hospital.ward3.id, trade_id=power,
+                         description="No power on the ward").id
+    second = report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=power,
+                          description="Lights out in the bay").id
+    dispatcher = login_as("dispatcher")
+    dispatcher.post("/incidents/group", data={"trade_id": power, "building_id": hospital.icu.building_id})
+    incident = db.session.query(Incident).one()
+    follower = second if incident.lead_ticket_id == first else first
+    assert db.session.get(Ticket, incident.lead_ticket_id).priority > 1
+    dispatcher.post(f"/board/{follower}/priority", data={"priority": "1", "note": "Ventilated patient in the bay"})
+    assert db.session.get(Ticket, incident.lead_ticket_id).priority == 1
+    timer = _timer(incident.lead_ticket_id)
+    assert timer is not None and timer.state == "active" and timer.priority == 1
+    assert escalation.status(follower) is None or escalation.status(follower).state != "active"
 
 
 def test_planned_work_is_never_grouped_into_an_incident(hospital, clock, login_as):

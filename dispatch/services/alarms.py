@@ -18,6 +18,7 @@ from dispatch.errors import NotFoundError, ValidationError
 from dispatch.services import access
 from dispatch.services.unit_of_work import write_transaction
 from models import ALARM_STATES, SEVERITIES, Alarm, AlarmPoint, Asset, Ticket, TicketEvent, Trade, User, Ward, db
+from dispatch.services.tickets import report_fault
 
 
 class UnmappedAlarmPointError(ValidationError):
@@ -50,7 +51,6 @@ def receive_alarm(sender: User, *, source: str, point_id: str | None = None, ass
                   condition: str, severity: str, state: str, occurred_at: datetime) -> AlarmOutcome:
     """Take one alarm message. Raises UnmappedAlarmPointError (after recording it) for a point the
     admin has not mapped, PermissionDeniedError for a sender that is not an alarm panel."""
-    from dispatch.services.tickets import report_fault
 
     access.require_role(sender, access.ALARM_SENDERS)
     source, condition = source.strip(), condition.strip()

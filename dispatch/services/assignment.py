@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from dispatch.clock import now as clock_now
 from dispatch.errors import ConflictError, ValidationError
 from dispatch.services import access, emergency_plans, engine, incidents, licences, notify
-from dispatch.services.engine import REASSIGNABLE, Move, load_for_change  # noqa: F401 (REASSIGNABLE: read from here)
+from dispatch.services.engine import Move, load_for_change
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import text as sms_text
 from models import Ticket, User

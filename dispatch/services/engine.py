@@ -60,7 +60,7 @@ class Rule:
 # Reassigning is allowed until the work is finished.
 REASSIGNABLE = frozenset({"assigned", "acknowledged", "attended", "on_hold", "made_safe"})
 # Tickets that may be grouped into an incident: not yet on site. A technician already working a ward's fault keeps it.
-GROUPABLE = frozenset({"new", "assigned", "acknowledged", "refused", "reopened"})
+GROUPABLE = ("new", "assigned", "acknowledged", "refused", "reopened")
 
 # The one transition table: every move that changes a ticket's engine-owned columns.
 MOVES: dict[str, Rule] = {
@@ -80,7 +80,7 @@ MOVES: dict[str, Rule] = {
     "cancel": Rule(frozenset(OPEN_STATUSES), "cancelled"),
     "reprioritise": Rule(frozenset(OPEN_STATUSES), None),
     # Following an incident's lead: the ticket keeps its status; the lead's assignment reaches it by "assign".
-    "group": Rule(GROUPABLE, None),
+    "group": Rule(frozenset(GROUPABLE), None),
     # Leaving it: a ticket not yet on site gets back what it had of its own (licence checked when handed back).
     "ungroup": Rule(frozenset(STATUSES), None, gives_job=True),
 }

@@ -25,6 +25,11 @@ from models import (
 log = logging.getLogger(__name__)
 WATCHDOG_GRACE = timedelta(seconds=30)
 BUSY_STATUSES = ("assigned", "acknowledged", "attended")
+# What the chain chases, read from the ticket's status now: nobody has taken the job on (acknowledge phase) or
+# nobody is on site yet (attend phase). Not its first acknowledgement or on-site times: those stay set when a
+# job is reassigned or reopened, and the new wait must still page someone.
+UNANSWERED = ("new", "assigned", "refused", "reopened")
+CHASED = (*UNANSWERED, "acknowledged")
 
 # Used when the hospital has defined no policy for a trade and priority (the brief's chain).
 DEFAULT_CHAINS: dict[int, tuple[int, list[tuple[str, int, bool]]]] = {
@@ -36,8 +41,15 @@ DEFAULT_CHAINS: dict[int, tuple[int, list[tuple[str, int, bool]]]] = {
 
 # ---- starting, switching and stopping (inside the caller's transaction) -----------------------
 
-def _policy_chain(ticket: Ticket) -> tuple[str, int, list[dict]] | None:
-    """The chain in force now for this ticket, as plain data to freeze on the ticket."""
+def default_attend_chain(priority: int) -> list[tuple[str, int, bool]]:
+    """Used when the matching policy (or none) defines no attend steps: the supervisor as soon as the attend
+    target passes, then the duty manager; called by phone for an emergency."""
+    voice = priority == 1
+    return [("supervisor", 0, voice), ("duty_manager", 15 if priority <= 2 else 60, voice)]
+
+
+def _matching_policy(ticket: Ticket) -> EscalationPolicy | None:
+    """The most specific policy for the ticket's trade and priority: trade and priority, trade, priority, any."""
     policies = db.session.scalars(select(EscalationPolicy)).all()
 
     def rank(p: EscalationPolicy) -> int | None:
@@ -46,10 +58,19 @@ def _policy_chain(ticket: Ticket) -> tuple[str, int, list[dict]] | None:
         return (2 if p.trade_id is not None else 0) + (1 if p.priority is not None else 0)
 
     ranked = sorted((r, p.id, p) for p in policies if (r := rank(p)) is not None)
-    if ranked:
-        policy = ranked[-1][2]
-        steps = [{"target": s.target, "wait_minutes": s.wait_minutes, "voice": s.voice, "group_name": s.group_name,
-                  "group_user_ids": list(s.group_user_ids or [])} for s in policy.steps]
+    return ranked[-1][2] if ranked else None
+
+
+def _frozen(steps) -> list[dict]:
+    return [{"target": s.target, "wait_minutes": s.wait_minutes, "voice": s.voice, "group_name": s.group_name,
+             "group_user_ids": list(s.group_user_ids or [])} for s in steps]
+
+
+def _policy_chain(ticket: Ticket) -> tuple[str, int, list[dict]] | None:
+    """The acknowledge chain in force now for this ticket, as plain data to freeze on the ticket."""
+    policy = _matching_policy(ticket)
+    if policy is not None:
+        steps = _frozen(s for s in policy.steps if s.phase != "attend")
         return (policy.name, max(1, policy.repeat), steps) if steps else None
     if ticket.priority not in DEFAULT_CHAINS:
         return None
@@ -117,6 +138,10 @@ def on_assigned(session, ticket: Ticket, technician_id: int, now: datetime, rele
             if page.user_id == released_id:
                 page.closed_at, page.outcome = now, "released"
     escalation = _for_ticket(session, ticket.id)
+    if escalation is not None and escalation.state == "stopped" and released_id is not None:
+        # Given to someone new after the chain stopped (the last technician was on site): the new one has not
+        # answered, so the chain runs again, from where the ticket's own clock stands.
+        _restart(escalation, ticket, now)
     if escalation is None or escalation.state != "active" or escalation.waiting_for != "acknowledge":
         return  # (a grouped ticket's escalation is stopped: only its lead is paged for)
     _page(session, ticket, technician_id, "assigned", now)
@@ -128,17 +153,21 @@ def on_assigned(session, ticket: Ticket, technician_id: int, now: datetime, rele
     escalation.updated_at = now
 
 
+def attend_chain(ticket: Ticket) -> list[dict]:
+    """The attend phase in force now: the matching policy's attend steps, else the default."""
+    policy = _matching_policy(ticket)
+    steps = _frozen(s for s in policy.steps if s.phase == "attend") if policy is not None else []
+    return steps or [{"target": t, "wait_minutes": w, "voice": v, "group_name": None, "group_user_ids": []}
+                     for t, w, v in default_attend_chain(ticket.priority)]
+
+
 def _switch_to_attend(escalation: TicketEscalation, ticket: Ticket, now: datetime) -> None:
-    """Acknowledged is not enough: no one on site by the attend target escalates too."""
-    voice = ticket.priority == 1
+    """Acknowledged is not enough: no one on site by the attend target escalates too, through the hospital's
+    attend steps (the first waits from the attend target), run once."""
     escalation.waiting_for = "attend"
-    escalation.chain = [
-        {"target": "supervisor", "wait_minutes": 0, "voice": voice, "group_name": None, "group_user_ids": []},
-        {"target": "duty_manager", "wait_minutes": 15 if ticket.priority <= 2 else 60, "voice": voice,
-         "group_name": None, "group_user_ids": []},
-    ]
+    escalation.chain = attend_chain(ticket)
     escalation.repeat, escalation.round, escalation.step_index = 1, 0, 0
-    escalation.next_due_at = max(ticket.attend_due_at, now)
+    escalation.next_due_at = max(ticket.attend_due_at + timedelta(minutes=escalation.chain[0]["wait_minutes"]), now)
     escalation.updated_at = now
 
 
@@ -173,7 +202,7 @@ def on_priority_raised(session, ticket: Ticket, now: datetime) -> None:
     the chain of its new priority, from where its own clock stands, and if nobody has the job it is
     dispatched as a new report of that priority would be. A chain already frozen for this priority or a
     more urgent one is left alone (it is running, or it has run)."""
-    if not ticket.is_open or ticket.attended_at or ticket.status in ("made_safe", "on_hold"):
+    if ticket.status not in CHASED:
         return
     escalation = _for_ticket(session, ticket.id)
     if escalation is None:
@@ -194,7 +223,7 @@ def _restart(escalation: TicketEscalation, ticket: Ticket, now: datetime) -> Non
     escalation.priority = ticket.priority
     escalation.round, escalation.step_index, escalation.state = 0, 0, "active"
     escalation.tried_user_ids = [ticket.assignee_id] if ticket.assignee_id else []
-    if ticket.acknowledged_at:
+    if ticket.status not in UNANSWERED:
         _switch_to_attend(escalation, ticket, now)
     else:
         escalation.waiting_for = "acknowledge"
@@ -332,11 +361,11 @@ def _process(escalation_id: int, now: datetime, by: str, grace: timedelta) -> in
             return 0  # another scheduler has it, or it was stopped meanwhile
         ticket = session.get(Ticket, escalation.ticket_id)
         # Re-check against the ticket: nothing fires for a ticket answered meanwhile.
-        if not ticket.is_open or ticket.status in ("made_safe", "on_hold") or ticket.attended_at:
+        if ticket.status not in CHASED:
             _stop(escalation, now)
             return 0
         # The current technician has answered (the first acknowledgement time may be an earlier one's).
-        if escalation.waiting_for == "acknowledge" and ticket.status not in ("new", "assigned", "refused", "reopened"):
+        if escalation.waiting_for == "acknowledge" and ticket.status not in UNANSWERED:
             _switch_to_attend(escalation, ticket, now)
             if escalation.next_due_at > now:
                 return 0

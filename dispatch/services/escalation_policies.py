@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from dispatch.errors import ValidationError
-from dispatch.services.escalation import DEFAULT_CHAINS
+from dispatch.services.escalation import DEFAULT_CHAINS, default_attend_chain
 from dispatch.services.unit_of_work import write_transaction
-from models import PRIORITIES, STEP_TARGETS, EscalationPolicy, EscalationStep, Trade, User, db
+from models import PRIORITIES, STEP_PHASES, STEP_TARGETS, EscalationPolicy, EscalationStep, Trade, User, db
 
 MAX_WAIT_MINUTES = 1440
 MAX_REPEAT = 10
@@ -27,6 +27,7 @@ class StepInput:
     voice: bool = False
     group_name: str | None = None
     group_user_ids: list[int] = field(default_factory=list)
+    phase: str = "acknowledge"  # or "attend": acknowledged, and nobody on site by the attend target
 
 
 def policies() -> list[EscalationPolicy]:
@@ -36,9 +37,11 @@ def policies() -> list[EscalationPolicy]:
                                         p.trade.sort_order if p.trade else 0, p.priority or 0, p.name))
 
 
-def default_chains() -> list[tuple[int, int, list[tuple[str, int, bool]]]]:
-    """(priority, repeat, steps) used when no policy matches."""
-    return [(priority, repeat, steps) for priority, (repeat, steps) in sorted(DEFAULT_CHAINS.items())]
+def default_chains() -> list[tuple[int, int, list[tuple[str, int, bool]], list[tuple[str, int, bool]]]]:
+    """(priority, repeat, steps, attend steps) used when no policy matches (the attend steps also when the
+    matching policy has none)."""
+    return [(priority, repeat, steps, default_attend_chain(priority))
+            for priority, (repeat, steps) in sorted(DEFAULT_CHAINS.items())]
 
 
 def _check_steps(steps: list[StepInput]) -> list[EscalationStep]:
@@ -46,9 +49,13 @@ def _check_steps(steps: list[StepInput]) -> list[EscalationStep]:
         raise ValidationError(_("A policy needs at least one step."), field="steps")
     if len(steps) > MAX_STEPS:
         raise ValidationError(_("A policy has at most %(n)d steps.", n=MAX_STEPS), field="steps")
+    if not any(step.phase == "acknowledge" for step in steps):
+        raise ValidationError(_("A policy needs at least one step for a job nobody has acknowledged."), field="steps")
     rows = []
     for step in steps:
         where = _("Step %(n)d: ", n=step.position)
+        if step.phase not in STEP_PHASES:
+            raise ValidationError(where + _("choose when it applies."), field=f"steps-{step.position}-phase")
         if step.target not in STEP_TARGETS:
             raise ValidationError(where + _("choose whom to tell."), field=f"steps-{step.position}-target")
         if step.wait_minutes is None or not 0 <= step.wait_minutes <= MAX_WAIT_MINUTES:
@@ -65,7 +72,7 @@ def _check_steps(steps: list[StepInput]) -> list[EscalationStep]:
                 raise ValidationError(where + _("someone in the group is not an active member of staff."),
                                       field=f"steps-{step.position}-group_user_ids")
         rows.append(EscalationStep(position=len(rows) + 1, target=step.target, wait_minutes=step.wait_minutes,
-                                   voice=bool(step.voice),
+                                   voice=bool(step.voice), phase=step.phase,
                                    group_name=((step.group_name or "").strip()[:80] or _("Group")) if people else None,
                                    group_user_ids=people or None))
     return rows

@@ -20,6 +20,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from dispatch.clock import now as clock_now
+from dispatch.seed import FAULTS, seed_demo_hospital
 from dispatch.services import sla
 from dispatch.services.report_breaches import ensure_default_causes
 from dispatch.services.timezone import hospital_zone
@@ -140,7 +142,6 @@ class _Plan:
                                        .order_by(Part.id)):
             self.parts.setdefault(part.trade_id, []).append((part.id, part.unit_cost))
         self.day_hours = (current_app.config["NORMAL_HOURS_START"], current_app.config["NORMAL_HOURS_END"])
-        from dispatch.seed import FAULTS
 
         self.faults = FAULTS
 
@@ -148,8 +149,6 @@ class _Plan:
 def seed_history(tickets: int, *, years: float = 5.0, seed: int = 7, open_cap: int = 40, events: bool = True,
                  now: datetime | None = None, progress: Callable[[str], None] | None = None) -> HistorySummary:
     """Add `tickets` tickets reported over the last `years` years, most of them long closed."""
-    from dispatch.clock import now as clock_now
-    from dispatch.seed import seed_demo_hospital
 
     started = time.monotonic()
     say = progress or (lambda message: None)

@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from dispatch.errors import ConflictError, NotFoundError, ValidationError
 from dispatch.services import access
+from dispatch.services.costs import budget_total, cost_against_budget
+from dispatch.services.leadership_pdf import render_pdf
 from dispatch.services.report_breaches import breaches_by_cause
 from dispatch.services.report_filters import TARGETS, ReportFilter
 from dispatch.services.report_tickets import Selection, all_ticket_lines
@@ -160,7 +162,6 @@ def _costs(month: date) -> dict:
     """Cost against budget per trade (parts and labour) from the costs service, with the same month last year.
     Not available when the month has no budget, no cost and no cost a year before: the hospital does not
     record costs (yet), and a table of zeros would read as a month that cost nothing."""
-    from dispatch.services.costs import budget_total, cost_against_budget
 
     rows = cost_against_budget(month)
     if not any(r.budget is not None or r.actual or r.last_year for r in rows):
@@ -208,7 +209,6 @@ def generate(month: date, now: datetime, actor: User | None = None) -> Leadershi
     the month already has a report; a person makes the next version. Raises ValidationError for a month that
     has not ended, PermissionDeniedError for a role that may not, ConflictError when two people generate the
     same month at the same moment."""
-    from dispatch.services.leadership_pdf import render_pdf
 
     if actor is not None:
         access.require_role(db.session.get(User, actor.id), GENERATORS)
@@ -263,7 +263,6 @@ def pdf_of(report: LeadershipReport, locale: str) -> bytes:
     """The PDF as kept; in another language, the same snapshot printed in that language."""
     if locale == report.pdf_locale:
         return report.pdf
-    from dispatch.services.leadership_pdf import render_pdf
 
     return render_pdf(report.figures, locale)
 

@@ -29,6 +29,7 @@ from xml.sax.saxutils import escape
 from dispatch.i18n import month_label
 from dispatch.services.report_filters import TARGETS
 from dispatch.services.timezone import hospital_zone
+from dispatch.templating import duration
 
 CJK_FONT = "STSong-Light"
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+")
@@ -68,7 +69,6 @@ def change_text(value: float | None) -> str:
 
 
 def took_text(seconds: float | None) -> str:
-    from dispatch.templating import duration
 
     return "—" if seconds is None else duration(seconds)
 

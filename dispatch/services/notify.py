@@ -19,6 +19,7 @@ from dispatch.sms import text as sms_text
 from dispatch.sms import twilio_client
 from dispatch.services.unit_of_work import after_commit, write_transaction
 from models import STATE_RANK, OutboundMessage, Ticket, TicketEscalation, TicketEvent, User, db
+from dispatch.queue import get_queue
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,6 @@ def owe_call(session: Session, *, recipient: User, body: str, kind: str, ticket:
 def enqueue(message_id: int, *, marked: bool = False) -> bool:
     """Hand a row to RQ. If Redis is down the row stays pending and the sweep enqueues it later.
     `marked`: the row's enqueued_at was set when it was written (see _enqueue_after_commit)."""
-    from dispatch.queue import get_queue
 
     try:
         get_queue().enqueue("workers.jobs.send_sms", message_id, job_timeout=60, result_ttl=300, failure_ttl=86400)
@@ -408,8 +408,6 @@ def _waiting_in_queue() -> set[int]:
     """Rows whose send job is still in the queue. A worker that is behind has not lost them, and
     enqueueing them again would only lengthen its queue (and this round) under a backlog."""
     from rq.job import Job
-
-    from dispatch.queue import get_queue
 
     try:
         queue = get_queue()

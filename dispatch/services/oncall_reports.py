@@ -11,6 +11,7 @@ from dispatch.services.timezone import hospital_zone
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import text as sms_text
 from models import Heartbeat
+from models import db
 
 MARKER = "coverage-sms"
 
@@ -48,6 +49,5 @@ def daily_coverage_sms(now: datetime, hour: int) -> bool:
 
 
 def last_sent() -> Heartbeat | None:
-    from models import db
 
     return db.session.scalar(select(Heartbeat).where(Heartbeat.name == MARKER))

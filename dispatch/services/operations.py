@@ -18,6 +18,7 @@ from dispatch.services import escalation, heartbeats, notify
 from models import (
     MESSAGE_STATES, OPEN_STATUSES, Heartbeat, OutboundMessage, Ticket, TicketEscalation, db,
 )
+from dispatch.queue import redis_connection
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,6 @@ def _registry(queue, name: str):
 
 def redis_figures(connection=None) -> RedisFigures:
     """Queue depths, registry counts and workers; `up=False` (and nothing else) while Redis is unreachable."""
-    from dispatch.queue import redis_connection
 
     own = connection is None
     try:

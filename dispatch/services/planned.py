@@ -19,13 +19,14 @@ from sqlalchemy.orm import selectinload
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import ConflictError, IllegalTransitionError, NotFoundError, ValidationError
-from dispatch.services import access, checklists, recurrence
+from dispatch.services import access, checklists, recurrence, tickets
 from dispatch.services.timezone import hospital_date
 from dispatch.services.unit_of_work import write_transaction
 from models import (
     OPEN_STATUSES, RECURRENCE_UNITS, Asset, Location, MaintenanceSchedule, PlannedOccurrence, Ticket, Trade, User,
     Ward, db,
 )
+from models import TicketChecklistItem
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,6 @@ def open_due(now: datetime) -> int:
 
 def open_occurrence(schedule_id: int, due: date, now: datetime) -> int:
     """Open this one occurrence's ticket, unless it is opened or skipped already. Returns 1 or 0."""
-    from dispatch.services.tickets import file_planned
 
     with write_transaction() as session:
         schedule = session.get(MaintenanceSchedule, schedule_id)
@@ -243,7 +243,7 @@ def open_occurrence(schedule_id: int, due: date, now: datetime) -> int:
         except IntegrityError:
             return 0  # another scheduler claimed this date first (it waited on the unique index for us)
         description = _planned_description(schedule, due)
-        ticket = file_planned(session, now, ward=schedule.ward, location=schedule.location, asset=schedule.asset,
+        ticket = tickets.file_planned(session, now, ward=schedule.ward, location=schedule.location, asset=schedule.asset,
                               trade=schedule.trade, description=description, schedule_id=schedule.id,
                               due_date=due.isoformat())
         occurrence.ticket_id = ticket.id
@@ -264,7 +264,6 @@ def skip_occurrence(actor: User, schedule_id: int, due: date, reason: str) -> Pl
     """Skip one due date, with a reason (the lift is being replaced, the ward is closed). An opened
     ticket still in progress is cancelled with the same reason. Raises ValidationError (no reason, not
     a date of this schedule), IllegalTransitionError (the work is done) or ConflictError."""
-    from dispatch.services import tickets
 
     reason = (reason or "").strip()
     if len(reason) < 3:
@@ -365,7 +364,6 @@ def schedule_occurrences(schedule: MaintenanceSchedule, now: datetime, past: int
 
 
 def _checklist_counts(ticket_ids: list[int]) -> dict[int, tuple[int, int]]:
-    from models import TicketChecklistItem
 
     if not ticket_ids:
         return {}

@@ -16,6 +16,7 @@ from dispatch.errors import ValidationError
 from dispatch.services.report_sql import days_before, seconds_between
 from dispatch.services.timezone import hospital_zone
 from models import OPEN_STATUSES, Asset, Licence, Location, Ticket, Trade, User, Ward, db, trade_licence_type
+from dispatch.i18n import month_label
 
 # A fault within this long after another of the same asset (or place and trade) is a repeat.
 REPEAT_WITHIN = timedelta(days=30)
@@ -243,7 +244,6 @@ def filter_choices() -> Choices:
 
 def describe(report: ReportFilter) -> list[str]:
     """The narrowing filters in words, for page titles: ['Power', 'P2', 'ICU', ...]."""
-    from dispatch.i18n import month_label
 
     words = []
     if report.trade_id:

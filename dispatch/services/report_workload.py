@@ -14,6 +14,7 @@ from dispatch.services.report_sql import offset_segments, out_of_hours
 from dispatch.services.report_tickets import DAY_ENDS, DAY_STARTS
 from dispatch.services.timezone import hospital_date, hospital_zone
 from models import Asset, Licence, Location, Ticket, TicketEvent, Trade, User, Ward, db
+from models.base import UTCDateTime
 
 
 
@@ -144,7 +145,6 @@ def repeat_faults(report: ReportFilter, kind: str) -> list[RepeatRow]:
                  .where(*where).group_by(Location.id, Ward.name, Location.name, Trade.id, Trade.name))
         rows = [RepeatRow({"location": str(lid), "trade": str(tid)}, (ward, name, trade), int(n), int(r or 0), last)
                 for lid, ward, name, tid, trade, n, r, last in db.session.execute(query)]
-    from models.base import UTCDateTime
 
     decode = UTCDateTime().process_result_value
     for row in rows:  # max() of a UTC column comes back raw on SQLite

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from dispatch.errors import DispatchError
-from dispatch.services import escalation, heartbeats, licence_lapses, notify, planned, sla
+from dispatch.queue import get_queue
+from dispatch.services import escalation, heartbeats, leadership, licence_lapses, notify, oncall_reports, planned, sla
 from dispatch.services.directory import nightly
 from models import db
 
@@ -62,7 +63,6 @@ class Rounds:
         """Last month's leadership report, once (the database's unique month and version decide between two
         schedulers). After the month is known to be kept this costs nothing until the next month; a failure
         is logged and retried ten minutes later rather than stopping the rounds."""
-        from dispatch.services import leadership
 
         month = leadership.month_due(now)
         if self.leadership_month_done == month:
@@ -88,7 +88,6 @@ class Rounds:
         self.leadership_thread.start()
 
     def _make_leadership_report(self, now: datetime, month) -> None:
-        from dispatch.services import leadership
 
         try:
             leadership.generate_due(now)
@@ -117,7 +116,6 @@ class Rounds:
 
     @staticmethod
     def _ping_worker() -> None:
-        from dispatch.queue import get_queue
 
         try:
             get_queue().enqueue("workers.jobs.heartbeat", job_timeout=30, result_ttl=60, failure_ttl=3600)
@@ -148,7 +146,6 @@ class Watchdog:
 
 def send_coverage_report_if_due(now: datetime) -> bool:
     """Once a day, at COVERAGE_REPORT_HOUR hospital time, SMS the duty manager the coverage gaps."""
-    from dispatch.services import oncall_reports
 
     hour = current_app.config.get("COVERAGE_REPORT_HOUR", 8)
     return oncall_reports.daily_coverage_sms(now, hour)

@@ -20,7 +20,7 @@ from dispatch.clock import now as clock_now
 from dispatch.errors import NotFoundError, PermissionDeniedError, ValidationError
 from dispatch.services import access
 from dispatch.services.unit_of_work import write_transaction
-from models import Part, StockLevel, StockMovement, Store, Ticket, TicketPart, Trade, User, db
+from models import Building, Part, StockLevel, StockMovement, Store, Ticket, TicketEvent, TicketPart, Trade, User, db
 
 # Storekeepers: the supervisors who run the estates store, and the admin. Managers read the stock and
 # the reorder list (they approve the orders) but do not move stock.
@@ -198,7 +198,6 @@ def may_record_parts(user: User, ticket: Ticket) -> bool:
 
 def _parts_event(session: Session, ticket: Ticket, issued: list[TicketPart], actor: User | None, at: datetime,
                  channel: str) -> None:
-    from models import TicketEvent
 
     words = ", ".join(f"{line.part.code} × {line.quantity}" for line in issued)
     session.add(TicketEvent(ticket=ticket, kind="parts", actor_id=actor.id if actor else None, at=at, channel=channel,
@@ -308,7 +307,6 @@ def save_part(actor: User, *, part_id: int | None, code: str, name: str, unit: s
 
 
 def add_store(actor: User, name: str, building_id: int | None) -> Store:
-    from models import Building
 
     name = (name or "").strip()
     if not name or len(name) > 120:

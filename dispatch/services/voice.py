@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from dispatch.clock import now
 from dispatch.errors import refusal_as_reply
 from dispatch.services import tickets as ticket_service
 from dispatch.services.unit_of_work import write_transaction
@@ -49,7 +50,6 @@ def key_pressed(message_id: int, digits: str) -> str:
 
 
 def _record_pass(ticket_id: int, user: User) -> None:
-    from dispatch.clock import now
 
     with write_transaction() as session:
         session.add(TicketEvent(ticket_id=ticket_id, at=now(), actor_id=user.id, kind="comment", channel="voice",

@@ -3,19 +3,18 @@ every invariant of tests/model/invariants.py checked against the database after 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import select
 
-from dispatch.services import access, escalation, incidents, planned, sla
+from dispatch.services import access, escalation, planned, sla
 from dispatch.services.tickets import TRANSITIONS
 from dispatch.services.timezone import hospital_date
 from models import OPEN_STATUSES, Incident, IncidentMember, OutboundMessage, Ticket, db
 from tests.conftest import START
 from tests.model import hospital as h
-from tests.model.invariants import CHECKS, KNOWN_PROBLEMS, read_world
+from tests.model.invariants import CHECKS, read_world
 
 # What the long search (`make test-model`) prints: how often each rule ran and each invariant was checked,
 # the statuses reached, and the counterexamples found. Filled in by every run of the machine.
@@ -67,18 +66,6 @@ class TicketEngineMachine(RuleBasedStateMachine):
         return {"assignee": assignee, "other_technician": other, "dispatcher": "dispatcher",
                 "ward_nurse": ward_nurse, "other_nurse": other_nurse}
 
-    def _planned_in_window(self, trade: str, report: bool = False) -> bool:
-        """Grouping now could sweep planned or P4 work into an incident (the known P4 problem): planned tickets
-        have no reporter, and a P4 lead has no escalation to carry. A report groups only at the automatic
-        threshold, so it is held back only when its report would reach it."""
-        since = self.clock.now() - timedelta(minutes=self.app.config["MAJOR_INCIDENT_WINDOW_MINUTES"])
-        recent = db.session.scalars(select(Ticket).where(
-            Ticket.trade_id == self.model.trades[trade], Ticket.created_at >= since,
-            Ticket.status.in_(("new", "assigned", "acknowledged", "refused", "reopened")))).all()
-        if report and len(recent) + 1 < self.app.config["MAJOR_INCIDENT_AUTO_THRESHOLD"]:
-            return False
-        return any(t.priority == 4 or t.reporter_id is None for t in recent)
-
     # ---- reports ---------------------------------------------------------------------------------
 
     @rule(path=st.sampled_from(("page", "page", "api", "alarm")), nurse=st.sampled_from(h.NURSES),
@@ -86,9 +73,6 @@ class TicketEngineMachine(RuleBasedStateMachine):
           whole_area=st.booleans(), api_user=st.sampled_from(("dispatcher", "nurse.icu")),
           priority=st.sampled_from((None, 1, 2, 3)), alarm_state=st.sampled_from(("active", "active", "cleared")))
     def report(self, path, nurse, trade, patient_at_risk, whole_area, api_user, priority, alarm_state):
-        if KNOWN_PROBLEMS == "avoid" and self._planned_in_window("power" if path == "alarm" else trade,
-                                                                     report=True):
-            return
         if path == "page":
             h.report_by_page(self.model, nurse, trade, patient_at_risk, whole_area)
         elif path == "api":
@@ -170,16 +154,12 @@ class TicketEngineMachine(RuleBasedStateMachine):
         ticket = self._ticket(pick, OPEN_STATUSES)
         if ticket is None:
             return
-        if KNOWN_PROBLEMS == "avoid" and incidents.incident_of_ticket(ticket.id) is not None:
-            return  # re-prioritising ignores incidents: test_model_engine.INCIDENT_PRIORITY
         h.reprioritise_by_board(self.model, ticket.id, priority)
         self._ran("reprioritise")
 
     @precondition(lambda self: self.seen["tickets"] > 1)
     @rule(trade=st.sampled_from(("power", "water", "hvac")))
     def group(self, trade):
-        if KNOWN_PROBLEMS == "avoid" and self._planned_in_window(trade):
-            return
         h.group_by_page(self.model, trade)
         self._ran("group")
 

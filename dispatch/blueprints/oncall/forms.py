@@ -72,6 +72,8 @@ class SwapAskForm(FlaskForm):
 class StepForm(Form):
     """One step row; a row with no target is left out."""
 
+    phase = SelectField(_l("When"), choices=options([("acknowledge", _l("not acknowledged")),
+                                                     ("attend", _l("nobody on site"))]), default="acknowledge")
     target = SelectField(_l("Tell"), choices=options([("", "—")] + [(t, TARGET_LABELS[t]) for t in STEP_TARGETS]), default="")
     wait_minutes = WholeNumberField(_l("after (minutes)"), validators=[Optional()])
     voice = BooleanField(_l("Voice call"))

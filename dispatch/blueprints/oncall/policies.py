@@ -36,6 +36,7 @@ def _policy_form(policy: EscalationPolicy | None = None) -> PolicyForm:
         form.priority.data, form.repeat.data = policy.priority or 0, policy.repeat
         for row, step in zip(form.steps, policy.steps):
             row.target.data, row.wait_minutes.data, row.voice.data = step.target, step.wait_minutes, step.voice
+            row.phase.data = step.phase
             row.group_name.data, row.group_user_ids.data = step.group_name, list(step.group_user_ids or [])
     trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name))
     form.trade_id.choices = options([(0, _("Any trade"))] + [(t.id, t.name) for t in trades])
@@ -49,7 +50,8 @@ def _policy_form(policy: EscalationPolicy | None = None) -> PolicyForm:
 def _steps(form: PolicyForm) -> list[StepInput]:
     """The rows that name a target, numbered as on the page so errors point at the right row."""
     return [StepInput(position=i, target=row.target.data, wait_minutes=row.wait_minutes.data, voice=row.voice.data,
-                      group_name=row.group_name.data, group_user_ids=list(row.group_user_ids.data or []))
+                      group_name=row.group_name.data, group_user_ids=list(row.group_user_ids.data or []),
+                      phase=row.phase.data or "acknowledge")
             for i, row in enumerate(form.steps, start=1) if row.target.data]
 
 
