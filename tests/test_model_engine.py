@@ -112,7 +112,8 @@ def test_a_p1_job_reassigned_after_someone_was_on_site_pages_the_new_technician(
     from models import Ticket, db
 
     version = db.session.get(Ticket, number).version
-    dispatcher.post(f"/board/{number}/assign", data={"technician_id": hospital.users["volt"].id, "version": version})
+    dispatcher.post(f"/board/{number}/assign", data={"technician_id": hospital.users["volt"].id, "version": version,
+                                                     "confirmed": "1"})
     db.session.expire_all()
     assert (db.session.get(Ticket, number).status, db.session.get(Ticket, number).assignee_id) == (
         "assigned", hospital.users["volt"].id)
@@ -160,8 +161,8 @@ def test_an_incident_lead_cannot_be_lowered_below_its_most_urgent_member(hospita
 
 
 def test_a_grouped_report_raised_above_its_lead_raises_the_lead(hospital, clock, login_as):
-    """The other half of the same rule: a ward's report in an incident re-prioritised to P1 on the board makes
-    the incident P1 (its lead takes the priority and its escalation), as when a P1 report joins it."""
+    """The other half of the same rule: a report in an incident re-prioritised to P1 on the board makes the
+    incident P1 (its lead takes the priority and its escalation), as when a P1 report joins it."""
     from dispatch.services import escalation
     from dispatch.services.tickets import report_fault
     from models import Incident, Ticket, db
@@ -169,8 +170,8 @@ def test_a_grouped_report_raised_above_its_lead_raises_the_lead(hospital, clock,
     power = hospital.trades["power"].id
     first = report_fault(hospital.user("nurse.ward3"), ward_id=hospital.ward3.id, trade_id=power,
                          description="No power on the ward").id
-    second = report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=power,
-                          description="Lights out in the bay").id
+    second = report_fault(hospital.user("nurse.ward3"), ward_id=hospital.ward3.id, trade_id=power,
+                          description="Lights out in the corridor").id
     dispatcher = login_as("dispatcher")
     dispatcher.post("/incidents/group", data={"trade_id": power, "building_id": hospital.icu.building_id})
     incident = db.session.query(Incident).one()
