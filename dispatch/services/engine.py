@@ -57,6 +57,9 @@ class Rule:
     gives_job: bool = False
 
 
+# Nobody has taken the job on yet: what escalation chases first (read from the status, never from the first
+# acknowledgement time, which stays set when a job is reassigned or reopened).
+UNANSWERED = ("new", "assigned", "refused", "reopened")
 # Reassigning is allowed until the work is finished.
 REASSIGNABLE = frozenset({"assigned", "acknowledged", "attended", "on_hold", "made_safe"})
 # Tickets that may be grouped into an incident: not yet on site. A technician already working a ward's fault keeps it.

@@ -28,7 +28,7 @@ BUSY_STATUSES = ("assigned", "acknowledged", "attended")
 # What the chain chases, read from the ticket's status now: nobody has taken the job on (acknowledge phase) or
 # nobody is on site yet (attend phase). Not its first acknowledgement or on-site times: those stay set when a
 # job is reassigned or reopened, and the new wait must still page someone.
-UNANSWERED = ("new", "assigned", "refused", "reopened")
+UNANSWERED = engine.UNANSWERED
 CHASED = (*UNANSWERED, "acknowledged")
 
 # Used when the hospital has defined no policy for a trade and priority (the brief's chain).

@@ -17,6 +17,7 @@ from dispatch.clock import now as clock_now
 from dispatch.sms import segments
 from dispatch.sms import text as sms_text
 from dispatch.sms import twilio_client
+from dispatch.services.engine import UNANSWERED
 from dispatch.services.unit_of_work import after_commit, write_transaction
 from models import STATE_RANK, OutboundMessage, Ticket, TicketEscalation, TicketEvent, User, db
 from dispatch.queue import get_queue
@@ -29,7 +30,7 @@ JOB_KINDS = ("assignment", "reassignment", "call")
 # A step of the chain: it matters until the next step fires or the ticket is answered.
 ESCALATION_KINDS = ("escalation", "escalation_call")
 # Statuses in which the assignee has not yet answered the job.
-UNANSWERED_STATUSES = ("new", "assigned", "refused", "reopened")
+UNANSWERED_STATUSES = UNANSWERED  # the engine's: nobody has taken the job on
 
 
 def stuck_after() -> timedelta:

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dispatch.services import (
     assignment, checklists, costs, emergency_plans, engine, escalation, incidents, notify,
 )
-from dispatch.services.engine import ACTIONS, Move
-
-UNACKNOWLEDGED = frozenset({"new", "assigned", "refused", "reopened"})
+from dispatch.services.engine import ACTIONS, UNANSWERED, Move
 
 
 def register_policies() -> None:
@@ -56,6 +54,6 @@ def reprioritised(session, made: Move) -> None:
     ticket, now = made.ticket, made.at
     emergency_plans.on_priority(session, ticket, now)
     incident = incidents.incident_of_ticket(ticket.id)
-    if ticket.status in UNACKNOWLEDGED and escalation.status(ticket.id) is None and (
+    if ticket.status in UNANSWERED and escalation.status(ticket.id) is None and (
             incident is None or incident.lead_ticket_id == ticket.id):
         escalation.start(session, ticket, now)

@@ -19,8 +19,6 @@ from models import Asset, Location, Ticket, TicketEvent, Trade, User, Ward
 
 WORK_ACTIONS = frozenset({"acknowledge", "refuse", "attend", "hold", "resume", "make_safe", "resolve"})
 WARD_ACTIONS = frozenset({"confirm", "reopen"})
-# Nobody has taken the job on yet: what escalation chases.
-UNACKNOWLEDGED = frozenset({"new", "assigned", "refused", "reopened"})
 
 MAX_DESCRIPTION = 1000
 MAX_NOTE = 1000
