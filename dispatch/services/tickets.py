@@ -21,7 +21,6 @@ WORK_ACTIONS = frozenset({"acknowledge", "refuse", "attend", "hold", "resume", "
 WARD_ACTIONS = frozenset({"confirm", "reopen"})
 
 MAX_DESCRIPTION = 1000
-MAX_NOTE = 1000
 
 
 def report_fault(
