@@ -23,9 +23,10 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://p
 
 
 def _claim_redis_database(base_url: str) -> str:
-    """A Redis database of this run's own (15 down to 1), claimed in database 0, so two test runs side by
-    side (two checkouts, CI and a developer) never flush each other's queues. Claims expire after 6 hours
-    in case a run is killed; an unreachable Redis leaves the URL alone and the redis_conn fixture fails."""
+    """A Redis database of this run's own (the one asked for if it is free, else 15 down to 1), claimed in
+    database 0, so two test runs side by side (the two suites of `make test`, two checkouts, CI and a
+    developer) never flush each other's queues. Claims expire after 6 hours in case a run is killed; an
+    unreachable Redis leaves the URL alone and the redis_conn fixture fails."""
     import atexit
     from urllib.parse import urlsplit, urlunsplit
 
@@ -34,7 +35,8 @@ def _claim_redis_database(base_url: str) -> str:
     parts = urlsplit(base_url)
     try:
         registry = Redis.from_url(urlunsplit(parts._replace(path="/0")), socket_connect_timeout=1)
-        for number in range(15, 0, -1):
+        asked = int(parts.path.strip("/") or 0)
+        for number in ([asked] if 0 < asked <= 15 else []) + [n for n in range(15, 0, -1) if n != asked]:
             key = f"dispatch-test:claimed-db:{number}"
             if registry.set(key, os.getpid(), nx=True, ex=6 * 3600):
                 atexit.register(registry.delete, key)
