@@ -26,7 +26,11 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   fail "npm is missing: install Node.js 20 and npm (apt-get install nodejs npm) and rerun; the accessibility check needs axe-core."
 fi
-if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Installed is the version package-lock.json pins (compared by version, not by the files' dates: a fresh checkout's
+# package-lock.json is always newer, and `npm ci` empties node_modules first, even one shared by checkouts).
+pinned_axe() { python -c "import json, sys; print(json.load(open(sys.argv[1]))$1['version'])" "$2" 2>/dev/null; }
+if [ ! -f node_modules/axe-core/axe.min.js ] \
+   || [ "$(pinned_axe "['packages']['node_modules/axe-core']" package-lock.json)" != "$(pinned_axe "" node_modules/axe-core/package.json)" ]; then
   echo "Installing axe-core (npm ci) for the accessibility check..."
   npm ci --no-audit --no-fund --loglevel=error >/dev/null || fail "npm ci could not install axe-core; see the npm log above."
 fi
@@ -128,7 +132,7 @@ status=0
 echo
 for backend in "${backends[@]}"; do
   [ "${code[$backend]}" -ne 0 ] && status=1 && verdict=FAILED || verdict=ok
-  echo "$backend: $verdict, $(tail -1 "$logs/$backend.log" | tr -d '=' | sed 's/^ *//')"
+  echo "$backend: $verdict, $(tail -1 "$logs/$backend.log" | tr -d '=' | sed 's/^ *//; s/ *$//')"
 done
 echo "make test: $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s for the suites; logs in $logs"
 exit $status
