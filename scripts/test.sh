@@ -26,7 +26,11 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   fail "npm is missing: install Node.js 20 and npm (apt-get install nodejs npm) and rerun; the accessibility check needs axe-core."
 fi
-if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Installed is the version package-lock.json pins (compared by version, not by the files' dates: a fresh checkout's
+# package-lock.json is always newer, and `npm ci` empties node_modules first, even one shared by checkouts).
+pinned_axe() { python -c "import json, sys; print(json.load(open(sys.argv[1]))$1['version'])" "$2" 2>/dev/null; }
+if [ ! -f node_modules/axe-core/axe.min.js ] \
+   || [ "$(pinned_axe "['packages']['node_modules/axe-core']" package-lock.json)" != "$(pinned_axe "" node_modules/axe-core/package.json)" ]; then
   echo "Installing axe-core (npm ci) for the accessibility check..."
   npm ci --no-audit --no-fund --loglevel=error >/dev/null || fail "npm ci could not install axe-core; see the npm log above."
 fi
@@ -62,16 +66,73 @@ if ! python scripts/service_check.py redis "$TEST_REDIS_URL"; then
   echo "Redis: using the bundled redis-server on port $port for this run."
 fi
 
+# The suites: one pytest process per database, side by side (on two cores the run takes about as long as the
+# slower suite alone). Each has its own Redis database (claimed in tests/conftest.py), its own temporary
+# directory (--basetemp) and its own PostgreSQL database names (they carry the process id); every server a
+# test starts listens on a port the system hands out. Each suite's output goes to its own log; the
+# failures of a failed suite and both summaries are printed at the end. TEST_PARALLEL=0 runs them one after the other.
+logs=${TEST_LOG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/dispatch-make-test.XXXXXX")}
+mkdir -p "$logs"
+suite() {  # suite BACKEND N: the whole suite on one database, output in $logs/BACKEND.log, asking for the Redis
+  # database N below TEST_REDIS_URL's (conftest.py claims another if that one is taken)
+  local url=$TEST_REDIS_URL number=${TEST_REDIS_URL##*/}
+  [[ "$number" =~ ^[0-9]+$ ]] && [ $((number - $2)) -ge 1 ] && url="${TEST_REDIS_URL%/*}/$((number - $2))"
+  TEST_REDIS_URL=$url python -m pytest -q -p no:cacheprovider --db="$1" --basetemp="$logs/$1.tmp" tests \
+    > "$logs/$1.log" 2>&1
+}
+progress() {  # the last progress mark ("[ 42%]") of each suite's log
+  local line="" backend mark
+  for backend in "${backends[@]}"; do
+    mark=$(grep -o '\[ *[0-9]*%\]' "$logs/$backend.log" 2>/dev/null | tail -1 | tr -d '[] ')
+    line+="  $backend ${mark:-starting}"
+  done
+  echo "$(date +%H:%M:%S)$line"
+}
+
+declare -A pid code
+started=$SECONDS
+if [ "${TEST_PARALLEL:-1}" = 0 ] || [ ${#backends[@]} -eq 1 ]; then
+  for backend in "${backends[@]}"; do
+    echo "=== suite on $backend (log: $logs/$backend.log) ==="
+    python -m pytest -q -p no:cacheprovider --db="$backend" --basetemp="$logs/$backend.tmp" tests 2>&1 \
+      | tee "$logs/$backend.log"
+    code[$backend]=${PIPESTATUS[0]}
+  done
+else
+  echo "=== suites on ${backends[*]}, side by side (logs: $logs/<database>.log) ==="
+  n=0
+  for backend in "${backends[@]}"; do
+    suite "$backend" $n &
+    pid[$backend]=$!
+    n=$((n + 1))
+  done
+  running=1
+  while [ $running = 1 ]; do
+    running=0
+    for backend in "${backends[@]}"; do kill -0 "${pid[$backend]}" 2>/dev/null && running=1; done
+    [ $running = 1 ] || break
+    for _ in $(seq 60); do sleep 1; kill -0 "${pid[${backends[0]}]}" 2>/dev/null || kill -0 "${pid[${backends[-1]}]}" 2>/dev/null || break; done
+    progress
+  done
+  for backend in "${backends[@]}"; do
+    wait "${pid[$backend]}"
+    code[$backend]=$?
+  done
+  for backend in "${backends[@]}"; do
+    [ "${code[$backend]}" -eq 0 ] && continue
+    echo
+    echo "=================== FAILED: the suite on $backend (exit ${code[$backend]}); its log: $logs/$backend.log ==================="
+    # From the first failure or error section to the end; the whole log when pytest stopped before writing one.
+    awk '/^=+ (FAILURES|ERRORS) =+$/ {on=1} on' "$logs/$backend.log" | grep -q . \
+      && awk '/^=+ (FAILURES|ERRORS) =+$/ {on=1} on' "$logs/$backend.log" || cat "$logs/$backend.log"
+  done
+fi
+
 status=0
-summary=()
-for backend in "${backends[@]}"; do
-  echo "=== suite on $backend ==="
-  python -m pytest -q -p no:cacheprovider --db="$backend" tests | tee /tmp/dispatch-pytest-$$.log
-  code=${PIPESTATUS[0]}
-  [ "$code" -ne 0 ] && status=1
-  summary+=("$backend: $(tail -1 /tmp/dispatch-pytest-$$.log | tr -d '=')")
-done
-rm -f /tmp/dispatch-pytest-$$.log
 echo
-printf '%s\n' "${summary[@]}"
+for backend in "${backends[@]}"; do
+  [ "${code[$backend]}" -ne 0 ] && status=1 && verdict=FAILED || verdict=ok
+  echo "$backend: $verdict, $(tail -1 "$logs/$backend.log" | tr -d '=' | sed 's/^ *//; s/ *$//')"
+done
+echo "make test: $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s for the suites; logs in $logs"
 exit $status

@@ -23,9 +23,10 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://p
 
 
 def _claim_redis_database(base_url: str) -> str:
-    """A Redis database of this run's own (15 down to 1), claimed in database 0, so two test runs side by
-    side (two checkouts, CI and a developer) never flush each other's queues. Claims expire after 6 hours
-    in case a run is killed; an unreachable Redis leaves the URL alone and the redis_conn fixture fails."""
+    """A Redis database of this run's own (the one asked for if it is free, else 15 down to 1), claimed in
+    database 0, so two test runs side by side (the two suites of `make test`, two checkouts, CI and a
+    developer) never flush each other's queues. Claims expire after 6 hours in case a run is killed; an
+    unreachable Redis leaves the URL alone and the redis_conn fixture fails."""
     import atexit
     from urllib.parse import urlsplit, urlunsplit
 
@@ -34,7 +35,8 @@ def _claim_redis_database(base_url: str) -> str:
     parts = urlsplit(base_url)
     try:
         registry = Redis.from_url(urlunsplit(parts._replace(path="/0")), socket_connect_timeout=1)
-        for number in range(15, 0, -1):
+        asked = int(parts.path.strip("/") or 0)
+        for number in ([asked] if 0 < asked <= 15 else []) + [n for n in range(15, 0, -1) if n != asked]:
             key = f"dispatch-test:claimed-db:{number}"
             if registry.set(key, os.getpid(), nx=True, ex=6 * 3600):
                 atexit.register(registry.delete, key)
@@ -120,25 +122,40 @@ def empty_database_url(db_backend, tmp_path):
         yield url
 
 
+@pytest.fixture(scope="session")
+def emptying(db_backend, migrated_database):
+    """For PostgreSQL, the function that empties the session's database between tests (None for SQLite): DELETE
+    in dependency order, then restart the sequences. On small tables this is several times faster than
+    TRUNCATE ... CASCADE, which PostgreSQL makes rewrite every table; and it is one script sent on one engine
+    kept for the run, one round trip rather than a hundred on a new connection each test."""
+    if db_backend == "sqlite":
+        yield None
+        return
+    from models import db as models_db
+
+    engine = create_engine(migrated_database)
+    with engine.connect() as conn:
+        sequences = list(conn.scalars(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")))
+    script = "; ".join([f'DELETE FROM "{table.name}"' for table in reversed(models_db.metadata.sorted_tables)] + [
+        f'ALTER SEQUENCE "{sequence}" RESTART WITH {1001 if sequence == "ticket_id_seq" else 1}'
+        for sequence in sequences])
+
+    def empty() -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(script)
+
+    yield empty
+    engine.dispose()
+
+
 @pytest.fixture
-def database_url(db_backend, migrated_database, tmp_path) -> str:
+def database_url(db_backend, migrated_database, emptying, tmp_path) -> str:
     """A clean, migrated database for one test."""
     if db_backend == "sqlite":
         path = tmp_path / "dispatch.sqlite3"
         shutil.copyfile(migrated_database, path)
         return f"sqlite:///{path}"
-    from models import db as models_db
-
-    # DELETE in dependency order, then restart the sequences: on small tables this is several
-    # times faster than TRUNCATE ... CASCADE, which PostgreSQL makes rewrite every table.
-    engine = create_engine(migrated_database)
-    with engine.begin() as conn:
-        for table in reversed(models_db.metadata.sorted_tables):
-            conn.execute(text(f'DELETE FROM "{table.name}"'))
-        for (sequence,) in conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")):
-            start = 1001 if sequence == "ticket_id_seq" else 1
-            conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART WITH {start}'))
-    engine.dispose()
+    emptying()
     return migrated_database
 
 
@@ -307,12 +324,20 @@ def changed_tables(before: dict, after: dict) -> list[str]:
 @pytest.fixture(scope="session")
 def read_only_hospital(db_backend, migrated_database, tmp_path_factory):
     """The furnished hospital, built once per test run (see ReadOnlyHospital)."""
+    with furnished_hospital("read_only", db_backend, migrated_database, tmp_path_factory) as hospital:
+        yield hospital
+
+
+@contextmanager
+def furnished_hospital(name: str, db_backend: str, migrated_database, tmp_path_factory) -> Iterator[ReadOnlyHospital]:
+    """The furnished hospital in a migrated database of its own (`name`: a word for its file or database name),
+    for as long as the block runs."""
     with ExitStack() as cleanup:
         if db_backend == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('read_only') / 'hospital.sqlite3'}"
+            url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'hospital.sqlite3'}"
             shutil.copyfile(migrated_database, url.removeprefix("sqlite:///"))
         else:
-            url = cleanup.enter_context(scratch_postgres_database("dispatch_read_only"))
+            url = cleanup.enter_context(scratch_postgres_database(f"dispatch_{name}"))
             _migrate(url)
         yield from _read_only_hospital(url)
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,13 @@ def browser():
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The app from the `app` fixture (test database, frozen clock) on a free local port."""
+    with serve(app) as url:
+        yield url
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """The app on a free local port (its base URL) for as long as the block runs."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="dispatch-live-server", daemon=True)
     thread.start()
