@@ -123,6 +123,12 @@ def register_of(asset_id: int) -> AssetRegister | None:
     return db.session.get(AssetRegister, asset_id)
 
 
+def unregistered_assets() -> list[Asset]:
+    """Assets not yet in the inventory, for the estates manager to add."""
+    return list(db.session.scalars(select(Asset).where(~exists(select(AssetRegister.asset_id).where(
+        AssetRegister.asset_id == Asset.id))).order_by(Asset.tag)))
+
+
 def asset_for(asset_id: int) -> Asset:
     asset = db.session.get(Asset, asset_id)
     if asset is None:
@@ -477,7 +483,7 @@ def binder_sections(start: date, end: date, standard: str | None, locale: str) -
              .options(selectinload(Certificate.asset)).order_by(Certificate.asset_id, Certificate.valid_until))
     if assets is not None:
         query = query.where(Certificate.asset_id.in_(assets))
-    registers = {r.asset_id: r.register for r in rows_of}
+    registers = {r.asset.id: r.register for r in rows_of}
     day = hospital_date(as_of)
     rows = []
     for c in db.session.scalars(query):

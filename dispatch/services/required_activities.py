@@ -175,6 +175,13 @@ def activity_of(schedule_id: int) -> RequiredActivity | None:
     return db.session.get(RequiredActivity, schedule_id)
 
 
+def required_schedules() -> list[tuple[MaintenanceSchedule, RequiredActivity]]:
+    return list(db.session.execute(select(MaintenanceSchedule, RequiredActivity)
+                                   .join(RequiredActivity, RequiredActivity.schedule_id == MaintenanceSchedule.id)
+                                   .options(selectinload(MaintenanceSchedule.asset))
+                                   .order_by(RequiredActivity.standard, MaintenanceSchedule.title)).all())
+
+
 def standards() -> list[str]:
     """The standards in use, and the usual ones."""
     used = set(db.session.scalars(select(RequiredActivity.standard).distinct()))
