@@ -11,7 +11,7 @@ from dispatch.services import certificates, planned, required_activities
 from dispatch.services.assignment import assign_ticket
 from dispatch.services.planned import ScheduleValues, save_schedule
 from dispatch.services.tickets import transition
-from models import Asset, PlannedOccurrence, db
+from models import Asset, PlannedOccurrence, RequiredOccurrence, db
 
 
 def make_asset(hospital, tag: str = "LIFT-1", name: str = "Passenger lift 1", trade: str = "power") -> Asset:
@@ -70,3 +70,26 @@ def plain_pdf(text: str = "Inspection report") -> bytes:
     page.drawString(72, 720, text)
     page.save()
     return out.getvalue()
+
+
+def furnish_compliance(hospital, asset: Asset, schedule) -> dict:
+    """For the access matrix: the asset registered with a valid certificate and its report, a request-the-
+    inspection task, and the schedule marked required (its March date recorded). No SMS is owed."""
+    from datetime import timedelta
+
+    from dispatch.clock import now
+    from models import CertificateNotice
+
+    manager = hospital.user("manager")
+    certificates.register_asset(manager, asset.id, kind="electrical", high_risk=True, registration_number="REG-1",
+                                authority="Test authority")
+    certificate = certificates.add_certificate(manager, asset.id, certificates.CertificateValues(
+        "CERT-1", date(2025, 6, 1), date(2026, 5, 31)), certificates.check_report(plain_pdf(), "report.pdf"))
+    notice = CertificateNotice(certificate_id=certificate.id, kind="request_inspection", due_on=date(2026, 4, 30),
+                               created_at=now() - timedelta(hours=1))
+    db.session.add(notice)
+    db.session.commit()
+    required_activities.mark_required(manager, schedule.id, standard="JC EC.02.05.01")
+    occurrence = db.session.scalar(select(RequiredOccurrence).where(RequiredOccurrence.schedule_id == schedule.id))
+    return {"asset": asset.id, "certificate_report": certificate.report_id, "notice": notice.id,
+            "required_occurrence": occurrence.id}

@@ -72,6 +72,8 @@ def _cause_form() -> CauseForm:
 @bp.route("/assets/<int:asset_id>", methods=["GET", "POST"])
 @roles_required(*access.COMPLIANCE_READERS)
 def asset(asset_id: int):
+    if request.method == "POST":
+        access.require_role(current_user, access.COMPLIANCE_EDITORS)
     found = certificates.asset_for(asset_id)
     register = certificates.register_of(asset_id)
     form = RegisterForm(obj=register) if register else RegisterForm()
@@ -118,10 +120,10 @@ def add_certificate(asset_id: int):
     return _asset_page(found, register, register_form, form)
 
 
-@bp.route("/reports/<report_id>")
+@bp.route("/reports/<report_key>")
 @roles_required(*access.COMPLIANCE_READERS)
-def report(report_id: str):
-    certificate = certificates.report_for(current_user, report_id)
+def report(report_key: str):
+    certificate = certificates.report_for(current_user, report_key)
     response = Response(certificate.report, mimetype=certificate.report_type)
     # Downloaded, never shown in the page's origin: a PDF's own contents never run as the site.
     response.headers["Content-Disposition"] = f'attachment; filename="{certificate.report_id}-{_ascii(certificate.report_name)}"'
@@ -151,11 +153,12 @@ def task_done(notice_id: int):
 @bp.route("/schedules/<int:schedule_id>", methods=["GET", "POST"])
 @roles_required(*access.COMPLIANCE_READERS)
 def required(schedule_id: int):
+    if request.method == "POST":
+        access.require_role(current_user, access.COMPLIANCE_EDITORS)
     schedule = planned.get_schedule(schedule_id)
     activity = required_activities.activity_of(schedule_id)
     form = RequiredForm(obj=activity) if activity else RequiredForm()
     if form.validate_on_submit():
-        access.require_role(current_user, access.COMPLIANCE_EDITORS)
         with shown_on(form) as outcome:
             required_activities.mark_required(current_user, schedule_id, standard=form.standard.data,
                                               before=form.window_before_days.data, after=form.window_after_days.data,
@@ -206,9 +209,19 @@ def binder_page():
     return render_template("compliance/binder.html", start=start, end=today, standards=required_activities.standards())
 
 
-@bp.route("/binder.<any(pdf, xlsx):kind>")
+@bp.route("/binder.pdf")
 @roles_required(*access.BINDER_READERS)
-def binder_file(kind: str):
+def binder_pdf_file():
+    return _binder_file("pdf")
+
+
+@bp.route("/binder.xlsx")
+@roles_required(*access.BINDER_READERS)
+def binder_xlsx_file():
+    return _binder_file("xlsx")
+
+
+def _binder_file(kind: str):
     refusals_return_to(url_for("compliance.binder_page"))
     made = binder.assemble(current_user, _day("start", None), _day("end", None), request.args.get("standard"),
                            request.args.get("lang"))
