@@ -157,3 +157,72 @@ def test_empty_and_oversized_reports_are_refused(app, db):
     app.config["CERTIFICATE_MAX_BYTES"] = 1000
     with pytest.raises(ValidationError, match="at most"):
         check_report(plain_pdf() + b" " * 2000, "a.pdf")
+
+
+# ---- where "must not be used" shows ---------------------------------------------------------------
+
+def test_must_not_be_used_shows_on_the_asset_page_its_qr_label_and_the_board_from_the_lapse_moment(
+        hospital, clock, client):
+    from dispatch.services import qr_labels
+    from dispatch.services.tickets import report_fault
+    from tests.conftest import Browser, text_of
+
+    asset, _certificate = statutory_lift(hospital, valid_until=date(2026, 3, 31))
+    report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+                 description="Lift doors slow to close", asset_id=asset.id)
+    manager = Browser(client, "manager")
+    dispatcher = Browser(client.application.test_client(), "dispatcher")
+    passer_by = client.application.test_client()  # a QR label needs no login
+    label = f"/q/{qr_labels.token_for('asset', asset)}"
+
+    def shown() -> dict[str, bool]:
+        def says(browser, url: str, words: str) -> bool:
+            return words in text_of(browser.get(url).get_data(as_text=True))
+
+        return {"asset page": says(manager, f"/compliance/assets/{asset.id}", "MUST NOT BE USED"),
+                "QR label": says(passer_by, label, "MUST NOT BE USED"),
+                "board": says(dispatcher, "/board/rows", "must not be used")}
+
+    clock.set(datetime(2026, 3, 31, 15, 59, 59, tzinfo=timezone.utc))
+    assert shown() == {"asset page": False, "QR label": False, "board": False}
+    clock.set(datetime(2026, 3, 31, 16, 0, tzinfo=timezone.utc))
+    assert shown() == {"asset page": True, "QR label": True, "board": True}
+
+
+def test_the_api_lists_certificates_with_their_state(hospital, clock, client):
+    from dispatch.services.tokens import create_token
+
+    asset, _certificate = statutory_lift(hospital, valid_until=date(2026, 3, 31))
+    headers = {"Authorization": f"Bearer {create_token(hospital.users['manager'].id, 'test')}"}
+    clock.set(datetime(2026, 4, 1, 2, 0, tzinfo=timezone.utc))
+    [row] = client.get("/api/v1/certificates", headers=headers).get_json()
+    assert (row["tag"], row["state"], row["must_not_use"], row["valid_until"]) == ("LIFT-1", "lapsed", True, "2026-03-31")
+    nurse = {"Authorization": f"Bearer {create_token(hospital.users['nurse.icu'].id, 'test')}"}
+    assert client.get("/api/v1/certificates", headers=nurse).status_code == 403
+    bad = client.get("/api/v1/required-activities/compliance?start=2026-04-01&end=2026-03-01", headers=headers)
+    assert bad.status_code == 422 and "end" in bad.get_json()["errors"]
+
+
+def test_a_hostile_report_upload_is_a_message_under_the_field(hospital, clock, client):
+    import io as _io
+
+    from tests.conftest import Browser, text_of
+
+    asset, _certificate = statutory_lift(hospital, valid_until=date(2026, 12, 31))
+    manager = Browser(client, "manager")
+    response = manager.post(f"/compliance/assets/{asset.id}/certificates", data={
+        "number": "TJ-2026", "inspected_on": "2026-03-01", "valid_until": "2027-02-28",
+        "report": (_io.BytesIO(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+                               "report.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "That file is not a report we can keep." in text_of(response.get_data(as_text=True))
+    assert len(certificates.certificates_of(asset.id)) == 1
+    pdf = plain_pdf()
+    good = manager.post(f"/compliance/assets/{asset.id}/certificates", data={
+        "number": "TJ-2026", "inspected_on": "2026-03-01", "valid_until": "2027-02-28",
+        "report": (_io.BytesIO(pdf), "report.pdf")}, content_type="multipart/form-data")
+    assert good.status_code == 302
+    kept = certificates.certificates_of(asset.id)[0]
+    download = manager.get(f"/compliance/reports/{kept.report_id}")
+    assert (download.status_code, download.mimetype, download.data) == (200, "application/pdf", pdf)
+    assert download.headers["Content-Disposition"].startswith("attachment")

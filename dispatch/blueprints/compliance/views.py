@@ -85,7 +85,7 @@ def asset(asset_id: int):
         if outcome.succeeded:
             flash(_("Register saved."), "success")
             return redirect(url_for("compliance.asset", asset_id=asset_id))
-    return _asset_page(found, register, form, CertificateForm(prefix="certificate"))
+    return _asset_page(found, register, form, CertificateForm())
 
 
 def _asset_page(found, register, form, certificate_form):
@@ -102,7 +102,7 @@ def _asset_page(found, register, form, certificate_form):
 def add_certificate(asset_id: int):
     found = certificates.asset_for(asset_id)
     register = certificates.register_of(asset_id)
-    form = CertificateForm(prefix="certificate")
+    form = CertificateForm()
     if form.validate_on_submit():
         with shown_on(form) as outcome:
             upload = form.report.data
