@@ -76,8 +76,7 @@ def asset(asset_id: int):
         access.require_role(current_user, access.COMPLIANCE_EDITORS)
     found = certificates.asset_for(asset_id)
     register = certificates.register_of(asset_id)
-    form = RegisterForm(obj=register) if register else RegisterForm()
-    form.kind.choices = kind_choices()
+    form = _register_form(register)
     if form.validate_on_submit():
         with shown_on(form) as outcome:
             certificates.register_asset(current_user, asset_id, kind=form.kind.data, high_risk=form.high_risk.data,
@@ -115,9 +114,13 @@ def add_certificate(asset_id: int):
         if outcome.succeeded:
             flash(_("Certificate recorded."), "success")
             return redirect(url_for("compliance.asset", asset_id=asset_id))
-    register_form = RegisterForm(obj=register, formdata=None) if register else RegisterForm(formdata=None)
-    register_form.kind.choices = kind_choices()
-    return _asset_page(found, register, register_form, form)
+    return _asset_page(found, register, _register_form(register, formdata=None), form)
+
+
+def _register_form(register, **kw) -> RegisterForm:
+    form = RegisterForm(obj=register, **kw)
+    form.kind.choices = kind_choices()
+    return form
 
 
 @bp.route("/reports/<report_key>")
