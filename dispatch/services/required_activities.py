@@ -295,13 +295,16 @@ class Compliance:
 def compliance(first: date, last: date, now: datetime, standard: str | None = None) -> Compliance:
     """On time, late, missed and pending per month (of the due date), per standard and per asset class, counted
     by the database with the one state clause."""
-    state = state_clause(RequiredOccurrence, Ticket, now)
-    query = _with_ticket(select(RequiredOccurrence.standard, RequiredOccurrence.equipment_kind,
-                                RequiredOccurrence.due_date, state, func.count()).select_from(RequiredOccurrence)) \
-        .where(RequiredOccurrence.due_date >= first, RequiredOccurrence.due_date <= last) \
-        .group_by(RequiredOccurrence.standard, RequiredOccurrence.equipment_kind, RequiredOccurrence.due_date, state)
+    state = state_clause(RequiredOccurrence, Ticket, now).label("state")
+    rows = _with_ticket(select(RequiredOccurrence.standard, RequiredOccurrence.equipment_kind,
+                               RequiredOccurrence.due_date, state).select_from(RequiredOccurrence)) \
+        .where(RequiredOccurrence.due_date >= first, RequiredOccurrence.due_date <= last)
     if standard:
-        query = query.where(RequiredOccurrence.standard == standard)
+        rows = rows.where(RequiredOccurrence.standard == standard)
+    # Grouped outside: PostgreSQL would take the CASE's parameters in GROUP BY for other ones than the SELECT's.
+    inner = rows.subquery()
+    query = select(inner.c.standard, inner.c.equipment_kind, inner.c.due_date, inner.c.state, func.count()) \
+        .group_by(inner.c.standard, inner.c.equipment_kind, inner.c.due_date, inner.c.state)
     months: dict[date, Tally] = {}
     by_standard: dict[str, Tally] = {}
     by_kind: dict[str, Tally] = {}
