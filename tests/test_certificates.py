@@ -226,3 +226,21 @@ def test_a_hostile_report_upload_is_a_message_under_the_field(hospital, clock, c
     download = manager.get(f"/compliance/reports/{kept.report_id}")
     assert (download.status_code, download.mimetype, download.data) == (200, "application/pdf", pdf)
     assert download.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_the_lapse_is_on_the_monthly_leadership_report(hospital, clock):
+    import io as _io
+
+    from pypdf import PdfReader
+
+    from dispatch.services import leadership
+    from dispatch.services.leadership_pdf import render_pdf
+
+    statutory_lift(hospital, valid_until=date(2026, 3, 30))
+    clock.set(datetime(2026, 4, 1, 2, 0, tzinfo=timezone.utc))
+    figures = leadership.build_figures(date(2026, 3, 1), clock.now())
+    [lapse] = figures["statutory"]["certificates"]["lapsed"]
+    assert (lapse["tag"], lapse["lapsed_on"], lapse["renewed_on"]) == ("LIFT-1", "2026-03-31", None)
+    assert [a["tag"] for a in figures["statutory"]["certificates"]["out_of_use"]] == ["LIFT-1"]
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(_io.BytesIO(render_pdf(figures, "en"))).pages).split())
+    assert "Certificates lapsed in the month (1)" in text and "LIFT-1" in text and "Not renewed" in text
