@@ -171,6 +171,9 @@ class Config:
     PHOTO_MAX_SIDE = int(os.environ.get("PHOTO_MAX_SIDE", "1600"))
     PHOTO_THUMB_SIDE = int(os.environ.get("PHOTO_THUMB_SIDE", "320"))
     PHOTO_JPEG_QUALITY = int(os.environ.get("PHOTO_JPEG_QUALITY", "82"))
+    # An inspection certificate's report (dispatch.services.certificates): a PDF checked page by page for
+    # scripts, launch actions and attached files, or a photo redrawn like the tickets' photos.
+    CERTIFICATE_MAX_BYTES = int(os.environ.get("CERTIFICATE_MAX_BYTES", str(15 * 1024 * 1024)))
     # A whole request (a report with its photos) may be no larger than the photos allowed plus 1 MB of form.
     MAX_CONTENT_LENGTH = PHOTO_MAX_BYTES * PHOTO_MAX_PER_UPLOAD + 1024 * 1024
     # Reports from QR labels without logging in (dispatch.services.qr_labels), in Flask-Limiter's notation:

@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from dispatch.blueprints.api import register_api
     from dispatch.blueprints.auth.views import bp as auth_bp
     from dispatch.blueprints.board.views import bp as board_bp
+    from dispatch.blueprints.compliance.views import bp as compliance_bp
     from dispatch.blueprints.incidents.views import bp as incidents_bp
     from dispatch.blueprints.integrations.views import bp as integrations_bp
     from dispatch.blueprints.oncall.views import bp as oncall_bp
@@ -116,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(incidents_bp)
     app.register_blueprint(integrations_bp)
     app.register_blueprint(planned_bp)
+    app.register_blueprint(compliance_bp)
     app.register_blueprint(operations_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(photos_bp)

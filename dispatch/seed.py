@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, time, timedelta
 
-from dispatch import seed_costs
+from dispatch import seed_certs, seed_costs
 from dispatch.clock import now as clock_now
 from dispatch.services import audit, engine, escalation, licences, sla
 from dispatch.services.engine import Past
@@ -205,6 +205,7 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
     _link_assets(seed)
     explained = _seed_breach_causes(rng, moment)
     db.session.commit()
+    seed_certs.seed_compliance(moment)
     # Last month's report for the hospital's leadership, as the scheduler would have kept it on the 1st.
     from dispatch.services.leadership import generate_due
 

@@ -248,6 +248,8 @@ def main() -> int:
                 shoot("supervisor", "/planned/calendar", "planned.png", DESKTOP, ready="table.planned-calendar tbody tr")
                 shoot("manager", "/reports/budget", "budget.png", DESKTOP, ready="table.report-table tbody tr",
                       full_page=True)
+                shoot("manager", "/compliance/", "certificates.png", DESKTOP, ready="#certificates table tbody tr",
+                      full_page=True)
                 keep_background_alive(app)
                 shoot("dispatcher", "/board/", "board-zh.png", DESKTOP, ready="#board tr[data-ticket]", chinese=True)
                 shoot("supervisor", "/planned/calendar", "planned-zh.png", DESKTOP,

@@ -39,6 +39,8 @@ ONCALL = roles("dispatcher", "technician", "supervisor", "manager", "admin")
 ROTA_KEEPERS = roles("supervisor", "manager", "admin")
 PLANNERS = ROTA_KEEPERS
 READ_PLANS = ONCALL
+COMPLIANCE_READERS = roles("supervisor", "manager", "admin")
+COMPLIANCE_EDITORS = REVIEWERS
 STOCK_READERS = roles("dispatcher", "supervisor", "manager", "admin")
 STOREKEEPERS = roles("supervisor", "admin")
 # Who works a job: its technician, or the control room recording it for them (a phone call).
@@ -176,6 +178,22 @@ POLICY: dict[str, Access] = {
     "plans.show": page(READ_PLANS),
     "plans.new": form(PLANNERS),
     "plans.edit": form(PLANNERS),
+    # --- statutory equipment, required activities and the inspector's binder ---------------------------
+    "compliance.index": page(COMPLIANCE_READERS),
+    "compliance.asset": form(COMPLIANCE_READERS, post=COMPLIANCE_EDITORS),
+    "compliance.add_certificate": action(COMPLIANCE_EDITORS),
+    "compliance.report": page(COMPLIANCE_READERS),
+    "compliance.task_done": action(COMPLIANCE_EDITORS),
+    "compliance.required": form(COMPLIANCE_READERS, post=COMPLIANCE_EDITORS),
+    "compliance.not_required": action(COMPLIANCE_EDITORS),
+    "compliance.cause": action(COMPLIANCE_EDITORS),
+    "compliance.binder_page": page(REVIEWERS),
+    # The binder with no period asked for: the form again, saying what is missing.
+    "compliance.binder_pdf_file": page(REVIEWERS, ok=302),
+    "compliance.binder_xlsx_file": page(REVIEWERS, ok=302),
+    "api.Certificates": page(COMPLIANCE_READERS, anonymous=BEARER, api=True),
+    "api.RequiredCompliance": page(COMPLIANCE_READERS, anonymous=BEARER, api=True),
+    "api.RequiredOccurrences": page(COMPLIANCE_READERS, anonymous=BEARER, api=True),
     # --- stock ---------------------------------------------------------------------------------------
     "stock.index": page(STOCK_READERS),
     "stock.part": page(STOCK_READERS),
@@ -252,6 +270,8 @@ URL_VALUES = {
     "override_id": "override", "shift_id": "shift", "token": "calendar_token", "plan_id": "plan",
     "schedule_id": "schedule", "cause_id": "cause", "report_id": "leadership_report", "message_id": "message",
     "part_id": "part", "line_id": "part_line", "licence_id": "licence",
+    "asset_id": "asset", "report_key": "certificate_report", "notice_id": "notice",
+    "occurrence_id": "required_occurrence",
     "public_id": "photo", "label": "qr_label", "follow_token": "qr_follow", "ward_id": "icu", "object_id": "bed",
 }
 FIXED_VALUES = {"answer": "withdraw", "step": 1, "fmt": "csv", "kind": "location",

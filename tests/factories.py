@@ -94,6 +94,7 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
     from dispatch.services.stock import PartLine, issue_parts
     from dispatch.services.tickets import report_fault, transition
     from models import Asset, EmergencyPlan, Location, OutboundMessage, SwapRequest, TicketPhoto
+    from tests.compliance_data import furnish_compliance
     from tests.costs_data import build_stock
 
     ensure_default_causes()
@@ -167,7 +168,7 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
         "ward3": hospital.ward3.id, "icu": hospital.icu.id,
         "photo": db.session.query(TicketPhoto).filter_by(event_id=photo_note.id).one().public_id,
         "qr_label": qr_labels.token_for("location", bed), "qr_follow": qr_labels.follow_token(icu_job.id),
-        "bed": bed.id,
+        "bed": bed.id, **furnish_compliance(hospital, asset, schedule),
     })
 
 

@@ -31,7 +31,12 @@ PLANNED_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
 PLAN_EDITORS = ("supervisor", "manager", "admin")
 PLAN_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
 STAFF_EDITORS = ("manager", "admin")  # only an admin may give or take the admin role
-AUDIT_READERS = ("admin",)  # the security trail: who logged in from where, role changes, API tokens
+AUDIT_READERS = ("admin",)
+# Statutory equipment, certificates and required activities: the estates managers and admins keep them, the
+# supervisors read them; the inspector's binder is the estates managers' and admins'.
+COMPLIANCE_READERS = ("supervisor", "manager", "admin")
+COMPLIANCE_EDITORS = ("manager", "admin")
+BINDER_READERS = ("manager", "admin")  # the security trail: who logged in from where, role changes, API tokens
 
 
 def visible_tickets(user: User, query: Select | None = None) -> Select:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from dispatch.errors import NotFoundError, ValidationError
-from dispatch.services import escalation, heartbeats, licence_lapses, licences, photos, sla
+from dispatch.services import certificates, escalation, heartbeats, licence_lapses, licences, photos, sla
 from dispatch.services.unreached import Unreached, for_board as people_not_reached
 from models import OPEN_STATUSES, OutboundMessage, Ticket, Trade, User, db
 
@@ -39,6 +39,8 @@ class Board:
     lapsed: set[int] = field(default_factory=set)
     # Tickets with photos: a camera mark on the row.
     with_photos: set[int] = field(default_factory=set)
+    # Assets whose inspection certificate has lapsed (certificates.must_not_use_clause): "must not be used".
+    out_of_use: set[int] = field(default_factory=set)
 
 
 def _sort_key(row: BoardRow):
@@ -84,7 +86,8 @@ def open_board(now: datetime) -> Board:
             latest[message.ticket_id] = message
     return Board(rows=rows, candidates=candidates, heartbeats=beats, latest_sms=latest,
                  unreached=people_not_reached(), escalations=escalation.active_for_board(ids),
-                 lapsed=licence_lapses.lapsed_ticket_ids(ids, now), with_photos=photos.tickets_with_photos(ids))
+                 lapsed=licence_lapses.lapsed_ticket_ids(ids, now), with_photos=photos.tickets_with_photos(ids),
+                 out_of_use=certificates.out_of_use_assets([row.ticket.asset_id for row in rows], now))
 
 
 def all_trades() -> list[Trade]:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.errors import ConflictError, NotFoundError, ValidationError
-from dispatch.services import access
+from dispatch.services import access, certificates, required_activities
 from dispatch.services.costs import budget_total, cost_against_budget
 from dispatch.services.leadership_pdf import render_pdf
 from dispatch.services.report_breaches import breaches_by_cause
@@ -176,6 +176,13 @@ def _costs(month: date) -> dict:
             "rows": [figures(r) for r in rows], "total": figures(budget_total(rows))}
 
 
+def _statutory(month: date, now: datetime) -> dict:
+    """Certificates that lapsed in the month and assets out of use now; required activities' compliance."""
+    last_day = next_month(month) - timedelta(days=1)
+    return {"certificates": certificates.leadership_figures(month, last_day, now),
+            "required": required_activities.leadership_figures(month, last_day, now)}
+
+
 def _number(value) -> float | None:
     """Money as a JSON number (two places; the snapshot is read back, never summed again)."""
     return None if value is None else round(float(value), 2)
@@ -199,6 +206,7 @@ def build_figures(month: date, now: datetime) -> dict:
         "costs": _costs(month),
         "repeats": _repeats(month),
         "licences": _licences(now),
+        "statutory": _statutory(month, now),
     }
 
 

@@ -318,6 +318,39 @@ def _story(s: _Styles, figures: dict) -> list:
             for row, lic in zip(rows, licences[key]):
                 row += [str(lic["open_jobs"]), str(lic["shifts"])]
         story.append(_table(s, header, rows, widths, numeric={4, 5}))
+    if "statutory" in figures:  # reports kept before statutory equipment was recorded have no such part
+        story += _statutory_story(s, figures["statutory"])
+    return story
+
+
+def _statutory_story(s: _Styles, part: dict) -> list:
+    """Certificates lapsed in the month (with the assets out of use now) and required activities' compliance."""
+    certificates, required = part["certificates"], part["required"]
+    story = [CondPageBreak(60 * mm), s.p(_("Statutory equipment and required activities"), s.h1),
+             s.p(_("Certificates lapsed in the month (%(n)d)", n=len(certificates["lapsed"])), s.h2)]
+    if certificates["lapsed"]:
+        story.append(_table(s, [_("Asset tag"), _("Asset"), _("Certificate"), _("Lapsed on"), _("Renewed on")],
+                            [[c["tag"], c["asset"], c["number"], c["lapsed_on"], c["renewed_on"] or _("Not renewed")]
+                             for c in certificates["lapsed"]], [28 * mm, 62 * mm, 32 * mm, 28 * mm, 30 * mm]))
+    else:
+        story.append(s.p(_("None this month."), s.body))
+    story.append(s.p(_("Must not be used as of %(day)s (%(n)d)", day=certificates["as_of"],
+                       n=len(certificates["out_of_use"])), s.h2))
+    story.append(_table(s, [_("Asset tag"), _("Asset"), _("Since")], [[c["tag"], c["asset"], c["since"] or "—"]
+                                                                         for c in certificates["out_of_use"]],
+                        [35 * mm, 100 * mm, 45 * mm]) if certificates["out_of_use"] else s.p(_("None."), s.body))
+    story.append(s.p(_("Required activities by standard"), s.h2))
+    rows = [[label, str(t["on_time"]), str(t["late"]), str(t["missed"]), pct_text(t["pct"])]
+            for label, t in [*((t["label"], t) for t in required["by_standard"]), (_("All"), required["total"])]]
+    story.append(_table(s, [_("Standard"), _("On time"), _("Late"), _("Missed"), _("Share on time")], rows,
+                        [70 * mm, 25 * mm, 25 * mm, 25 * mm, 30 * mm], numeric={1, 2, 3, 4}, total_last=True))
+    if required["breaches"]:
+        story += [s.p(_("Late and missed required activities (%(n)d)", n=len(required["breaches"])), s.h2),
+                  _table(s, [_("Activity"), _("Standard"), _("Due"), _("Result"), _("Ticket"), _("Cause")],
+                         [[b["title"], b["standard"], b["due"], _("Done late") if b["state"] == "late" else _("Missed"),
+                           str(b["ticket"]) if b["ticket"] else "—", b["cause"] or _("No cause recorded yet")]
+                          for b in required["breaches"]],
+                         [50 * mm, 28 * mm, 22 * mm, 20 * mm, 16 * mm, 44 * mm])]
     return story
 
 

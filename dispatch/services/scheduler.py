@@ -9,7 +9,10 @@ from flask import current_app
 
 from dispatch.errors import DispatchError
 from dispatch.queue import get_queue
-from dispatch.services import escalation, heartbeats, leadership, licence_lapses, notify, oncall_reports, planned, sla
+from dispatch.services import (
+    certificates, escalation, heartbeats, leadership, licence_lapses, notify, oncall_reports, planned,
+    required_activities, sla,
+)
 from dispatch.services.directory import nightly
 from models import db
 
@@ -51,6 +54,9 @@ class Rounds:
             self.last_planned_run = now
         if self.last_lapse_run is None or now - self.last_lapse_run >= LAPSES_EVERY:
             licence_lapses.notice_lapses(now)
+            # Certificates' reminders and tasks, and required activities' due dates: days ahead, so once a minute.
+            certificates.send_notices(now)
+            required_activities.record_occurrences(now)
             self.last_lapse_run = now
         heartbeats.beat("scheduler")
         self._directory_sync(now)

@@ -37,3 +37,9 @@ def wall_to_utc(wall: datetime, field: str | None = None) -> datetime:
         raise ValidationError(_("%(time)s does not exist in hospital time (the clocks go forward then). "
                                 "Choose a time an hour later.", time=wall.strftime("%Y-%m-%d %H:%M")), field=field)
     return utc
+
+
+def start_of_day(day: date) -> datetime:
+    """The first moment of a hospital calendar day, in UTC (a day that is valid 'through' D ends at the start of
+    D + 1). A midnight the clocks skip means the first moment that exists."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=hospital_zone()).astimezone(timezone.utc)
