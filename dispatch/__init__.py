@@ -84,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     from dispatch.blueprints.api import register_api
     from dispatch.blueprints.auth.views import bp as auth_bp
     from dispatch.blueprints.board.views import bp as board_bp
+    from dispatch.blueprints.checks.views import bp as checks_bp
     from dispatch.blueprints.incidents.views import bp as incidents_bp
     from dispatch.blueprints.integrations.views import bp as integrations_bp
     from dispatch.blueprints.oncall.views import bp as oncall_bp
@@ -113,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(photos_bp)
     app.register_blueprint(qr_bp)
     app.register_blueprint(stock_bp)
+    app.register_blueprint(checks_bp)
     csrf.exempt(sms_bp)  # Twilio signs its webhooks instead; see blueprints/sms
     csrf.exempt(voice_bp)
     register_api(app)
