@@ -106,10 +106,10 @@ def test_the_api_records_a_test_once_and_names_bad_fields(hospital, db, client, 
     nurse = client.post(f"/api/v1/check-forms/{form.id}/records", json=body, headers=api_token("nurse.icu"))
     assert nurse.status_code == 403
     assert client.get("/api/v1/check-forms", headers=api_token("nurse.icu")).status_code == 403
-    figures = client.get("/api/v1/check-compliance?start=2026-03-01&end=2026-03-31", headers=headers).get_json()
-    assert figures["forms"][0]["failed_items"] == 1
-    bad = client.get("/api/v1/check-compliance?start=2026-03-10&end=2026-03-01", headers=headers)
-    assert bad.status_code == 422 and "end" in bad.get_json()["errors"]
+    figures = client.get("/api/v1/check-compliance?month=2026-03", headers=headers).get_json()
+    assert (figures["start"], figures["end"], figures["forms"][0]["failed_items"]) == ("2026-03-01", "2026-03-31", 1)
+    bad = client.get("/api/v1/check-compliance?month=2026-13", headers=headers)
+    assert bad.status_code == 422 and "month" in bad.get_json()["errors"]
 
 
 def test_the_api_names_an_unanswered_item(hospital, db, client, api_token):

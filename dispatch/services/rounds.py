@@ -5,7 +5,7 @@ binder read the same figures from here.
 The rule (README, "Inspection rounds and test records"): a record answers the first due date on or
 after the day it was done, so a due date with a record was met on time; a due date that has passed
 (hospital calendar) without one is missed; a date the planned-work schedule skipped, with its reason,
-counts neither way; today's and later dates are not counted yet.
+counts neither way; today's and later dates, and those before the form was made, are not counted.
 """
 from __future__ import annotations
 
@@ -99,7 +99,8 @@ def compliance(start: date, end: date, kind: str | None = None, now: datetime | 
         schedule, line = form.schedule, lines[form.id]
         if schedule is None:
             continue
-        first = max(start, schedule.opens_from)
+        # Counted from the day the form was made: a round is not missed before it existed.
+        first = max(start, hospital_date(form.created_at))
         for due in recurrence.due_dates(schedule, first, end):
             if (schedule.id, due) in skipped:
                 line.skipped += 1
