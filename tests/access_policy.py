@@ -245,7 +245,7 @@ POLICY: dict[str, Access] = {
         "time": "2026-03-10T09:59:00+08:00", "state": "active"}),
     "api.CheckForms": page(READ_PLANS, anonymous=BEARER, api=True),
     "api.CheckRecords": Access(get=READ_PLANS, post=WORKS, anonymous=BEARER, api=True,
-                               json={"answers": [{"item": 1, "passed": True}]}),
+                               json={"answers": [{"reading": 8.5}]}),
     "api.CheckCompliance": page(READ_PLANS, anonymous=BEARER, api=True),
     # The API's document and its browser are public: they describe, they do not answer.
     "api-docs.openapi_json": page(EVERYONE, anonymous=PUBLIC),

@@ -5,8 +5,7 @@ from datetime import date, timedelta
 
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate, validates_schema
-from marshmallow import ValidationError as SchemaError
+from marshmallow import Schema, fields, validate
 
 from dispatch.blueprints.api.schemas import STORABLE
 from dispatch.blueprints.api.views import blp, errors
@@ -40,7 +39,6 @@ class CheckFormSchema(Schema):
 
 
 class AnswerSchema(Schema):
-    item = fields.Integer(required=True, validate=validate.Range(1, 99), metadata={"description": "item position"})
     passed = fields.Boolean(load_default=None, allow_none=True, metadata={"description": "for a check"})
     reading = fields.Float(load_default=None, allow_none=True, allow_nan=False,
                            metadata={"description": "for a reading"})
@@ -48,13 +46,9 @@ class AnswerSchema(Schema):
 
 
 class RecordCreateSchema(Schema):
-    answers = fields.List(fields.Nested(AnswerSchema), required=True, validate=validate.Length(min=1, max=99))
-
-    @validates_schema
-    def one_answer_per_item(self, data, **kwargs):
-        positions = [a["item"] for a in data.get("answers", [])]
-        if len(positions) != len(set(positions)):
-            raise SchemaError("Each item is answered once.", field_name="answers")
+    answers = fields.List(fields.Nested(AnswerSchema), required=True, validate=validate.Length(min=1, max=99),
+                          metadata={"description": "one answer per item, in the form's order: the first answers "
+                                                   "item 1"})
 
 
 class CheckResultSchema(Schema):
@@ -135,9 +129,10 @@ class CheckRecords(MethodView):
     @errors(400, 401, 403, 404, 422)
     def post(self, data, form_id):
         """Fill the form in now (technicians; the control room on their word). Every item is answered: a
-        check with `passed`, a reading with `reading` (outside its limits it fails). A failed item opens one
+        check with `passed`, a reading with `reading` (outside its limits it fails), in the form's order. A failed item opens one
         corrective ticket; sending again for the same due date changes nothing and answers 200."""
-        answers = {a["item"]: check_forms.Answer(a["passed"], a["reading"], a["note"]) for a in data["answers"]}
+        answers = {position: check_forms.Answer(a["passed"], a["reading"], a["note"])
+                   for position, a in enumerate(data["answers"], start=1)}
         submission = check_forms.submit_record(g.api_user, form_id, answers, channel="api")
         return check_forms.get_record(submission.record.id), 201 if submission.created else 200
 
