@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     from dispatch.blueprints.auth.views import bp as auth_bp
     from dispatch.blueprints.board.views import bp as board_bp
     from dispatch.blueprints.compliance.views import bp as compliance_bp
+    from dispatch.blueprints.checks.views import bp as checks_bp
     from dispatch.blueprints.incidents.views import bp as incidents_bp
     from dispatch.blueprints.integrations.views import bp as integrations_bp
     from dispatch.blueprints.oncall.views import bp as oncall_bp
@@ -123,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(photos_bp)
     app.register_blueprint(qr_bp)
     app.register_blueprint(stock_bp)
+    app.register_blueprint(checks_bp)
     csrf.exempt(sms_bp)  # Twilio signs its webhooks instead; see blueprints/sms
     csrf.exempt(voice_bp)
     register_api(app)

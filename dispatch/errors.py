@@ -90,6 +90,17 @@ class ApiErrorSchema(Schema):
                          metadata={"description": "messages per request field"})
 
 
+def _dotted(errors: dict, prefix: str = "") -> dict:
+    """A nested field's messages under one dotted name: a list's second item's "item" is "answers.1.item"."""
+    flat: dict = {}
+    for name, value in errors.items():
+        if isinstance(value, dict):
+            flat.update(_dotted(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
 def api_error_body(payload: dict) -> dict:
     """flask-smorest's error payload in the API's one shape: field errors flattened to
     {"errors": {"field": [...]}} whatever part of the request they came from, and always a message."""
@@ -97,7 +108,7 @@ def api_error_body(payload: dict) -> dict:
     if isinstance(errors, dict) and errors and all(isinstance(v, dict) for v in errors.values()):
         flat: dict = {}
         for by_location in errors.values():
-            flat.update(by_location)
+            flat.update(_dotted(by_location))
         payload["errors"] = flat
     payload.pop("code", None)  # the HTTP status says it already
     payload["error"] = payload.pop("status", "Error")

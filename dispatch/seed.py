@@ -5,6 +5,7 @@ import random
 from datetime import datetime, time, timedelta
 
 from dispatch import seed_certs, seed_costs
+from dispatch.seed_rounds import seed_rounds
 from dispatch.clock import now as clock_now
 from dispatch.services import audit, engine, escalation, licences, sla
 from dispatch.services.engine import Past
@@ -202,6 +203,7 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
 
     schedules, planned_tickets = seed_planned_work(rng, moment, wards, trades, by_trade)
     db.session.commit()
+    seed_rounds(rng, moment)
     _link_assets(seed)
     explained = _seed_breach_causes(rng, moment)
     db.session.commit()

@@ -15,6 +15,8 @@ free local port, logs in as the people who use each page and saves PNGs:
     qr-report-phone.png  nobody logged in: the short form a room's QR label opens, on a phone (390x844)
     planned.png       shift supervisor, the planned-work calendar: tickets the schedules opened and dates to come
     budget.png        estates manager, this month's cost against budget per trade, and the same month last year
+    rounds-phone.png  HVAC technician, the generator's monthly test form on a phone (390x844)
+    rounds.png        estates manager, rounds and tests on time over three months, with the failed items and tickets
     board-zh.png, planned-zh.png, plan-ticket-zh.png, budget-zh.png
                       the same people after choosing 中文 in the header: the board, the planned-work calendar,
                       a P1 ticket with its emergency plan, and the budget
@@ -164,6 +166,15 @@ def qr_label_path(app) -> str:
         return urlsplit(qr_labels.label_url("location", room)).path
 
 
+def generator_test_form(app) -> int:
+    from sqlalchemy import select
+
+    from models import CheckForm, db
+
+    with app.app_context():
+        return db.session.scalar(select(CheckForm.id).where(CheckForm.kind == "test").order_by(CheckForm.id))
+
+
 def today_in_hospital(app) -> date:
     from dispatch.clock import now
     from dispatch.services.timezone import hospital_date
@@ -250,6 +261,10 @@ def main() -> int:
                       full_page=True)
                 shoot("manager", "/compliance/", "certificates.png", DESKTOP, ready="#certificates table tbody tr",
                       full_page=True)
+                shoot("lin.hvac", f"/checks/{generator_test_form(app)}/fill", "rounds-phone.png", PHONE,
+                      ready="form.check-fill")
+                shoot("manager", f"/checks/compliance?start={months_back(today, 3).isoformat()}&end={today.isoformat()}",
+                      "rounds.png", DESKTOP, ready="table tbody tr", full_page=True)
                 keep_background_alive(app)
                 shoot("dispatcher", "/board/", "board-zh.png", DESKTOP, ready="#board tr[data-ticket]", chinese=True)
                 shoot("supervisor", "/planned/calendar", "planned-zh.png", DESKTOP,

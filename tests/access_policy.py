@@ -175,6 +175,14 @@ POLICY: dict[str, Access] = {
     "planned.skip": action(PLANNERS),
     "planned.set_active": action(PLANNERS),
     "plans.index": page(READ_PLANS),
+    # Inspection rounds and test records: read by all but nurses, filled in by those who work jobs, defined
+    # by managers and admins.
+    "checks.index": page(READ_PLANS),
+    "checks.compliance": page(READ_PLANS),
+    "checks.detail": page(READ_PLANS),
+    "checks.record": page(READ_PLANS),
+    "checks.fill": form(WORKS),
+    "checks.edit": form(REVIEWERS),
     "plans.show": page(READ_PLANS),
     "plans.new": form(PLANNERS),
     "plans.edit": form(PLANNERS),
@@ -253,6 +261,10 @@ POLICY: dict[str, Access] = {
     "api.Alarms": action(roles("integration", "admin"), anonymous=BEARER, api=True, json={
         "source": "BMS", "point_id": "AHU-1/filter", "condition": "Filter blocked", "severity": "major",
         "time": "2026-03-10T09:59:00+08:00", "state": "active"}),
+    "api.CheckForms": page(READ_PLANS, anonymous=BEARER, api=True),
+    "api.CheckRecords": Access(get=READ_PLANS, post=WORKS, anonymous=BEARER, api=True,
+                               json={"answers": [{"reading": 8.5}]}),
+    "api.CheckCompliance": page(READ_PLANS, anonymous=BEARER, api=True),
     # The API's document and its browser are public: they describe, they do not answer.
     "api-docs.openapi_json": page(EVERYONE, anonymous=PUBLIC),
     "api-docs.openapi_swagger_ui": page(EVERYONE, anonymous=PUBLIC),
@@ -273,6 +285,7 @@ URL_VALUES = {
     "asset_id": "asset", "report_key": "certificate_report", "notice_id": "notice",
     "occurrence_id": "required_occurrence",
     "public_id": "photo", "label": "qr_label", "follow_token": "qr_follow", "ward_id": "icu", "object_id": "bed",
+    "form_id": "check_form", "record_id": "check_record",
 }
 FIXED_VALUES = {"answer": "withdraw", "step": 1, "fmt": "csv", "kind": "location",
                 # no directory group is mapped in the read-only hospital: only the administrator gets past the guard

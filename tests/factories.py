@@ -155,6 +155,13 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
     hospital.users["bms"] = integration
     from dispatch.services import photos, qr_labels
 
+    from dispatch.services import check_forms
+
+    check_form = check_forms.save_form(hospital.user("admin"), check_forms.FormValues(
+        kind="test", title="Generator 1 monthly test", ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+        items=[check_forms.ItemValues("Transfer time", "reading", "s", None, 10)]))
+    check_record = check_forms.submit_record(hospital.user("sparky"), check_form.id,
+                                             {1: check_forms.Answer(reading=8.5)}).record
     photo_note = photos.add_photos(icu_job.id, hospital.user("nurse.icu"), [photos.process(_small_png())],
                                    stage="comment", note="Scorch marks on the panel")
     return Furnished(ids={
@@ -168,7 +175,8 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
         "ward3": hospital.ward3.id, "icu": hospital.icu.id,
         "photo": db.session.query(TicketPhoto).filter_by(event_id=photo_note.id).one().public_id,
         "qr_label": qr_labels.token_for("location", bed), "qr_follow": qr_labels.follow_token(icu_job.id),
-        "bed": bed.id, **furnish_compliance(hospital, asset, schedule),
+        "bed": bed.id, "check_form": check_form.id, "check_record": check_record.id,
+        **furnish_compliance(hospital, asset, schedule),
     })
 
 

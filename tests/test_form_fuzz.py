@@ -667,3 +667,45 @@ def test_a_nul_in_the_apis_json_is_refused_not_a_500(app, hospital, api_token, r
         "ward_id": hospital.icu.id, "trade": "power", "description": "No power\x00 to bed 1"})
     assert response.status_code == 422 and "NUL" in response.get_json()["message"]
     assert changed_tables(before, database_fingerprint()) == []
+
+
+# --- inspection rounds and test records -------------------------------------------------------------------------
+
+@FUZZ
+@given(data=st.data())
+def test_define_a_check_form(login_as, hospital, data):
+    from models import CheckForm
+
+    admin = login_as("admin")
+    form = the_form(admin, "/checks/new", "/checks/new")
+    n = count(CheckForm)
+    sent = with_changes({**form.submission(), "kind": "test", "title": "Generator 1 monthly test",
+                         "trade_id": str(hospital.trades["power"].id), "ward_id": str(hospital.icu.id),
+                         "schedule_id": "0", "items": "Minutes run; min 30; unit min\nNo leaks"},
+                        data.draw(changes(form.fields)))
+    saved, _location = send(admin, form.action, sent)
+    assert count(CheckForm) == n + saved
+
+
+@pytest.fixture
+def generator_form(hospital):
+    from dispatch.services import check_forms
+
+    return check_forms.save_form(hospital.user("admin"), check_forms.FormValues(
+        kind="test", title="Generator 1 monthly test", ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+        items=[check_forms.ItemValues("Minutes run", "reading", "min", 30, None),
+               check_forms.ItemValues("No leaks")])).id
+
+
+@FUZZ
+@given(data=st.data())
+def test_fill_a_check_form_in(login_as, hospital, generator_form, data):
+    from models import CheckRecord
+
+    sparky = login_as("sparky")
+    form = the_form(sparky, f"/checks/{generator_form}/fill", rf"/checks/{generator_form}/fill")
+    n = count(CheckRecord)
+    sent = with_changes({**form.submission(), "item_1": "31.5", "item_2": "pass"}, data.draw(changes(form.fields)))
+    saved, _location = send(sparky, form.action, sent)
+    # One record per due date: after the first, an accepted form is "recorded already" and writes nothing.
+    assert count(CheckRecord) == max(n, int(saved))

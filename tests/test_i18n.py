@@ -150,17 +150,18 @@ PAGES = {
     "supervisor": ["/oncall/overrides", "/oncall/escalation", "/board/", "/planned/",
                    "/planned/calendar", "/planned/new", "/reports/leadership", "/stock/", "/stock/stores",
                    "/stock/parts/new", "/plans/", "/plans/new"],
-    "sparky": ["/jobs", "/oncall/mine", "/tickets/{ticket}"],
+    "sparky": ["/jobs", "/oncall/mine", "/tickets/{ticket}", "/checks/"],
     "manager": ["/reports/planned", "/reports/compliance", "/reports/breaches", "/reports/workload", "/reports/repeats",
                 "/reports/licences", "/reports/tickets", "/reports/causes", "/reports/leadership", "/admin/staff",
                 "/reports/cost", "/reports/cost?by=month", "/reports/budget", "/reports/budget/edit", "/stock/reorder",
-                "/compliance/", "/compliance/binder"],
+                "/compliance/", "/compliance/binder", "/checks/compliance", "/checks/new"],
     "admin": ["/admin/staff", "/admin/staff/new", "/admin/staff/{sparky}", "/integrations/alarm-points",
               "/integrations/alarm-points/new", "/board/", "/admin/audit", "/admin/directory-groups", "/admin/queues",
               "/oncall/escalation/new"],
 }
 # Pages that are not for reading in a language: exports, machine endpoints, fragments, the entry redirects.
 NOT_PAGES = {"/", "/login", "/metrics", "/incidents/ongoing", "/api/docs", "/api/openapi.json", "/api/v1/tickets",
+             "/api/v1/check-forms", "/api/v1/check-compliance",
              "/reports/", "/oncall/rota.csv", "/kiosk",
              "/login/oidc", "/login/oidc/callback", "/compliance/binder.pdf", "/compliance/binder.xlsx",
              "/api/v1/certificates", "/api/v1/required-activities/compliance", "/api/v1/required-activities/occurrences"}

@@ -27,6 +27,11 @@ POLICY_EDITORS = ("manager", "admin")
 # technicians read them and the calendar of planned work.
 PLANNED_EDITORS = ("supervisor", "manager", "admin")
 PLANNED_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
+# Check forms (inspection rounds, test records): managers and admins define them; technicians fill them in,
+# and the control room and supervisors on a technician's word; all but nurses read them and their records.
+CHECK_FORM_EDITORS = ("manager", "admin")
+CHECK_RECORDERS = ("technician", "dispatcher", "supervisor", "admin")
+CHECK_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
 # Emergency plans: the supervisors and managers write them; the control room and technicians read them.
 PLAN_EDITORS = ("supervisor", "manager", "admin")
 PLAN_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")

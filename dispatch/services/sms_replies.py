@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError, RefusalReply, refusal_as_reply
 from dispatch.i18n import in_language_of
-from dispatch.services import access, checklists
+from dispatch.services import access, check_replies, checklists
 from dispatch.services import tickets as ticket_service
 from dispatch.services.staff import normalise_phone
 from dispatch.services.unit_of_work import write_transaction
@@ -32,6 +32,7 @@ NUMBERLESS_STATUSES = {
 def help_text() -> str:
     return " ".join((_("Dispatch replies: A 1042 accept, R 1042 reason refuse, S 1042 on site, D 1042 note done, "
                        "J my jobs. The number can be left out when you have one job."),
+                      _("Rounds and tests: C 12 for form 12's items."),
                      _("Time and parts: D 1042 note; 45min; P-100 x2")))
 
 
@@ -95,6 +96,8 @@ def _apply(sender: User, command: Command) -> tuple[str, str | None, int | None]
         return "opted_in", _("You will receive Dispatch jobs by SMS again."), None
     if command.kind == "jobs":
         return "listed", _jobs_text(sender), None
+    if command.kind == "check":
+        return check_replies.answer(sender, command)
     if command.kind not in ACTIONS:
         return "help", help_text(), None
     ticket, problem = _target_ticket(sender, command)

@@ -98,6 +98,18 @@ def file_planned(session, now: datetime, *, ward: Ward, location: Location | Non
                  data={"priority": 4, "planned": True, "schedule_id": schedule_id, "due_date": due_date})
 
 
+def file_corrective(session, now: datetime, *, reporter: User, ward: Ward, location: Location | None,
+                    asset: Asset | None, trade: Trade, description: str, channel: str, data: dict) -> Ticket:
+    """A fault found by a check (a failed round item or test reading), inside the caller's transaction so
+    the ticket and the answer that opened it are written together: the priority proposed as for a ward's
+    report, the same history, dispatch (licence rule) and escalation. `data` links it to the check."""
+    priority = sla.propose_priority(trade, ward, False, False)
+    return _file(session, now, channel, ward=ward, location=location or (asset.location if asset else None),
+                 asset=asset, trade=trade, priority=priority, place_detail=None, patient_at_risk=False,
+                 whole_area=False, description=description[:MAX_DESCRIPTION], reporter_id=reporter.id,
+                 data={"priority": priority, "proposed_priority": priority, **data}, reporter=reporter)
+
+
 def _check_actor(actor: User, ticket: Ticket, action: str) -> None:
     if not access.can_view(actor, ticket):
         raise NotFoundError(_("Ticket %(number)s not found.", number=ticket.id))

@@ -1,4 +1,5 @@
-"""The technicians' reply language: `A 1042`, `R 1042 reason`, `S`, `D 1042 note`, `J`, `H`, STOP / START.
+"""The technicians' reply language: `A 1042`, `R 1042 reason`, `S`, `D 1042 note`, `J`, `H`, STOP / START, and
+`C 12 ...` for a check form (its number, then the answers: sms/check_commands.py).
 
 Case does not matter; the ticket number may be left out when the sender has exactly one open job. A done
 reply may carry the labour time and the parts from the store after semicolons, in any order:
@@ -18,17 +19,19 @@ KEYWORDS = {
     "D": "done", "DONE": "done", "完": "done",
     "J": "jobs", "JOBS": "jobs", "单": "jobs",
     "H": "help", "HELP": "help", "?": "help", "帮助": "help",
+    # A check form (round or test record) answered by SMS: see sms/check_commands.py.
+    "C": "check", "CHECK": "check", "检": "check",
 }
 # Carrier opt-out words (Twilio's defaults).
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 
-_PATTERN = re.compile(r"^\s*(帮助|[接拒到完单?]|[A-Za-z]+)\s*#?\s*(\d{1,9})?(?:\s+|$|(?=\S))(.*)$", re.DOTALL)
+_PATTERN = re.compile(r"^\s*(帮助|[接拒到完单检?]|[A-Za-z]+)\s*#?\s*(\d{1,9})?(?:\s+|$|(?=\S))(.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class Command:
-    kind: str  # accept, refuse, site, done, jobs, help, stop, start, unknown
+    kind: str  # accept, refuse, site, done, jobs, help, check, stop, start, unknown
     ticket_number: int | None = None
     text: str = ""
 
