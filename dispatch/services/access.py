@@ -31,6 +31,10 @@ PLANNED_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
 PLAN_EDITORS = ("supervisor", "manager", "admin")
 PLAN_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
 STAFF_EDITORS = ("manager", "admin")  # only an admin may give or take the admin role
+# Permits to work and the utility interruption log: the control room and estates managers keep them;
+# technicians read them (a permit is also shown to its ticket's technician, who accepts it).
+PERMIT_EDITORS = ("dispatcher", "supervisor", "manager", "admin")
+PERMIT_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
 AUDIT_READERS = ("admin",)  # the security trail: who logged in from where, role changes, API tokens
 
 

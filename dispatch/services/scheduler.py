@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from dispatch.errors import DispatchError
-from dispatch.services import escalation, heartbeats, licence_lapses, notify, planned, sla
+from dispatch.services import escalation, heartbeats, interruptions, licence_lapses, notify, planned, sla
 from dispatch.services.directory import nightly
 from models import db
 
@@ -47,6 +47,7 @@ class Rounds:
         send_coverage_report_if_due(now)
         if self.last_planned_run is None or now - self.last_planned_run >= PLANNED_EVERY:
             planned.open_due(now)
+            interruptions.announce_due(now)  # planned interruptions told to their wards, once
             self.last_planned_run = now
         if self.last_lapse_run is None or now - self.last_lapse_run >= LAPSES_EVERY:
             licence_lapses.notice_lapses(now)

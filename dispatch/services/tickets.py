@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import ConflictError, IllegalTransitionError, NotFoundError, PermissionDeniedError, ValidationError
-from dispatch.services import access, licences, sla
+from dispatch.services import access, licences, permits, sla
 from dispatch.services.unit_of_work import write_transaction
 from models import OPEN_STATUSES, Asset, Location, Ticket, TicketEvent, Trade, User, Ward, db
 
@@ -272,6 +272,10 @@ def step(session, ticket: Ticket, action: str, actor: User | None, now: datetime
     if action in {"acknowledge", "attend"} and ticket.assignee_id:
         # Never beyond one's licence: taking on or starting the job needs it valid now (SMS too).
         licences.ensure_licensed(session.get(User, ticket.assignee_id), ticket.trade, now)
+    if action == "attend" and not follower:
+        permits.ensure_may_attend(ticket, now)  # work that needs a permit to work: accepted, in its window
+    if action == "resolve":
+        permits.ensure_may_resolve(ticket)  # no resolving while the isolation may still be in place
     note = clean_text(note, "note", required=action in ACTIONS_NEEDING_A_NOTE)
     data: dict = {}
     previous = ticket.status
