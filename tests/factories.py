@@ -154,6 +154,15 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
     hospital.users["bms"] = integration
     from dispatch.services import photos, qr_labels
 
+    from dispatch.seed_permits import seed_permit_rules
+    from dispatch.services import interruptions, permits
+
+    seed_permit_rules()  # lifts need permits: a draft on the lift incident's lead, and the incident logged
+    permit = permits.draft_permit(hospital.user("dispatcher"), lift_reports[0].id, permits.PermitValues(
+        work="Free the lift car", isolation_points="Lift A motor room isolator", precautions="Barriers at each landing",
+        ward_ids=[hospital.icu.id], valid_from=clock.now(), valid_until=clock.now() + timedelta(hours=2)))
+    interruption = interruptions.save_interruption(hospital.user("manager"), None,
+                                                   interruptions.prefill_from_incident(incident.id))
     photo_note = photos.add_photos(icu_job.id, hospital.user("nurse.icu"), [photos.process(_small_png())],
                                    stage="comment", note="Scorch marks on the panel")
     return Furnished(ids={
@@ -167,7 +176,7 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
         "ward3": hospital.ward3.id, "icu": hospital.icu.id,
         "photo": db.session.query(TicketPhoto).filter_by(event_id=photo_note.id).one().public_id,
         "qr_label": qr_labels.token_for("location", bed), "qr_follow": qr_labels.follow_token(icu_job.id),
-        "bed": bed.id,
+        "bed": bed.id, "permit": permit.id, "interruption": interruption.id,
     })
 
 

@@ -14,12 +14,11 @@ from sqlalchemy import select, update
 from dispatch.clock import now as clock_now
 from dispatch.errors import NotFoundError, ValidationError
 from dispatch.i18n import short_datetime
-from dispatch.services import access, notify
+from dispatch.services import access, ward_notices
 from dispatch.services.binder_section import BinderSection
-from dispatch.services.timezone import hospital_zone
+from dispatch.services.timezone import hospital_date, hospital_zone
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import permit_text
-from dispatch.sms.text import for_user
 from models import UTILITIES, EmergencyPlanVersion, Incident, Ticket, User, UtilityInterruption, Ward, db
 
 UTILITY_LABELS = {"power": _l("Power"), "water": _l("Water"), "medical_gas": _l("Medical gas"),
@@ -99,6 +98,15 @@ def save_interruption(actor: User, interruption_id: int | None, values: Interrup
     return entry
 
 
+def values_of(entry: UtilityInterruption) -> InterruptionValues:
+    """An entry's values, for its form."""
+    return InterruptionValues(
+        utility=entry.utility, planned=entry.planned, starts_at=entry.starts_at, ends_at=entry.ends_at,
+        cause=entry.cause, clinical_actions=entry.clinical_actions, ward_ids=[w.id for w in entry.wards],
+        ticket_ids=[t.id for t in entry.tickets], incident_id=entry.incident_id,
+        plan_version_id=entry.plan_version_id, notice_hours=entry.notice_hours)
+
+
 def prefill_from_incident(incident_id: int) -> InterruptionValues:
     """An unplanned interruption as a major incident suggests it: its utility, wards, tickets, start and the
     emergency plan its lead ticket is handled under."""
@@ -130,23 +138,26 @@ def announce_due(now: datetime) -> int:
             if claimed != 1:
                 continue
             entry = session.get(UtilityInterruption, interruption_id)
-            told += _tell_wards(session, entry)
+            told += _announce(session, entry)
     return told
 
 
-def _tell_wards(session, entry: UtilityInterruption) -> int:
-    count = 0
+def _announce(session, entry: UtilityInterruption) -> int:
     ends = short_datetime(entry.ends_at) if entry.ends_at else "?"
-    for ward in entry.wards:
-        nurses = list(session.scalars(select(User).where(User.ward_id == ward.id, User.role == "nurse",
-                                                         User.active.is_(True), User.phone.is_not(None))))
-        for nurse in nurses or [None]:
-            def body() -> str:
-                return permit_text.interruption_notice(str(UTILITY_LABELS[entry.utility]), ward.name,
-                                                       short_datetime(entry.starts_at), ends, entry.cause)
-            notify.owe_sms(session, recipient=nurse, body=for_user(nurse, body) if nurse else body(), kind="ward_notice")
-            count += 1
-    return count
+    return ward_notices.tell_wards(session, entry.wards, lambda ward: permit_text.interruption_notice(
+        str(UTILITY_LABELS[entry.utility]), ward.name, short_datetime(entry.starts_at), ends, entry.cause))
+
+
+def period(start: date | None, end: date | None) -> tuple[date, date]:
+    """A period of hospital days for the log and the permits' figures: this month so far unless given. Raises
+    ValidationError naming the field."""
+    today = hospital_date(clock_now())
+    start, end = start or today.replace(day=1), end or today
+    if end < start:
+        raise ValidationError(_("The period must end after it starts."), field="end")
+    if end - start > timedelta(days=3660):
+        raise ValidationError(_("At most ten years at a time."), field="end")
+    return start, end
 
 
 def interruptions_between(start: date, end: date) -> list[UtilityInterruption]:

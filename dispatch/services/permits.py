@@ -21,12 +21,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from dispatch.clock import now as clock_now
 from dispatch.errors import IllegalTransitionError, NotFoundError, NotLicensedError, PermissionDeniedError, ValidationError
 from dispatch.i18n import short_datetime
-from dispatch.services import access, licences, notify
+from dispatch.services import access, licences, ward_notices
 from dispatch.services.binder_section import BinderSection
 from dispatch.services.timezone import hospital_date, hospital_zone
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import permit_text
-from dispatch.sms.text import for_user
 from models import LIVE_PERMIT_STATES, Licence, Permit, PermitRequirement, Ticket, User, Ward, db
 
 # issue: an Authorised Person's licence for the trade; accept: a Competent Person's (and the trade's own).
@@ -223,20 +222,6 @@ def _in_state(permit: Permit, *states: str) -> None:
                                        state=STATE_LABELS[permit.state]))
 
 
-def _tell_wards(session, permit: Permit, make, values_for) -> int:
-    """One SMS per ward contact (its nurses with a mobile); a ward with none gets a failed row, so the permit's
-    page says plainly that it was not told."""
-    count = 0
-    for ward in permit.wards:
-        nurses = list(session.scalars(select(User).where(User.ward_id == ward.id, User.role == "nurse",
-                                                         User.active.is_(True), User.phone.is_not(None))))
-        for nurse in nurses or [None]:
-            body = for_user(nurse, make, *values_for(ward)) if nurse else make(*values_for(ward))
-            notify.owe_sms(session, recipient=nurse, body=body, kind="ward_notice")
-            count += 1
-    return count
-
-
 def issue_permit(permit_id: int, actor: User, channel: str = "web") -> Permit:
     """The Authorised Person issues the permit: the wards are told of the isolation. Raises NotLicensedError
     (with the reason) for anyone else."""
@@ -250,7 +235,7 @@ def issue_permit(permit_id: int, actor: User, channel: str = "web") -> Permit:
                                            number=permit.id))
         permit.state, permit.issued_by_id, permit.issued_at = "issued", actor.id, now
         points = "; ".join(permit.isolation_list)
-        _tell_wards(session, permit, permit_text.isolation_notice, lambda ward: (
+        ward_notices.tell_wards(session, permit.wards, lambda ward: permit_text.isolation_notice(
             permit.id, permit.trade.name, ward.name, short_datetime(permit.valid_from),
             short_datetime(permit.valid_until), points))
     return permit
@@ -286,7 +271,7 @@ def cancel_permit(permit_id: int, actor: User, restored: str | None, channel: st
         permit.state, permit.cancelled_by_id, permit.cancelled_at = "cancelled", actor.id, now
         permit.restored = (restored or "").strip() or None
         if was_live:
-            _tell_wards(session, permit, permit_text.restored_notice, lambda ward: (
+            ward_notices.tell_wards(session, permit.wards, lambda ward: permit_text.restored_notice(
                 permit.id, permit.trade.name, ward.name, permit.restored))
     return permit
 
@@ -301,6 +286,20 @@ def actions_for(user: User, permit: Permit, now: datetime) -> dict[str, bool]:
         "cancel": permit.is_live and may_issue,
         "withdraw": permit.state == "draft" and (user.role in access.PERMIT_EDITORS or may_issue),
     }
+
+
+def panel_for(ticket: Ticket, user: User) -> dict | None:
+    """What a ticket's page shows of its permits (None: its work needs none and it has none)."""
+    if user.role not in access.PERMIT_READERS:
+        return None
+    existing = permits_for(ticket.id)
+    needs = requirement_for(ticket) is not None
+    if not needs and not existing:
+        return None
+    waiting = needs and ticket.is_open and not any(p.state == "accepted" for p in existing)
+    return {"permits": existing, "labels": STATE_LABELS, "needs_one": waiting,
+            "may_draft": needs and ticket.is_open and user.role in access.PERMIT_EDITORS
+            and not any(p.state in ("draft", *LIVE_PERMIT_STATES) for p in existing)}
 
 
 def recent_permits(limit: int = 100) -> list[Permit]:
