@@ -147,7 +147,7 @@ PAGES = {
                    "/oncall/gaps", "/labels"],
     "supervisor": ["/oncall/overrides", "/oncall/escalation", "/board/", "/planned/",
                    "/planned/calendar", "/planned/new", "/reports/leadership", "/stock/", "/stock/stores",
-                   "/stock/parts/new", "/plans/", "/plans/new"],
+                   "/stock/parts/new", "/plans/", "/plans/new", "/permits/", "/interruptions/", "/interruptions/new"],
     "sparky": ["/jobs", "/oncall/mine", "/tickets/{ticket}"],
     "manager": ["/reports/planned", "/reports/compliance", "/reports/breaches", "/reports/workload", "/reports/repeats",
                 "/reports/licences", "/reports/tickets", "/reports/causes", "/reports/leadership", "/admin/staff",
@@ -157,7 +157,7 @@ PAGES = {
               "/oncall/escalation/new"],
 }
 # Pages that are not for reading in a language: exports, machine endpoints, fragments, the entry redirects.
-NOT_PAGES = {"/", "/login", "/metrics", "/incidents/ongoing", "/api/docs", "/api/openapi.json", "/api/v1/tickets",
+NOT_PAGES = {"/", "/login", "/metrics", "/incidents/ongoing", "/api/docs", "/api/openapi.json", "/api/v1/tickets", "/api/v1/permits", "/api/v1/interruptions",
              "/reports/", "/oncall/rota.csv", "/kiosk",
              "/login/oidc", "/login/oidc/callback"}
 
