@@ -164,6 +164,14 @@ def qr_label_path(app) -> str:
         return urlsplit(qr_labels.label_url("location", room)).path
 
 
+def live_permit_path(app) -> str:
+    """The demo's live permit on the theatre's oxygen valve job."""
+    with app.app_context():
+        from models import Permit, db
+
+        return f"/permits/{db.session.query(Permit).filter(Permit.state == 'accepted').first().id}"
+
+
 def today_in_hospital(app) -> date:
     from dispatch.clock import now
     from dispatch.services.timezone import hospital_date
@@ -249,6 +257,9 @@ def main() -> int:
                 shoot("manager", "/reports/budget", "budget.png", DESKTOP, ready="table.report-table tbody tr",
                       full_page=True)
                 keep_background_alive(app)
+                shoot("supervisor", live_permit_path(app), "permit.png", DESKTOP, ready="#issuers", full_page=True)
+                shoot("manager", "/interruptions/?start=" + months_back(today, 3).isoformat(), "interruptions-zh.png",
+                      DESKTOP, ready="#interruption-figures", full_page=True, chinese=True)
                 shoot("dispatcher", "/board/", "board-zh.png", DESKTOP, ready="#board tr[data-ticket]", chinese=True)
                 shoot("supervisor", "/planned/calendar", "planned-zh.png", DESKTOP,
                       ready="table.planned-calendar tbody tr", chinese=True)
