@@ -1,7 +1,7 @@
 """Permits to work (who may issue and accept them per trade, the wards they affect) and the log of utility
 interruptions (wards, tickets, the plan used)
 
-Revision ID: 0013_permits_permits_and_interruptions
+Revision ID: 0013_permits_interruptions
 Revises: 0012_photos_photos_and_qr_labels
 Create Date: 2026-12-07 17:23:32.406313
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0013_permits_permits_and_interruptions'
+revision = '0013_permits_interruptions'
 down_revision = '0012_photos_photos_and_qr_labels'
 branch_labels = None
 depends_on = None
