@@ -96,7 +96,9 @@ def register_blueprints(app: Flask) -> None:
     from dispatch.blueprints.checks.views import bp as checks_bp
     from dispatch.blueprints.incidents.views import bp as incidents_bp
     from dispatch.blueprints.integrations.views import bp as integrations_bp
+    from dispatch.blueprints.interruptions.views import bp as interruptions_bp
     from dispatch.blueprints.oncall.views import bp as oncall_bp
+    from dispatch.blueprints.permits.views import bp as permits_bp
     from dispatch.blueprints.planned.views import bp as planned_bp
     from dispatch.blueprints.operations.views import bp as operations_bp
     from dispatch.blueprints.photos.views import bp as photos_bp
@@ -125,6 +127,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(qr_bp)
     app.register_blueprint(stock_bp)
     app.register_blueprint(checks_bp)
+    app.register_blueprint(permits_bp)
+    app.register_blueprint(interruptions_bp)
     csrf.exempt(sms_bp)  # Twilio signs its webhooks instead; see blueprints/sms
     csrf.exempt(voice_bp)
     register_api(app)

@@ -5,6 +5,7 @@ import random
 from datetime import datetime, time, timedelta
 
 from dispatch import seed_certs, seed_costs
+from dispatch.seed_permits import seed_permits_demo
 from dispatch.seed_rounds import seed_rounds
 from dispatch.clock import now as clock_now
 from dispatch.services import audit, engine, escalation, licences, sla
@@ -208,6 +209,7 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
     explained = _seed_breach_causes(rng, moment)
     db.session.commit()
     seed_certs.seed_compliance(moment)
+    permits_line = seed_permits_demo(moment, wards)
     # Last month's report for the hospital's leadership, as the scheduler would have kept it on the 1st.
     from dispatch.services.leadership import generate_due
 
@@ -215,6 +217,7 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
     lines = [f"demo hospital seeded: {len(wards)} wards, {len(technicians)} technicians, "
              f"{history} past tickets, {live} open tickets, {schedules} maintenance schedules "
              f"({planned_tickets} planned tickets), {explained} breach causes recorded",
+             permits_line,
              f"monthly leadership report kept for {monthly.month:%Y-%m}" if monthly else "monthly leadership report already kept",
              f"demo logins (password {DEMO_PASSWORD}):"]
     lines += [f"  {u:<18} {what}" for u, what in logins]

@@ -173,6 +173,12 @@ def generator_test_form(app) -> int:
 
     with app.app_context():
         return db.session.scalar(select(CheckForm.id).where(CheckForm.kind == "test").order_by(CheckForm.id))
+def live_permit_path(app) -> str:
+    """The demo's live permit on the theatre's oxygen valve job."""
+    with app.app_context():
+        from models import Permit, db
+
+        return f"/permits/{db.session.query(Permit).filter(Permit.state == 'accepted').first().id}"
 
 
 def today_in_hospital(app) -> date:
@@ -266,6 +272,9 @@ def main() -> int:
                 shoot("manager", f"/checks/compliance?start={months_back(today, 3).isoformat()}&end={today.isoformat()}",
                       "rounds.png", DESKTOP, ready="table tbody tr", full_page=True)
                 keep_background_alive(app)
+                shoot("supervisor", live_permit_path(app), "permit.png", DESKTOP, ready="#issuers", full_page=True)
+                shoot("manager", "/interruptions/?start=" + months_back(today, 3).isoformat(), "interruptions-zh.png",
+                      DESKTOP, ready="#interruption-figures", full_page=True, chinese=True)
                 shoot("dispatcher", "/board/", "board-zh.png", DESKTOP, ready="#board tr[data-ticket]", chinese=True)
                 shoot("supervisor", "/planned/calendar", "planned-zh.png", DESKTOP,
                       ready="table.planned-calendar tbody tr", chinese=True)

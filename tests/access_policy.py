@@ -202,6 +202,15 @@ POLICY: dict[str, Access] = {
     "api.Certificates": page(COMPLIANCE_READERS, anonymous=BEARER, api=True),
     "api.RequiredCompliance": page(COMPLIANCE_READERS, anonymous=BEARER, api=True),
     "api.RequiredOccurrences": page(COMPLIANCE_READERS, anonymous=BEARER, api=True),
+    # --- permits to work and utility interruptions (the service checks the AP / CP licence at each action) ------
+    "permits.index": page(ONCALL),
+    "permits.show": page(ONCALL),
+    "permits.printout": page(ONCALL),
+    "permits.new": form(SEES_ALL, scope="ticket"),
+    **{f"permits.{name}": action(ONCALL) for name in ("issue", "accept", "cancel", "withdraw")},
+    "interruptions.index": page(ONCALL),
+    "interruptions.new": form(SEES_ALL),
+    "interruptions.edit": form(SEES_ALL),
     # --- stock ---------------------------------------------------------------------------------------
     "stock.index": page(STOCK_READERS),
     "stock.part": page(STOCK_READERS),
@@ -258,6 +267,16 @@ POLICY: dict[str, Access] = {
                          json={"technician_id": "{person}"}),
     **{f"api.Transition_{name}": action(EVERY_TOKEN, anonymous=BEARER, api=True, scope="ticket", acts=who,
                                          json={"note": "Done", "rating": 5}) for name, who in ACTS_BY_ACTION.items()},
+    "api.Permits": page(ONCALL, anonymous=BEARER, api=True),
+    "api.PermitResource": page(ONCALL, anonymous=BEARER, api=True),
+    "api.TicketPermits": action(EVERY_TOKEN, anonymous=BEARER, api=True, scope="ticket", acts=SEES_ALL, json={
+        "work": "Free the car", "isolation_points": ["Motor room isolator"], "precautions": ["Barriers"],
+        "ward_ids": [1], "valid_from": "2026-03-10T10:00:00+08:00", "valid_until": "2026-03-10T12:00:00+08:00"}),
+    **{f"api.Permit{name}": action(EVERY_TOKEN, anonymous=BEARER, api=True, acts=ONCALL, json=body)
+       for name, body in (("Issue", {}), ("Accept", {}), ("Cancel", {"restored": "Lift back in service"}))},
+    "api.Interruptions": Access(get=ONCALL, post=SEES_ALL, anonymous=BEARER, api=True, json={
+        "utility": "water", "planned": True, "starts_at": "2026-03-12T09:00:00+08:00", "cause": "Valve change",
+        "ward_ids": [1]}),  # the shape is checked before the role: any ward id will do
     "api.Alarms": action(roles("integration", "admin"), anonymous=BEARER, api=True, json={
         "source": "BMS", "point_id": "AHU-1/filter", "condition": "Filter blocked", "severity": "major",
         "time": "2026-03-10T09:59:00+08:00", "state": "active"}),
@@ -284,6 +303,7 @@ URL_VALUES = {
     "part_id": "part", "line_id": "part_line", "licence_id": "licence",
     "asset_id": "asset", "report_key": "certificate_report", "notice_id": "notice",
     "occurrence_id": "required_occurrence",
+    "permit_id": "permit", "interruption_id": "interruption",
     "public_id": "photo", "label": "qr_label", "follow_token": "qr_follow", "ward_id": "icu", "object_id": "bed",
     "form_id": "check_form", "record_id": "check_record",
 }

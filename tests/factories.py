@@ -162,6 +162,15 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
         items=[check_forms.ItemValues("Transfer time", "reading", "s", None, 10)]))
     check_record = check_forms.submit_record(hospital.user("sparky"), check_form.id,
                                              {1: check_forms.Answer(reading=8.5)}).record
+    from dispatch.seed_permits import seed_permit_rules
+    from dispatch.services import interruptions, permits
+
+    seed_permit_rules()  # lifts need permits: a draft on the lift incident's lead, and the incident logged
+    permit = permits.draft_permit(hospital.user("dispatcher"), lift_reports[0].id, permits.PermitValues(
+        work="Free the lift car", isolation_points="Lift A motor room isolator", precautions="Barriers at each landing",
+        ward_ids=[hospital.icu.id], valid_from=clock.now(), valid_until=clock.now() + timedelta(hours=2)))
+    interruption = interruptions.save_interruption(hospital.user("manager"), None,
+                                                   interruptions.prefill_from_incident(incident.id))
     photo_note = photos.add_photos(icu_job.id, hospital.user("nurse.icu"), [photos.process(_small_png())],
                                    stage="comment", note="Scorch marks on the panel")
     return Furnished(ids={
@@ -177,6 +186,7 @@ def furnish_hospital(hospital: Hospital) -> Furnished:
         "qr_label": qr_labels.token_for("location", bed), "qr_follow": qr_labels.follow_token(icu_job.id),
         "bed": bed.id, "check_form": check_form.id, "check_record": check_record.id,
         **furnish_compliance(hospital, asset, schedule),
+        "bed": bed.id, "permit": permit.id, "interruption": interruption.id,
     })
 
 

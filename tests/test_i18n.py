@@ -149,7 +149,7 @@ PAGES = {
                    "/oncall/gaps", "/labels"],
     "supervisor": ["/oncall/overrides", "/oncall/escalation", "/board/", "/planned/",
                    "/planned/calendar", "/planned/new", "/reports/leadership", "/stock/", "/stock/stores",
-                   "/stock/parts/new", "/plans/", "/plans/new"],
+                   "/stock/parts/new", "/plans/", "/plans/new", "/permits/", "/interruptions/", "/interruptions/new"],
     "sparky": ["/jobs", "/oncall/mine", "/tickets/{ticket}", "/checks/"],
     "manager": ["/reports/planned", "/reports/compliance", "/reports/breaches", "/reports/workload", "/reports/repeats",
                 "/reports/licences", "/reports/tickets", "/reports/causes", "/reports/leadership", "/admin/staff",
@@ -161,7 +161,7 @@ PAGES = {
 }
 # Pages that are not for reading in a language: exports, machine endpoints, fragments, the entry redirects.
 NOT_PAGES = {"/", "/login", "/metrics", "/incidents/ongoing", "/api/docs", "/api/openapi.json", "/api/v1/tickets",
-             "/api/v1/check-forms", "/api/v1/check-compliance",
+             "/api/v1/check-forms", "/api/v1/check-compliance", "/api/v1/permits", "/api/v1/interruptions",
              "/reports/", "/oncall/rota.csv", "/kiosk",
              "/login/oidc", "/login/oidc/callback", "/compliance/binder.pdf", "/compliance/binder.xlsx",
              "/api/v1/certificates", "/api/v1/required-activities/compliance", "/api/v1/required-activities/occurrences"}

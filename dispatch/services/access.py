@@ -36,12 +36,16 @@ CHECK_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
 PLAN_EDITORS = ("supervisor", "manager", "admin")
 PLAN_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
 STAFF_EDITORS = ("manager", "admin")  # only an admin may give or take the admin role
-AUDIT_READERS = ("admin",)
 # Statutory equipment, certificates and required activities: the estates managers and admins keep them, the
 # supervisors read them; the inspector's binder is the estates managers' and admins'.
 COMPLIANCE_READERS = ("supervisor", "manager", "admin")
 COMPLIANCE_EDITORS = ("manager", "admin")
-BINDER_READERS = ("manager", "admin")  # the security trail: who logged in from where, role changes, API tokens
+BINDER_READERS = ("manager", "admin")
+# Permits to work and the utility interruption log: the control room and estates managers keep them;
+# technicians read them (a permit is also shown to its ticket's technician, who accepts it).
+PERMIT_EDITORS = ("dispatcher", "supervisor", "manager", "admin")
+PERMIT_READERS = ("dispatcher", "technician", "supervisor", "manager", "admin")
+AUDIT_READERS = ("admin",)  # the security trail: who logged in from where, role changes, API tokens
 
 
 def visible_tickets(user: User, query: Select | None = None) -> Select:

@@ -4,7 +4,7 @@ all and tells the engine who reacts to what, in this order. create_app calls reg
 from __future__ import annotations
 
 from dispatch.services import (
-    assignment, checklists, costs, emergency_plans, engine, escalation, incidents, notify,
+    assignment, checklists, costs, emergency_plans, engine, escalation, incidents, notify, permits,
 )
 from dispatch.services.engine import ACTIONS, UNANSWERED, Move
 
@@ -30,6 +30,10 @@ def register_policies() -> None:
         engine.on(action, escalation.on_moved)
         engine.on(action, incidents.follow_the_lead)
     engine.add_guard("reprioritise", incidents.lead_stays_most_urgent)
+    # Work under a permit to work: nobody on site without one accepted and in its window, and no resolving
+    # while its isolation may still be in place.
+    engine.add_guard("attend", permits.attend_refusal)
+    engine.add_guard("resolve", permits.resolve_refusal)
     engine.on("reprioritise", reprioritised)
     engine.on("reprioritise", incidents.member_raises_lead)
 

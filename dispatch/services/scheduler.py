@@ -10,7 +10,7 @@ from flask import current_app
 from dispatch.errors import DispatchError
 from dispatch.queue import get_queue
 from dispatch.services import (
-    certificates, escalation, heartbeats, leadership, licence_lapses, notify, oncall_reports, planned,
+    certificates, escalation, heartbeats, interruptions, leadership, licence_lapses, notify, oncall_reports, planned,
     required_activities, sla,
 )
 from dispatch.services.directory import nightly
@@ -51,6 +51,7 @@ class Rounds:
         send_coverage_report_if_due(now)
         if self.last_planned_run is None or now - self.last_planned_run >= PLANNED_EVERY:
             planned.open_due(now)
+            interruptions.announce_due(now)  # planned interruptions told to their wards, once
             self.last_planned_run = now
         if self.last_lapse_run is None or now - self.last_lapse_run >= LAPSES_EVERY:
             licence_lapses.notice_lapses(now)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from dispatch.clock import now as clock_now
 from dispatch.errors import DispatchError, RefusalReply, refusal_as_reply
 from dispatch.i18n import in_language_of
-from dispatch.services import access, check_replies, checklists
+from dispatch.services import access, check_replies, checklists, permit_sms
 from dispatch.services import tickets as ticket_service
 from dispatch.services.staff import normalise_phone
 from dispatch.services.unit_of_work import write_transaction
@@ -98,6 +98,8 @@ def _apply(sender: User, command: Command) -> tuple[str, str | None, int | None]
         return "listed", _jobs_text(sender), None
     if command.kind == "check":
         return check_replies.answer(sender, command)
+    if command.kind == "unknown" and (permit_command := permit_sms.parse(command.text)) is not None:
+        return permit_sms.answer(sender, permit_command)  # PTW ISSUE / ACCEPT / CANCEL n: see permit_sms
     if command.kind not in ACTIONS:
         return "help", help_text(), None
     ticket, problem = _target_ticket(sender, command)

@@ -6,6 +6,7 @@ def register_api(app: Flask) -> None:
     from dispatch.blueprints.api import alarms  # noqa: F401  (its routes join blp)
     from dispatch.blueprints.api import compliance  # noqa: F401  (its routes join blp)
     from dispatch.blueprints.api import checks  # noqa: F401  (its routes join blp)
+    from dispatch.blueprints.api import permits  # noqa: F401  (its routes join blp)
     from dispatch.blueprints.api.schemas import ALARM_NAMES_ITS_POINT
     from dispatch.blueprints.api.views import blp
     from dispatch.extensions import api, csrf

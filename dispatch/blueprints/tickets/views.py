@@ -11,7 +11,7 @@ from dispatch.blueprints.tickets.forms import ActionForm, CommentForm, PartsForm
 from dispatch.errors import refusals_return_to
 from dispatch.numbers import whole_number
 from dispatch.blueprints.photos.forms import PhotoForm
-from dispatch.services import access, costs, emergency_plans, notify, photos, stock
+from dispatch.services import access, costs, emergency_plans, notify, permits, photos, stock
 from dispatch.services.stock import PartLine
 from dispatch.services.assignment import candidates_for
 from dispatch.services.tickets import ACTION_LABELS, TRANSITIONS, add_comment, transition
@@ -52,6 +52,7 @@ def detail(ticket_id: int):
         messages=notify.messages_for_ticket(ticket.id) if access.may_see_messages(current_user, ticket) else [],
         just_filed=request.args.get("filed") == "1",
         plan_panel=emergency_plans.panel_for(ticket, current_user), plan_choices=plan_choices,
+        permit_panel=permits.panel_for(ticket, current_user),
         parts=stock.ticket_parts(ticket.id) if access.may_see_parts(current_user, ticket) else [],
         may_see_parts=access.may_see_parts(current_user, ticket),
         cost=costs.ticket_cost(ticket) if access.may_see_costs(current_user, ticket) else None,

@@ -1,0 +1,1 @@
+"""Permit to work pages."""
