@@ -74,7 +74,7 @@ class CheckRecordSchema(Schema):
     results = fields.List(fields.Nested(CheckResultSchema))
 
 
-class ComplianceArgsSchema(Schema):
+class CheckComplianceArgsSchema(Schema):
     month = fields.String(load_default=None, validate=validate.Regexp(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
                           metadata={"description": "the first month, YYYY-MM (this month by default)"})
     months = fields.Integer(load_default=1, validate=validate.Range(1, 36), metadata={"description": "how many months"})
@@ -94,7 +94,7 @@ class FormComplianceSchema(Schema):
     missed_dates = fields.List(fields.Date())
 
 
-class ComplianceSchema(Schema):
+class CheckComplianceSchema(Schema):
     start = fields.Date()
     end = fields.Date()
     due = fields.Integer()
@@ -139,8 +139,8 @@ class CheckRecords(MethodView):
 
 @blp.route("/check-compliance")
 class CheckCompliance(MethodView):
-    @blp.arguments(ComplianceArgsSchema, location="query")
-    @blp.response(200, ComplianceSchema)
+    @blp.arguments(CheckComplianceArgsSchema, location="query")
+    @blp.response(200, CheckComplianceSchema)
     @errors(401, 403, 422)
     def get(self, args):
         """On-time compliance of rounds and test records for whole months (this month by default; today and

@@ -51,7 +51,7 @@ class TallySchema(Schema):
     pct = fields.Float(allow_none=True)
 
 
-class ComplianceSchema(Schema):
+class RequiredComplianceSchema(Schema):
     start = fields.Date()
     end = fields.Date()
     standard = fields.String(allow_none=True)
@@ -106,7 +106,7 @@ class Certificates(MethodView):
 @blp.route("/required-activities/compliance")
 class RequiredCompliance(MethodView):
     @blp.arguments(PeriodArgsSchema, location="query")
-    @blp.response(200, ComplianceSchema)
+    @blp.response(200, RequiredComplianceSchema)
     @errors(401, 403, 422)
     def get(self, args):
         """Required activities on time, late, missed and with their window still open, per month of the due date,
