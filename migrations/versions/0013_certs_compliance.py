@@ -2,7 +2,7 @@
 notices, schedules marked required and each required occurrence with its tolerance window
 
 Revision ID: 0013_certs_compliance
-Revises: 0012_photos_photos_and_qr_labels
+Revises: 0013_engine_attend_steps
 Create Date: 2026-12-07 17:24:02.431267
 
 """
@@ -13,7 +13,7 @@ import models.base
 
 # revision identifiers, used by Alembic.
 revision = '0013_certs_compliance'
-down_revision = '0012_photos_photos_and_qr_labels'
+down_revision = '0013_engine_attend_steps'
 branch_labels = None
 depends_on = None
 

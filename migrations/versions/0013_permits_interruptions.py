@@ -2,7 +2,7 @@
 interruptions (wards, tickets, the plan used)
 
 Revision ID: 0013_permits_interruptions
-Revises: 0012_photos_photos_and_qr_labels
+Revises: 0013_rounds_check_forms
 Create Date: 2026-12-07 17:23:32.406313
 
 """
@@ -13,7 +13,7 @@ import models.base
 
 
 revision = '0013_permits_interruptions'
-down_revision = '0012_photos_photos_and_qr_labels'
+down_revision = '0013_rounds_check_forms'
 branch_labels = None
 depends_on = None
 

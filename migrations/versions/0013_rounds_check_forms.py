@@ -2,7 +2,7 @@
 the records of each filling-in and the answers, each failed answer with its corrective ticket
 
 Revision ID: 0013_rounds_check_forms
-Revises: 0012_photos_photos_and_qr_labels
+Revises: 0013_certs_compliance
 Create Date: 2026-12-07 17:24:00.824657
 
 """
@@ -13,7 +13,7 @@ import models.base
 
 
 revision = '0013_rounds_check_forms'
-down_revision = '0012_photos_photos_and_qr_labels'
+down_revision = '0013_certs_compliance'
 branch_labels = None
 depends_on = None
 
