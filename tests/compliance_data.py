@@ -91,5 +91,10 @@ def furnish_compliance(hospital, asset: Asset, schedule) -> dict:
     db.session.commit()
     required_activities.mark_required(manager, schedule.id, standard="JC EC.02.05.01")
     occurrence = db.session.scalar(select(RequiredOccurrence).where(RequiredOccurrence.schedule_id == schedule.id))
+    # A generator test whose February date was missed: the compliance page offers its cause form.
+    generator = save_schedule(hospital.user("supervisor"), ScheduleValues(
+        title="Monthly generator load test", ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+        start_date=date(2026, 2, 10), lead_days=0))
+    required_activities.mark_required(manager, generator.id, standard="NFPA 110", since=date(2026, 2, 1))
     return {"asset": asset.id, "certificate_report": certificate.report_id, "notice": notice.id,
             "required_occurrence": occurrence.id}
