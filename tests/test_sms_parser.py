@@ -17,7 +17,7 @@ from dispatch.sms import segments
 from dispatch.sms.commands import KEYWORDS, Command, parse
 from models import InboundMessage, db
 
-KINDS = {"accept", "refuse", "site", "done", "jobs", "help", "stop", "start", "unknown"}
+KINDS = {"accept", "refuse", "site", "done", "jobs", "help", "check", "stop", "start", "unknown"}
 SPARKY = "+8613900000001"
 _DIGIT = re.compile(r"\d")
 

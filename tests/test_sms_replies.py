@@ -20,7 +20,8 @@ URL = "http://localhost/sms/inbound"  # what the app sees behind the test client
 PRODUCT = "+15005550006"
 SPARKY, VOLT, STRANGER = "+8613900000001", "+8613900000002", "+8613900000099"
 HELP = ("Dispatch replies: A 1042 accept, R 1042 reason refuse, S 1042 on site, D 1042 note done, "
-        "J my jobs. The number can be left out when you have one job. Time and parts: D 1042 note; 45min; P-100 x2")
+        "J my jobs. The number can be left out when you have one job. Rounds and tests: C 12 for form 12's items. "
+        "Time and parts: D 1042 note; 45min; P-100 x2")
 LAST_SECOND_OF_VOLTS_LICENCE = datetime(2026, 3, 10, 15, 59, 59, tzinfo=timezone.utc)
 MIDNIGHT_IN_SHANGHAI = datetime(2026, 3, 10, 16, 0, tzinfo=timezone.utc)
 

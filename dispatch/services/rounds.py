@@ -5,7 +5,8 @@ binder read the same figures from here.
 The rule (README, "Inspection rounds and test records"): a record answers the first due date on or
 after the day it was done, so a due date with a record was met on time; a due date that has passed
 (hospital calendar) without one is missed; a date the planned-work schedule skipped, with its reason,
-counts neither way; today's and later dates, and those before the form was made, are not counted.
+counts neither way; dates before the form was made are not counted, and today's and later dates only once
+they have their record.
 """
 from __future__ import annotations
 
