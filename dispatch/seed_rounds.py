@@ -8,8 +8,9 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from dispatch.services import check_forms, planned, recurrence, sla
+from dispatch.services import check_forms, engine, planned, recurrence
 from dispatch.services.check_forms import Answer, FormValues, ItemValues
+from dispatch.services.engine import Past
 from dispatch.services.timezone import hospital_date, hospital_zone
 from models import (
     CheckForm, CheckItem, CheckRecord, CheckResult, MaintenanceSchedule, Ticket, TicketEvent, Trade, User, Ward, db,
@@ -65,7 +66,7 @@ def seed_rounds(rng: random.Random, moment: datetime) -> int:
         day = today - timedelta(days=back)
         if day not in missed:
             _past_record(round_form, day, _at(day, 7, rng.randint(30, 59)), lin,
-                         [True, True, round(rng.uniform(2.2, 3.4), 1), round(rng.uniform(22, 27), 1), True])
+                         [True, True, round(rng.uniform(2.2, 3.4), 1), round(rng.uniform(22, 27), 1), True], moment)
             records += 1
     chen = people.get("chen.electric") or lin
     failed_month = generator_schedule.start_date.replace(day=1)
@@ -74,7 +75,7 @@ def seed_rounds(rng: random.Random, moment: datetime) -> int:
         late_transfer = due == recurrence.add_months(failed_month, 2).replace(day=due.day)
         values = [rng.choice([30, 35, 40, 45]), rng.choice([32, 38, 45, 51]), 12.4 if late_transfer else
                   round(rng.uniform(6.0, 9.5), 1), True]
-        _past_record(generator, due, _at(due - timedelta(days=rng.randint(0, 2)), 10, 15), chen, values,
+        _past_record(generator, due, _at(due - timedelta(days=rng.randint(0, 2)), 10, 15), chen, values, moment,
                      note="Automatic transfer switch slow to close; contactor worn" if late_transfer else None)
         records += 1
     db.session.commit()
@@ -104,7 +105,8 @@ def _made(form: CheckForm, when: datetime) -> None:
     form.created_at = form.updated_at = when
 
 
-def _past_record(form: CheckForm, due: date, done_at: datetime, tech: User, values: list, note: str | None = None):
+def _past_record(form: CheckForm, due: date, done_at: datetime, tech: User, values: list, moment: datetime,
+                 note: str | None = None):
     """A record from before today, written as it was then; a failed item gets its corrective ticket, resolved
     two days later."""
     items = list(db.session.scalars(select(CheckItem).where(CheckItem.form_id == form.id,
@@ -125,25 +127,24 @@ def _past_record(form: CheckForm, due: date, done_at: datetime, tech: User, valu
         if not passed:
             record.failed_count += 1
             db.session.flush()
-            result.ticket_id = _past_corrective(form, result, done_at, tech).id
+            result.ticket_id = _past_corrective(form, result, done_at, tech, moment).id
 
 
-def _past_corrective(form: CheckForm, result: CheckResult, at: datetime, tech: User) -> Ticket:
+def _past_corrective(form: CheckForm, result: CheckResult, at: datetime, tech: User, moment: datetime) -> Ticket:
+    """The failed item's corrective ticket from the past, moved through its life by the engine's table."""
     description = check_forms.failure_text(form, result)
-    ticket = Ticket(ward=form.ward, trade=form.trade, priority=3, whole_area=False, patient_at_risk=False,
-                    description=description, status="closed", reporter_id=tech.id, created_at=at, updated_at=at,
-                    held_seconds=0)
-    sla.fix_due_times(ticket, sla.targets_for(form.trade.id, 3))
     fixed = at + timedelta(days=2)
-    ticket.assignee_id, ticket.assigned_at, ticket.acknowledged_at = tech.id, at, at + timedelta(minutes=10)
-    ticket.attended_at, ticket.resolved_at, ticket.closed_at = at + timedelta(hours=2), fixed, fixed + timedelta(hours=4)
-    ticket.resolution_note = "Contactor replaced; transfer re-tested at 7.8 s"
-    db.session.add(ticket)
-    db.session.add(TicketEvent(ticket=ticket, at=at, kind="reported", to_status="new", note=description,
-                               channel="web", actor_id=tech.id,
-                               data={"priority": 3, "check_record_id": result.record_id, "check_result_id": result.id,
-                                     "check_form_id": form.id}))
-    db.session.add(TicketEvent(ticket=ticket, at=fixed, kind="resolve", from_status="attended", to_status="resolved",
-                               note=ticket.resolution_note, channel="web", actor_id=tech.id))
+    fields = dict(ward=form.ward, trade=form.trade, trade_id=form.trade.id, priority=3, whole_area=False,
+                  patient_at_risk=False, description=description, reporter_id=tech.id,
+                  resolution_note="Contactor replaced; transfer re-tested at 7.8 s")
+    history = [Past(at, "assign", tech.id, note=tech.full_name, technician_id=tech.id),
+               Past(at + timedelta(minutes=10), "acknowledge", tech.id),
+               Past(at + timedelta(hours=2), "attend", tech.id),
+               Past(fixed, "resolve", tech.id, note=fields["resolution_note"]),
+               Past(fixed + timedelta(hours=4), "confirm", tech.id)]
+    ticket = engine.replay(db.session, fields, history, moment, reported=Past(
+        at, "report", tech.id, "web", description,
+        data={"priority": 3, "check_record_id": result.record_id, "check_result_id": result.id,
+              "check_form_id": form.id}))
     db.session.flush()
     return ticket
