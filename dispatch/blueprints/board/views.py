@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from dispatch.auth import roles_required
+from dispatch.board_news import stream_token
 from dispatch.blueprints.auth.views import safe_next
 from dispatch.blueprints.board.forms import AssignForm, PriorityForm
 from dispatch.blueprints.tickets.forms import ActionForm
@@ -44,6 +45,8 @@ def _board_context() -> dict:
         "assign_form": AssignForm(),
         "action_form": ActionForm(),
         "refresh_seconds": current_app.config["BOARD_REFRESH_SECONDS"],
+        # Each fragment carries a fresh stream token: a board whose token ran out reconnects with the next one.
+        "stream_token": stream_token(current_user.id, current_app.config["SECRET_KEY"]),
     }
 
 
