@@ -55,6 +55,8 @@ class Config:
     # Where boards open their stream of changes (dispatch/board_stream.py): a path on this site when a proxy sends
     # it to the stream process, or a whole URL on another origin (`make run`: the stream's own port).
     BOARD_STREAM_URL = os.environ.get("BOARD_STREAM_URL", "/board/stream")
+    # Jobs neither urgent nor late the board shows in full (soonest due first) before folding the rest.
+    BOARD_SHOWN_SOONEST = int(os.environ.get("BOARD_SHOWN_SOONEST", "40"))
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "1"))
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     # Twilio. Without an account SID, `make run` starts the project's local fake of Twilio.

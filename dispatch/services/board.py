@@ -13,9 +13,10 @@ from dispatch.services import escalation, heartbeats, licence_lapses, licences, 
 from dispatch.services.unreached import Unreached, for_board as people_not_reached
 from models import OPEN_STATUSES, OutboundMessage, Ticket, Trade, User, Ward, db
 
-# A board shows every urgent (P1/P2) or late job in full, and the soonest due of the rest up to this many;
-# the others are folded by trade and ward, with counts, one click from being shown (a control room with
-# 1,000 open jobs reads the top of the list; a page of 1,000 forms is slower to draw than to read).
+# A board shows every urgent (P1/P2) or late job in full, and the soonest due of the rest up to a number
+# (config BOARD_SHOWN_SOONEST); the others are folded by trade and ward, with counts, one click from being
+# shown (a control room with 1,000 open jobs reads the top of the list; a page of 1,000 forms is slower to
+# draw than to read).
 SHOWN_SOONEST = 40
 # What the board needs of every open ticket to order, count and fold them: a narrow row, not the whole ticket.
 SORT_COLUMNS = (Ticket.id, Ticket.priority, Ticket.status, Ticket.trade_id, Ticket.ward_id,

@@ -38,7 +38,8 @@ def _board_context() -> dict:
     panel = incidents.board_panel(moment)
     unfold = _unfolded()
     return {
-        "board": open_board(moment, hidden=panel.followers, unfold=unfold),
+        "board": open_board(moment, hidden=panel.followers, unfold=unfold,
+                            shown_soonest=current_app.config["BOARD_SHOWN_SOONEST"]),
         "unfold": unfold,
         "incident_panel": panel,
         "moment": moment,
