@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import selectinload
 
 from dispatch.errors import NotFoundError, ValidationError
@@ -70,7 +70,8 @@ class Board:
 @dataclass
 class _Line:
     """One open ticket as the board orders it, before it is loaded whole (if it is shown)."""
-    key: object
+    line: Row
+    order: tuple
     due: tuple[str, datetime] | None
     breaches: dict[str, bool]
 
@@ -94,12 +95,12 @@ def open_board(now: datetime, *, hidden: set[int] = frozenset(), unfold: tuple[i
         if line.id in hidden:
             continue
         due = sla.next_due(line)
-        lines.append(_Line(key=(_sort_key(line.priority, (due[1] - now).total_seconds() if due else None), line),
+        lines.append(_Line(line=line, order=_sort_key(line.priority, (due[1] - now).total_seconds() if due else None),
                            due=due, breaches=sla.live_breaches(line, now)))
-    lines.sort(key=lambda item: item.key[0])
+    lines.sort(key=lambda item: item.order)
     shown, folded, others = [], {}, 0
     for item in lines:
-        line = item.key[1]
+        line = item.line
         if must_show(line.priority, item.breaches) or unfold == (line.trade_id, line.ward_id):
             shown.append(item)
         elif others < shown_soonest:
@@ -107,15 +108,15 @@ def open_board(now: datetime, *, hidden: set[int] = frozenset(), unfold: tuple[i
             shown.append(item)
         else:
             folded.setdefault((line.trade_id, line.ward_id), []).append(item)
-    ids = [item.key[1].id for item in shown]
+    ids = [item.line.id for item in shown]
     tickets = {ticket.id: ticket for ticket in db.session.scalars(
         select(Ticket).where(Ticket.id.in_(ids)).options(
             selectinload(Ticket.ward), selectinload(Ticket.trade), selectinload(Ticket.assignee),
             selectinload(Ticket.location), selectinload(Ticket.plan_version)))} if ids else {}
-    rows = [BoardRow(ticket=tickets[item.key[1].id], due_label=item.due[0] if item.due else None,
+    rows = [BoardRow(ticket=tickets[item.line.id], due_label=item.due[0] if item.due else None,
                      due_at=item.due[1] if item.due else None,
                      seconds_left=(item.due[1] - now).total_seconds() if item.due else None, breaches=item.breaches)
-            for item in shown if item.key[1].id in tickets]
+            for item in shown if item.line.id in tickets]
     # Eligibility is per trade, so ask once per trade rather than once per row.
     candidates: dict[int, list[tuple[User, int]]] = {}
     trades = {row.ticket.trade_id: row.ticket.trade for row in rows}
