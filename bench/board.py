@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import statistics
 import sys
@@ -158,7 +159,8 @@ class Boards:
         web = None
         if self.rows:
             # The whole way: a signed-in browser of its own that fetches the rows on each notice.
-            web = aiohttp.ClientSession(cookies=self.rows[1])
+            # As a header: aiohttp's cookie jar keeps no cookies for a bare IP address.
+            web = aiohttp.ClientSession(headers={"Cookie": "; ".join(f"{k}={v}" for k, v in self.rows[1].items())})
         async with session.get(self.url, params={"token": self.token}) as response:
             assert response.status == 200, response.status
             async for line in response.content:
@@ -172,7 +174,7 @@ class Boards:
                     sent = float(re.search(r'"at": ([0-9.]+)', line).group(1))
                     self.arrivals.setdefault(sent, []).append(arrived)
                     if web is not None:
-                        async with web.get(self.rows[0]) as page:
+                        async with web.get(self.rows[0], allow_redirects=False) as page:
                             await page.read()
                             assert page.status == 200
                         self.loaded.setdefault(sent, []).append(time.time())
@@ -297,6 +299,8 @@ def main() -> None:
     parser.add_argument("--hold", type=int, default=2000, help="streams held open at once by one stream process")
     parser.add_argument("--changes", type=int, default=10)
     parser.add_argument("--reuse", action="store_true", help="measure again without building the databases again")
+    parser.add_argument("--streams-only", action="store_true",
+                        help="measure the streams again; the server times are the last run's (kept in the workdir)")
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "dispatch-bench"))
     parser.add_argument("--write", default="docs/benchmarks.md")
     parser.add_argument("--no-write", action="store_true")
@@ -304,12 +308,17 @@ def main() -> None:
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     server, urls = {}, {}
+    kept = work / "board-server-times.json"
     for backend in args.backends:
-        urls[backend] = build(backend, work, args.open_jobs, args.reuse)
-        server[backend] = result = server_time(urls[backend], args.runs, args.warmup)
+        urls[backend] = build(backend, work, args.open_jobs, args.reuse or args.streams_only)
+        if args.streams_only:
+            server[backend] = result = json.loads(kept.read_text())[backend]
+        else:
+            server[backend] = result = server_time(urls[backend], args.runs, args.warmup)
         print(f"  {backend}: board median {result['board']['median']:.1f} ms (floor {result['floor']['median']:.1f} ms), "
               f"{result['board']['rows']} rows drawn, {result['folded']} folded, "
               f"{result['board']['statements']:.0f} statements", flush=True)
+    kept.write_text(json.dumps(server))
     streams = stream_measures(urls[args.backends[0]], work, args.boards, args.hold, args.changes, args.full_way)
     section = report(server, streams, args)
     print(section)
