@@ -2,13 +2,12 @@
 folded by trade and ward with counts that always equal the open tickets, each group one click away."""
 from __future__ import annotations
 
-from collections import Counter
-
 from sqlalchemy import select
 
+from dispatch.services import sla
+from dispatch.services.assignment import assign_ticket
 from dispatch.services.board import must_show, open_board
 from dispatch.services.tickets import report_fault, reprioritise
-from dispatch.services.assignment import assign_ticket
 from models import OPEN_STATUSES, Ticket, db
 from tests.test_pages import file_fault
 
@@ -30,8 +29,6 @@ def check_counts(board, now) -> None:
             folded[(t.trade_id, t.ward_id)] += 1
     assert {(g.trade_id, g.ward_id): g.count for g in board.folded} == {k: v for k, v in folded.items() if v}
     assert board.listed == len(tickets) == len(shown) + board.folded_count
-    from dispatch.services import sla
-
     for t in tickets:  # nothing urgent or late is folded away
         if must_show(t.priority, sla.live_breaches(t, now)):
             assert t.id in shown
