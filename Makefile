@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: run test test-sqlite test-postgresql test-model bench bench-escalation bench-load translations venv clean
+.PHONY: run test test-sqlite test-postgresql test-model bench bench-escalation bench-load bench-board translations venv clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -31,12 +31,16 @@ bench: venv  ## reports and board with 1,000,000 tickets, escalation timing, rep
 	@bench/run.sh $(BENCH_ARGS)
 	@$(MAKE) --no-print-directory bench-escalation
 	@$(MAKE) --no-print-directory bench-load
+	@$(MAKE) --no-print-directory bench-board
 
 bench-escalation: venv  ## how late escalation steps fire (real scheduler, worker, Redis, fake Twilio) on PostgreSQL and SQLite
 	@$(VENV)/bin/python bench/escalation_lag.py --burst 5 --write docs/benchmarks.md $(BENCH_ESCALATION_ARGS)
 
 bench-load: venv  ## report to SMS in a burst of 300 reports from 30 clients (the Procfile's processes), and filing throughput, on PostgreSQL and SQLite
 	@$(VENV)/bin/python bench/report_to_sms.py --write docs/benchmarks.md $(BENCH_LOAD_ARGS)
+
+bench-board: venv  ## the board with 1,000 open jobs (server time beside its floor) and change-to-board latency through the stream process, on SQLite and PostgreSQL
+	@$(VENV)/bin/python bench/board.py $(BENCH_BOARD_ARGS)
 
 translations: venv  ## re-extract the interface's strings, merge them into each language's .po, compile the .mo
 	@$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file -o translations/messages.pot . 2>&1 | grep -v '^extracting' || true

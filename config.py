@@ -50,7 +50,13 @@ class Config:
     BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "en")
     BABEL_DEFAULT_TIMEZONE = "UTC"
     WTF_CSRF_TIME_LIMIT = None  # a ward PC stays logged in all shift; the token lives as long as the session
+    # How often an open board re-reads itself when its live stream is down (the stream tells it of changes).
     BOARD_REFRESH_SECONDS = int(os.environ.get("BOARD_REFRESH_SECONDS", "10"))
+    # Where boards open their stream of changes (dispatch/board_stream.py): a path on this site when a proxy sends
+    # it to the stream process, or a whole URL on another origin (`make run`: the stream's own port).
+    BOARD_STREAM_URL = os.environ.get("BOARD_STREAM_URL", "/board/stream")
+    # Jobs neither urgent nor late the board shows in full (soonest due first) before folding the rest.
+    BOARD_SHOWN_SOONEST = int(os.environ.get("BOARD_SHOWN_SOONEST", "40"))
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "1"))
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     # Twilio. Without an account SID, `make run` starts the project's local fake of Twilio.

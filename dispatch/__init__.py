@@ -71,6 +71,7 @@ def register_clock(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from dispatch import board_news
     from dispatch.extensions import api, babel, csrf, db, limiter, login_manager, migrate
     from dispatch.i18n import select_locale, select_timezone
 
@@ -83,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or app.config["REDIS_URL"]
     limiter.init_app(app)
+    board_news.listen()
     from dispatch.auth import load_user  # noqa: F401  (registers the user loader)
 
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from dispatch.board_news import stream_origin
 from dispatch.numbers import LARGEST_ID
 
 # No inline script, no inline event handlers, and no style="" attributes either: the templates keep every
@@ -102,7 +103,7 @@ def refuse_unstorable_text():
 
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", _policy_for(response))
+    headers.setdefault("Content-Security-Policy", _with_board_stream(_policy_for(response)))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
@@ -112,6 +113,12 @@ def add_security_headers(response: Response) -> Response:
         # for a year in any browser that once saw this header.
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+def _with_board_stream(policy: str) -> str:
+    """Boards may open their stream of changes on its own origin when it is not this site's (make run)."""
+    origin = stream_origin(current_app.config.get("BOARD_STREAM_URL", ""))
+    return f"{policy}; connect-src 'self' {origin}" if origin else policy
 
 
 def _policy_for(response: Response) -> str:

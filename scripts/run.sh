@@ -9,6 +9,10 @@ export PATH="$PWD/$VENV/bin:$PATH"
 export FLASK_APP="dispatch:create_app"
 export PORT=${PORT:-5000}
 export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
+# The board's live stream (dispatch/board_stream.py) listens on a port of its own; with no proxy in front
+# the board page opens it there (behind a proxy, route /board/stream to it and leave BOARD_STREAM_URL unset).
+export BOARD_STREAM_PORT=${BOARD_STREAM_PORT:-$((PORT + 1))}
+export BOARD_STREAM_URL=${BOARD_STREAM_URL:-http://127.0.0.1:$BOARD_STREAM_PORT/board/stream}
 mkdir -p instance
 
 started=()
@@ -35,7 +39,7 @@ export REDIS_URL=$redis
 flask db upgrade
 flask seed-demo --if-empty
 
-processes=(web worker scheduler watchdog)
+processes=(web worker scheduler watchdog stream)
 phone_line=""
 if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
   # No Twilio account: SMS go to the project's local fake of Twilio, with a phone page to reply from.

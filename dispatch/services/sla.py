@@ -88,8 +88,9 @@ def live_breaches(ticket: Ticket, now: datetime) -> dict[str, bool]:
 
 
 def next_due(ticket: Ticket) -> tuple[str, datetime] | None:
-    """The next target the ticket is running against, or None when none is running."""
-    if not ticket.is_open:
+    """The next target the ticket is running against, or None when none is running. `ticket`: a Ticket, or a
+    row of its columns (the board orders every open job from a narrow row)."""
+    if ticket.status not in OPEN_STATUSES:
         return None
     if ticket.acknowledged_at is None:
         return ("acknowledge", ticket.acknowledge_due_at)

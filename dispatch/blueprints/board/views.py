@@ -6,11 +6,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from dispatch.auth import roles_required
+from dispatch.board_news import stream_token
 from dispatch.blueprints.auth.views import safe_next
 from dispatch.blueprints.board.forms import AssignForm, PriorityForm
 from dispatch.blueprints.tickets.forms import ActionForm
 from dispatch.clock import now
-from dispatch.errors import refusals_return_to
+from dispatch.errors import ValidationError, refusals_return_to
 from dispatch.numbers import whole_number
 from dispatch.services import access, incidents
 from dispatch.services.assignment import assign_ticket
@@ -20,15 +21,33 @@ from dispatch.services.tickets import reprioritise
 bp = Blueprint("board", __name__, url_prefix="/board")
 
 
+def _unfolded() -> tuple[int, int] | None:
+    """The folded group (trade and ward) the dispatcher asked to see in full, if any."""
+    if "trade" not in request.args and "ward" not in request.args:
+        return None
+    trade, ward = whole_number(request.args.get("trade")), whole_number(request.args.get("ward"))
+    if trade is None:
+        raise ValidationError(_("Choose a trade."), field="trade")
+    if ward is None:
+        raise ValidationError(_("Choose a ward."), field="ward")
+    return trade, ward
+
+
 def _board_context() -> dict:
     moment = now()
+    panel = incidents.board_panel(moment)
+    unfold = _unfolded()
     return {
-        "board": open_board(moment),
-        "incident_panel": incidents.board_panel(moment),
+        "board": open_board(moment, hidden=panel.followers, unfold=unfold,
+                            shown_soonest=current_app.config["BOARD_SHOWN_SOONEST"]),
+        "unfold": unfold,
+        "incident_panel": panel,
         "moment": moment,
         "assign_form": AssignForm(),
         "action_form": ActionForm(),
         "refresh_seconds": current_app.config["BOARD_REFRESH_SECONDS"],
+        # Each fragment carries a fresh stream token: a board whose token ran out reconnects with the next one.
+        "stream_token": stream_token(current_user.id, current_app.config["SECRET_KEY"]),
     }
 
 
