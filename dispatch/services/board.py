@@ -88,7 +88,7 @@ def open_board(now: datetime) -> Board:
 
 
 def all_trades() -> list[Trade]:
-    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
 
 
 @dataclass

@@ -247,12 +247,12 @@ def open_occurrence(schedule_id: int, due: date, now: datetime) -> int:
                               trade=schedule.trade, description=description, schedule_id=schedule.id,
                               due_date=due.isoformat())
         occurrence.ticket_id = ticket.id
-        checklists.copy_onto(session, ticket, schedule.checklist or [])
+        checklists.copy_onto(session, ticket, schedule.checklist or [], schedule.checklist_zh)
     return 1
 
 
 def _planned_description(schedule: MaintenanceSchedule, due: date) -> str:
-    text = _("Planned: %(title)s, due %(date)s.", title=schedule.title, date=due.isoformat())
+    text = _("Planned: %(title)s, due %(date)s.", title=schedule.display_name, date=due.isoformat())
     if schedule.estimated_minutes:
         text += " " + _("About %(n)d minutes.", n=schedule.estimated_minutes)
     return text
@@ -418,7 +418,7 @@ def calendar(now: datetime, first_monday: date, weeks: int, trade_id: int | None
     dates still to open for active schedules."""
     today = hospital_date(now)
     last = first_monday + timedelta(days=7 * weeks - 1)
-    trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
     if trade_id:
         trades = [t for t in trades if t.id == trade_id]
     wanted = {t.id for t in trades}
@@ -444,5 +444,5 @@ def calendar(now: datetime, first_monday: date, weeks: int, trade_id: int | None
             if (schedule.id, due) not in taken:
                 put(OccurrenceLine(due, opens_on(schedule, due), None, None, "upcoming", schedule), schedule.trade_id)
     for lines in cells.values():
-        lines.sort(key=lambda line: (line.due, line.schedule.title if line.schedule else ""))
+        lines.sort(key=lambda line: (line.due, line.schedule.display_name if line.schedule else ""))
     return Calendar([first_monday + timedelta(days=7 * i) for i in range(weeks)], trades, cells, today)

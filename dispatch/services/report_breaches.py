@@ -22,7 +22,7 @@ MAX_NOTE = 500
 
 
 def causes(include_retired: bool = False) -> list[BreachCause]:
-    query = select(BreachCause).order_by(BreachCause.sort_order, BreachCause.name)
+    query = select(BreachCause).order_by(BreachCause.sort_order, BreachCause.display_name)
     if not include_retired:
         query = query.where(BreachCause.active.is_(True))
     return list(db.session.scalars(query))
@@ -134,7 +134,7 @@ def breaches_by_cause(report: ReportFilter, now: datetime) -> list[CauseCount]:
         .outerjoin(TicketBreachCause, TicketBreachCause.ticket_id == Ticket.id)
         .where(*where, any_missed(now)).group_by(cause)
     ).all())
-    names = {c.id: c.name for c in causes(include_retired=True)}
+    names = {c.id: c.display_name for c in causes(include_retired=True)}
     counted = [CauseCount(0, _("No cause recorded yet"), int(rows.pop(0, 0)))]
     counted += sorted((CauseCount(i, names.get(i, "?"), int(n)) for i, n in rows.items()),
                       key=lambda c: (-c.breaches, c.name))

@@ -21,7 +21,7 @@ from models import User, Ward, db
 
 def _group_form() -> DirectoryGroupForm:
     form = DirectoryGroupForm()
-    form.ward_id.choices = options([(0, "—")] + [(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))])
+    form.ward_id.choices = options([(0, "—")] + [(w.id, w.display_name) for w in db.session.scalars(select(Ward).order_by(Ward.display_name))])
     return form
 
 

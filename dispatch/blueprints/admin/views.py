@@ -26,13 +26,13 @@ PERSON_FIELDS = {"ward": "ward_id", "technician_id": "licence_type_id"}
 
 
 def _wards(form: StaffForm) -> None:
-    wards = db.session.scalars(select(Ward).order_by(Ward.name))
-    form.ward_id.choices = options([(0, "—")] + [(w.id, w.name) for w in wards])
+    wards = db.session.scalars(select(Ward).order_by(Ward.display_name))
+    form.ward_id.choices = options([(0, "—")] + [(w.id, w.display_name) for w in wards])
 
 
 def _licence_form() -> LicenceForm:
     form = LicenceForm()
-    form.licence_type_id.choices = options([(t.id, t.name) for t in db.session.scalars(select(LicenceType).order_by(LicenceType.name))])
+    form.licence_type_id.choices = options([(t.id, t.display_name) for t in db.session.scalars(select(LicenceType).order_by(LicenceType.display_name))])
     return form
 
 

@@ -48,7 +48,7 @@ class TicketSchema(Schema):
     priority = fields.Integer()
     trade = fields.Function(lambda t: t.trade.code)
     ward_id = fields.Integer()
-    ward = fields.Function(lambda t: t.ward.name)
+    ward = fields.Function(lambda t: t.ward.display_name)
     place = fields.String()
     description = fields.String()
     patient_at_risk = fields.Boolean()

@@ -27,7 +27,7 @@ CALENDAR_WEEKS = 6
 
 
 def _trades() -> list[Trade]:
-    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
 
 
 @bp.route("/")
@@ -45,12 +45,12 @@ def schedules():
 
 
 def _fill_choices(form: ScheduleForm) -> None:
-    form.ward_id.choices = options([(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))])
-    form.trade_id.choices = options([(t.id, t.name) for t in _trades()])
+    form.ward_id.choices = options([(w.id, w.display_name) for w in db.session.scalars(select(Ward).order_by(Ward.display_name))])
+    form.trade_id.choices = options([(t.id, t.display_name) for t in _trades()])
     form.location_id.choices = options([(0, "—")] + [
-        (loc.id, f"{loc.ward.name} · {loc.name}")
-        for loc in db.session.scalars(select(Location).join(Ward).order_by(Ward.name, Location.name))])
-    form.asset_id.choices = options([(0, "—")] + [(a.id, f"{a.tag} · {a.name}")
+        (loc.id, f"{loc.ward.display_name} · {loc.display_name}")
+        for loc in db.session.scalars(select(Location).join(Ward).order_by(Ward.display_name, Location.display_name))])
+    form.asset_id.choices = options([(0, "—")] + [(a.id, f"{a.tag} · {a.display_name}")
                                           for a in db.session.scalars(select(Asset).order_by(Asset.tag))])
 
 

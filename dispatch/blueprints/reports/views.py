@@ -201,7 +201,7 @@ def causes_page():
         if form.validate_on_submit():
             refusals_return_to(url_for("reports.causes"), missing_is_a_message=True)
             cause = breaches.add_cause(form.name.data, current_user)
-            flash(_("“%(name)s” added to the list.", name=cause.name), "success")
+            flash(_("“%(name)s” added to the list.", name=cause.display_name), "success")
         else:
             flash(_("Name the cause in 3 to 120 characters."), "error")
         return redirect(url_for("reports.causes"))
