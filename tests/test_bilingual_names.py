@@ -1,0 +1,83 @@
+"""Names in both languages (models.names): each reader sees their language, falling back to the other, the
+same on a page, in SQL ordering, in an SMS and through the API."""
+from __future__ import annotations
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from dispatch.services.assignment import assign_ticket
+from dispatch.services.tickets import report_fault
+from dispatch.templating import named
+from models import OutboundMessage, Ward, db
+from models.names import both_names, name_in
+from tests.conftest import text_of
+
+
+def in_chinese(hospital):
+    hospital.icu.name_zh = "重症监护室"
+    hospital.trades["power"].name_zh = "电力"
+    db.session.commit()
+
+
+@pytest.mark.parametrize("english, chinese, language, shown", [
+    ("ICU", "重症监护室", "zh_CN", "重症监护室"), ("ICU", "重症监护室", "en", "ICU"),
+    ("ICU", None, "zh_CN", "ICU"), ("ICU", "", "zh_CN", "ICU"), ("", "重症监护室", "en", "重症监护室"),
+])
+def test_each_reader_sees_their_language_falling_back_to_the_other(english, chinese, language, shown):
+    assert name_in(english, chinese, language) == shown
+
+
+def test_a_name_given_only_in_chinese_stands_in_both_columns():
+    assert both_names("  ", " 产科 ") == ("产科", "产科")
+    assert both_names("Maternity", "") == ("Maternity", None)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_the_sql_expression_orders_and_names_as_the_python_rule(app, hospital, language):
+    hospital.icu.name_zh = "重症监护室"  # ward3 has no Chinese name: it falls back to "Ward 3"
+    db.session.commit()
+    with app.test_request_context(), force_locale(language):
+        in_sql = db.session.execute(select(Ward.id, Ward.display_name).order_by(Ward.display_name)).all()
+        wards = db.session.scalars(select(Ward)).all()
+        by_python = sorted(((w.id, w.display_name) for w in wards), key=lambda pair: pair[1])
+        assert in_sql == by_python
+        assert named(hospital.icu) == ("重症监护室" if language == "zh_CN" else "ICU")
+        assert named(None) == "" and named("plain text") == "plain text"
+
+
+def test_pages_show_the_readers_names(app, hospital, login_as):
+    in_chinese(hospital)
+    fault = report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+                         description="No power to bed 1")
+    english = text_of(login_as("dispatcher").get(f"/tickets/{fault.id}").get_data(as_text=True))
+    assert "ICU" in english and "Power" in english and "重症监护室" not in english
+    hospital.user("dispatcher").locale = "zh_CN"
+    db.session.commit()
+    chinese = text_of(login_as("dispatcher").get(f"/tickets/{fault.id}").get_data(as_text=True))
+    assert "重症监护室" in chinese and "电力" in chinese
+
+
+@pytest.mark.parametrize("locale, ward, trade", [("zh_CN", "重症监护室", "电力"), ("en", "ICU", "Power")])
+def test_the_sms_names_the_place_and_trade_in_the_technicians_language(app, hospital, locale, ward, trade):
+    in_chinese(hospital)
+    hospital.user("sparky").locale = locale
+    db.session.commit()
+    fault = report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+                         description="No power to bed 1")
+    assign_ticket(fault.id, hospital.user("sparky").id, hospital.user("dispatcher"))
+    body = db.session.scalars(select(OutboundMessage.body).where(OutboundMessage.ticket_id == fault.id,
+                                                                 OutboundMessage.recipient_id == hospital.user("sparky").id)).all()[0]
+    assert ward in body and trade in body
+
+
+@pytest.mark.parametrize("locale, shown", [("zh_CN", "重症监护室"), ("en", "ICU")])
+def test_the_api_gives_both_names_and_the_callers(app, hospital, api_token, locale, shown):
+    in_chinese(hospital)
+    hospital.user("dispatcher").locale = locale
+    db.session.commit()
+    fault = report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+                         description="No power to bed 1")
+    body = app.test_client().get(f"/api/v1/tickets/{fault.number}", headers=api_token("dispatcher")).get_json()
+    assert body["ward_names"] == {"name": "ICU", "name_zh": "重症监护室", "display_name": shown}
+    assert body["trade_names"]["name_zh"] == "电力" and body["ward"] == shown
