@@ -129,12 +129,14 @@ def edit_part(part_id: int | None = None):
     if request.method == "GET":
         form.active.data = part.active if part else True
         form.trade_id.data = (part.trade_id if part else 0) or 0
+        form.name.data = part.english_name if part else ""
         if part is None:
             form.unit.data, form.reorder_level.data = "each", "0"
     coerce_choice(form.trade_id, _trade_choices())
     if request.method == "POST" and form.validate_on_submit():
         with shown_on(form) as outcome:
             saved = stock.save_part(current_user, part_id=part_id, code=form.code.data, name=form.name.data,
+                                    name_zh=form.name_zh.data,
                                     unit=form.unit.data, unit_cost=form.unit_cost.data,
                                     reorder_level=form.reorder_level.data, trade_id=form.trade_id.data or None,
                                     active=form.active.data)
