@@ -2,14 +2,19 @@
 same on a page, in SQL ordering, in an SMS and through the API."""
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
+
 import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from dispatch.errors import ValidationError
 from dispatch.services.assignment import assign_ticket
+from dispatch.services.planned import ScheduleValues, open_due, save_schedule
+from dispatch.services.report_breaches import add_cause, change_cause
 from dispatch.services.tickets import report_fault
 from dispatch.templating import named
-from models import OutboundMessage, Ward, db
+from models import BreachCause, OutboundMessage, Part, TicketChecklistItem, Ward, db
 from models.names import both_names, name_in
 from tests.conftest import text_of
 
@@ -81,3 +86,44 @@ def test_the_api_gives_both_names_and_the_callers(app, hospital, api_token, loca
     body = app.test_client().get(f"/api/v1/tickets/{fault.number}", headers=api_token("dispatcher")).get_json()
     assert body["ward_names"] == {"name": "ICU", "name_zh": "重症监护室", "display_name": shown}
     assert body["trade_names"]["name_zh"] == "电力" and body["ward"] == shown
+
+
+def test_a_part_may_be_named_only_in_chinese_and_the_form_shows_it_so(app, hospital, login_as):
+    supervisor = login_as("supervisor")
+    page = supervisor.post("/stock/parts/new", data={"code": "Z-1", "name": "", "name_zh": "保险丝", "unit": "each",
+                                                     "unit_cost": "3.50", "reorder_level": "0", "trade_id": "0",
+                                                     "active": "y"})
+    assert page.status_code == 302, text_of(page.get_data(as_text=True))
+    part = db.session.scalars(select(Part).where(Part.code == "Z-1")).one()
+    assert (part.name, part.name_zh, part.english_name) == ("保险丝", "保险丝", "")
+    form = supervisor.get(f"/stock/parts/{part.id}/edit").get_data(as_text=True)
+    assert 'name="name" type="text" value=""' in form and 'value="保险丝"' in form
+    refused = supervisor.post("/stock/parts/new", data={"code": "Z-2", "name": "", "name_zh": "", "unit": "each",
+                                                        "unit_cost": "1", "reorder_level": "0", "trade_id": "0"})
+    assert refused.status_code == 422 and "Name the part" in text_of(refused.get_data(as_text=True))
+
+
+def test_a_breach_cause_takes_both_names(app, hospital):
+    cause = add_cause("Lift contractor late", hospital.user("manager"), name_zh="电梯承包商迟到")
+    assert (cause.name, cause.name_zh) == ("Lift contractor late", "电梯承包商迟到")
+    change_cause(cause.id, hospital.user("manager"), name="", name_zh="承包商迟到")
+    db.session.expire_all()
+    assert (db.session.get(BreachCause, cause.id).name, db.session.get(BreachCause, cause.id).name_zh) == ("承包商迟到",) * 2
+    with pytest.raises(ValidationError, match="Name the cause"):
+        add_cause("", hospital.user("manager"), name_zh="")
+
+
+def test_a_schedules_chinese_checklist_goes_onto_its_tickets_step_for_step(app, hospital):
+    schedule = save_schedule(hospital.user("supervisor"), ScheduleValues(
+        title="Gas alarm test", title_zh="气体报警测试", ward_id=hospital.icu.id, trade_id=hospital.trades["gas"].id,
+        start_date=date(2026, 3, 12), interval_unit="month", interval_count=1, lead_days=7,
+        checklist=["Test the panel", "Record readings"], checklist_zh=["测试面板"]))
+    open_due(datetime(2026, 3, 10, 2, tzinfo=timezone.utc))
+    items = db.session.scalars(select(TicketChecklistItem).order_by(TicketChecklistItem.position)).all()
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert named(schedule) == "气体报警测试"
+        assert [named(item) for item in items] == ["测试面板", "Record readings"]
+    with pytest.raises(ValidationError, match="more steps"):
+        save_schedule(hospital.user("supervisor"), ScheduleValues(
+            title="Gas alarm test", ward_id=hospital.icu.id, trade_id=hospital.trades["gas"].id,
+            start_date=date(2026, 3, 12), checklist=["One"], checklist_zh=["一", "二"]))

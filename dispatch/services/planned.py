@@ -26,6 +26,7 @@ from models import (
     OPEN_STATUSES, RECURRENCE_UNITS, Asset, Location, MaintenanceSchedule, PlannedOccurrence, Ticket, Trade, User,
     Ward, db,
 )
+from models.names import both_names
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +54,18 @@ class ScheduleValues:
     location_id: int | None = None
     asset_id: int | None = None
     checklist: list[str] = field(default_factory=list)
+    checklist_zh: list[str] = field(default_factory=list)  # the same steps in Chinese, line for line
+    title_zh: str | None = None
     estimated_minutes: int | None = None
     lead_days: int = 7
     active: bool = True
 
 
 def _validated(session, values: ScheduleValues) -> dict:
-    title = (values.title or "").strip()
-    if len(title) < 3:
+    title, title_zh = both_names(values.title, values.title_zh)
+    if len(title) < (2 if title == title_zh else 3):
         raise ValidationError(_("Say in a few words what the job is."), field="title")
-    if len(title) > MAX_TITLE:
+    if len(title) > MAX_TITLE or len(title_zh or "") > MAX_TITLE:
         raise ValidationError(_("At most %(n)d characters.", n=MAX_TITLE), field="title")
     ward = session.get(Ward, values.ward_id) if values.ward_id else None
     if ward is None:
@@ -80,6 +83,14 @@ def _validated(session, values: ScheduleValues) -> dict:
         if asset is None or asset.ward_id != ward.id:
             raise ValidationError(_("That asset is not in this ward."), field="asset_id")
     steps = [s.strip() for s in values.checklist if s and s.strip()]
+    steps_zh = [s.strip() for s in values.checklist_zh if s and s.strip()]
+    steps = steps or list(steps_zh)  # given only in Chinese: it stands in both, as a name does
+    if len(steps_zh) > len(steps):
+        raise ValidationError(_("The Chinese checklist has more steps than the checklist: one line for each step."),
+                              field="checklist_zh")
+    if any(len(s) > checklists.MAX_ITEM for s in steps_zh):
+        raise ValidationError(_("Each checklist step at most %(n)d characters.", n=checklists.MAX_ITEM),
+                              field="checklist_zh")
     if len(steps) > checklists.MAX_ITEMS:
         raise ValidationError(_("At most %(n)d checklist steps.", n=checklists.MAX_ITEMS), field="checklist")
     if any(len(s) > checklists.MAX_ITEM for s in steps):
@@ -91,7 +102,7 @@ def _validated(session, values: ScheduleValues) -> dict:
                               field="estimated_minutes")
     if not (0 <= (values.lead_days if values.lead_days is not None else -1) <= MAX_LEAD_DAYS):
         raise ValidationError(_("Open the ticket 0 to %(n)d days ahead.", n=MAX_LEAD_DAYS), field="lead_days")
-    fields = dict(title=title, ward_id=ward.id, trade_id=values.trade_id, location_id=location_id, asset_id=asset_id,
+    fields = dict(title=title, title_zh=title_zh, checklist_zh=steps_zh or None, ward_id=ward.id, trade_id=values.trade_id, location_id=location_id, asset_id=asset_id,
                   checklist=steps, estimated_minutes=minutes, lead_days=values.lead_days, active=bool(values.active),
                   recurrence=values.recurrence)
     if values.recurrence == "interval":
