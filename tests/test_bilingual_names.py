@@ -25,6 +25,18 @@ def in_chinese(hospital):
     db.session.commit()
 
 
+def reading(hospital, username: str, locale: str) -> None:
+    """The hospital's ICU and power named in Chinese too, and this person reading `locale`."""
+    in_chinese(hospital)
+    hospital.user(username).locale = locale
+    db.session.commit()
+
+
+def icu_power_fault(hospital):
+    return report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
+                        description="No power to bed 1")
+
+
 @pytest.mark.parametrize("english, chinese, language, shown", [
     ("ICU", "重症监护室", "zh_CN", "重症监护室"), ("ICU", "重症监护室", "en", "ICU"),
     ("ICU", None, "zh_CN", "ICU"), ("ICU", "", "zh_CN", "ICU"), ("", "重症监护室", "en", "重症监护室"),
@@ -53,8 +65,7 @@ def test_the_sql_expression_orders_and_names_as_the_python_rule(app, hospital, l
 
 def test_pages_show_the_readers_names(app, hospital, login_as):
     in_chinese(hospital)
-    fault = report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
-                         description="No power to bed 1")
+    fault = icu_power_fault(hospital)
     english = text_of(login_as("dispatcher").get(f"/tickets/{fault.id}").get_data(as_text=True))
     assert "ICU" in english and "Power" in english and "重症监护室" not in english
     hospital.user("dispatcher").locale = "zh_CN"
@@ -65,11 +76,8 @@ def test_pages_show_the_readers_names(app, hospital, login_as):
 
 @pytest.mark.parametrize("locale, ward, trade", [("zh_CN", "重症监护室", "电力"), ("en", "ICU", "Power")])
 def test_the_sms_names_the_place_and_trade_in_the_technicians_language(app, hospital, locale, ward, trade):
-    in_chinese(hospital)
-    hospital.user("sparky").locale = locale
-    db.session.commit()
-    fault = report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
-                         description="No power to bed 1")
+    reading(hospital, "sparky", locale)
+    fault = icu_power_fault(hospital)
     assign_ticket(fault.id, hospital.user("sparky").id, hospital.user("dispatcher"))
     body = db.session.scalars(select(OutboundMessage.body).where(OutboundMessage.ticket_id == fault.id,
                                                                  OutboundMessage.recipient_id == hospital.user("sparky").id)).all()[0]
@@ -78,11 +86,8 @@ def test_the_sms_names_the_place_and_trade_in_the_technicians_language(app, hosp
 
 @pytest.mark.parametrize("locale, shown", [("zh_CN", "重症监护室"), ("en", "ICU")])
 def test_the_api_gives_both_names_and_the_callers(app, hospital, api_token, locale, shown):
-    in_chinese(hospital)
-    hospital.user("dispatcher").locale = locale
-    db.session.commit()
-    fault = report_fault(hospital.user("nurse.icu"), ward_id=hospital.icu.id, trade_id=hospital.trades["power"].id,
-                         description="No power to bed 1")
+    reading(hospital, "dispatcher", locale)
+    fault = icu_power_fault(hospital)
     body = app.test_client().get(f"/api/v1/tickets/{fault.number}", headers=api_token("dispatcher")).get_json()
     assert body["ward_names"] == {"name": "ICU", "name_zh": "重症监护室", "display_name": shown}
     assert body["trade_names"]["name_zh"] == "电力" and body["ward"] == shown
