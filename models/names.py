@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from flask_babel import get_locale
-from sqlalchemy import func
+from sqlalchemy import func, literal_column
 from sqlalchemy.ext.hybrid import hybrid_property
 
 
@@ -55,9 +55,11 @@ class Bilingual:
     @classmethod
     def _display_name_expression(cls):
         # The same rule as name_in for ORDER BY and search: `field` is never empty, so it is the fallback.
+        # '' is written into the SQL, not bound: the expression must read the same in SELECT and GROUP BY
+        # (PostgreSQL compares their text, and two bound parameters never match).
         english = getattr(cls, cls.bilingual_field)
         if is_chinese(reader_language()):
-            return func.coalesce(func.nullif(getattr(cls, f"{cls.bilingual_field}_zh"), ""), english)
+            return func.coalesce(func.nullif(getattr(cls, f"{cls.bilingual_field}_zh"), literal_column("''")), english)
         return english
 
     @property

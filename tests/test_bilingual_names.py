@@ -132,3 +132,16 @@ def test_a_schedules_chinese_checklist_goes_onto_its_tickets_step_for_step(app, 
         save_schedule(hospital.user("supervisor"), ScheduleValues(
             title="Gas alarm test", ward_id=hospital.icu.id, trade_id=hospital.trades["gas"].id,
             start_date=date(2026, 3, 12), checklist=["One"], checklist_zh=["一", "二"]))
+
+
+@pytest.mark.parametrize("by", ["ticket", "ward", "trade"])
+def test_reports_grouped_by_name_work_in_chinese(app, hospital, login_as, by):
+    """The name expression stands in SELECT and GROUP BY alike (PostgreSQL refuses two that differ)."""
+    in_chinese(hospital)
+    hospital.user("manager").locale = "zh_CN"
+    db.session.commit()
+    icu_power_fault(hospital)
+    manager = login_as("manager")
+    assert manager.get(f"/reports/cost?by={by}").status_code == 200
+    assert manager.get(f"/reports/cost.csv?by={by}").status_code == 200
+    assert manager.get("/reports/repeats").status_code == 200
