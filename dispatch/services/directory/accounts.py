@@ -55,9 +55,6 @@ def _find(session: Session, person: DirectoryPerson, adopt: bool) -> tuple[User 
     if same_name is None:
         return None, None
     if adopt and may_join_directory(same_name):
-        audit.add(session, "directory_linked", subject_id=same_name.id, subject=same_name.username,
-                  detail={"source": person.source, "by": "username" if same_name.username == person.username
-                          else "verified_email"})
         return same_name, None
     if may_join_directory(same_name) and person.source == "oidc":
         return None, _("A Dispatch account called %(name)s already exists. For your safety it is not joined to your "
@@ -124,6 +121,9 @@ def sign_in(person: DirectoryPerson, *, adopt: bool = False) -> User:
         else:
             if user.directory is None:  # a local account taken over by the directory
                 user.directory, user.directory_key = person.source, person.key
+                audit.add(session, "directory_linked", subject_id=user.id, subject=user.username,
+                          detail={"source": person.source,
+                                  "by": "username" if user.username == person.username else "verified_email"})
             _bring_in_step(session, user, person, *grant)
         if user is not None:
             user.directory_checked_at = clock_now()
