@@ -155,6 +155,11 @@ class Config:
     # Production refuses plain ldap:// without StartTLS (passwords in clear on the wire) unless this is set.
     LDAP_ALLOW_INSECURE = _bool("LDAP_ALLOW_INSECURE")
     # OpenID Connect (Azure AD / Entra ID, ADFS, Keycloak...): authorization code with PKCE.
+    # The first directory sign-in may take over a local account of the same name (see
+    # dispatch.services.directory.may_adopt_local_account): on for LDAP unless switched off; off for OpenID
+    # unless switched on, and then only with a verified email claim.
+    LDAP_ADOPT_LOCAL_ACCOUNTS = _bool("LDAP_ADOPT_LOCAL_ACCOUNTS", True)
+    OIDC_ADOPT_LOCAL_ACCOUNTS = _bool("OIDC_ADOPT_LOCAL_ACCOUNTS")
     OIDC_ISSUER = os.environ.get("OIDC_ISSUER") or None
     OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID") or None
     OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET") or None

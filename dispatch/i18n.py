@@ -15,6 +15,9 @@ LANGUAGE_COOKIE = "lang"
 def select_locale() -> str:
     if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
         return current_user.locale
+    api_user = g.get("api_user") if has_request_context() else None  # the API's caller, by bearer token
+    if api_user is not None and api_user.locale in SUPPORTED_LOCALES:
+        return api_user.locale
     if has_request_context():  # before logging in: ?lang= on the login page, or the choice kept in a cookie
         chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
         if chosen in SUPPORTED_LOCALES:

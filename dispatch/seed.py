@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, time, timedelta
 
-from dispatch import seed_certs, seed_costs
+from dispatch import seed_certs, seed_costs, seed_names
 from dispatch.seed_permits import seed_permits_demo
 from dispatch.seed_rounds import seed_rounds
 from dispatch.clock import now as clock_now
@@ -207,6 +207,7 @@ def seed_demo_hospital(days: int = 90, seed: int = 42) -> str:
     seed_rounds(rng, moment)
     _link_assets(seed)
     explained = _seed_breach_causes(rng, moment)
+    seed_names.add_chinese_names()
     db.session.commit()
     seed_certs.seed_compliance(moment)
     permits_line = seed_permits_demo(moment, wards)
@@ -480,7 +481,7 @@ def _seed_plans(moment: datetime, trades: dict[str, Trade]) -> dict[str, Emergen
         for number, (version_steps, note, at) in enumerate(versions, start=1):
             is_last = number == len(versions)
             version = EmergencyPlanVersion(
-                plan=plan, number=number, title=title, summary=summary, steps=version_steps,
+                plan=plan, number=number, title=title, title_zh=seed_names.in_chinese(title), summary=summary, steps=version_steps,
                 contacts=[{"name": n, "phone": p} for n, p in (contacts if is_last else contacts[:-1])],
                 isolation_points=[{"what": w, "where": where} for w, where in points],
                 change_note=note, published_at=at, published_by=supervisor if number > 1 else manager)

@@ -14,6 +14,7 @@ from dispatch.i18n import local_date, local_datetime, month_label
 from dispatch.services import sla
 from dispatch.services.emergency_plans import tel_href
 from dispatch.services.tickets import STATUS_LABELS
+from models.names import Bilingual
 
 PRIORITY_LABELS = {1: _l("P1 emergency"), 2: _l("P2 urgent"), 3: _l("P3 routine"), 4: _l("P4 planned")}
 ROLE_LABELS = {
@@ -87,9 +88,17 @@ def person_label(user) -> str:
     role = str(ROLE_LABELS.get(user.role, user.role))
     if user.role.lower() not in name.lower() and role.lower() not in name.lower():
         parts.append(role)
-    if user.ward is not None and user.ward.name.lower() not in name.lower():
-        parts.append(user.ward.name)
+    if user.ward is not None and user.ward.display_name.lower() not in name.lower():
+        parts.append(user.ward.display_name)
     return " · ".join(parts)
+
+
+def named(thing) -> str:
+    """|named: a ward's, trade's, part's... name in the reader's language, falling back to the other
+    (models.names.Bilingual); plain text passes through."""
+    if thing is None:
+        return ""
+    return thing.display_name if isinstance(thing, Bilingual) else str(thing)
 
 
 def duration(seconds: float | None) -> str:
@@ -156,6 +165,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["amount"] = amount
     app.jinja_env.filters["person"] = person_label
+    app.jinja_env.filters["named"] = named
     app.jinja_env.globals.update(
         now=now,
         get_locale=get_locale,

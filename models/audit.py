@@ -14,7 +14,7 @@ AUDIT_KINDS = (
     "user_created", "role_changed", "user_deactivated", "user_reactivated",
     "token_created", "token_revoked", "token_used",
     "job_requeued", "job_deleted",
-    "break_glass_changed",
+    "break_glass_changed", "directory_linked", "directory_sign_in_refused",
 )
 
 

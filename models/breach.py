@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models.names import Bilingual
 from models.base import UTCDateTime, db
 
 # The list a new hospital starts with; the department renames, adds and retires causes as it learns.
@@ -22,12 +23,13 @@ DEFAULT_BREACH_CAUSES = (
 )
 
 
-class BreachCause(db.Model):
+class BreachCause(Bilingual, db.Model):
     """One entry in the department's list. Retired causes stay on the breaches they explain."""
 
     __tablename__ = "breach_cause"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    name_zh: Mapped[str | None] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 

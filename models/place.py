@@ -6,6 +6,7 @@ import secrets
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models.names import Bilingual
 from models.base import db
 
 # Criticality drives priority: faults in these places threaten patients at once.
@@ -17,28 +18,31 @@ CRITICALITY_WORDS = {"icu": ("icu", "intensive care", "重症"), "theatre": ("th
                      "ed": ("emergency", "a&e", "急诊"), "isolation": ("isolation", "隔离")}
 
 
-class Site(db.Model):
+class Site(Bilingual, db.Model):
     __tablename__ = "site"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    name_zh: Mapped[str | None] = mapped_column(String(120))
     buildings: Mapped[list[Building]] = relationship(back_populates="site", order_by="Building.name")
 
 
-class Building(db.Model):
+class Building(Bilingual, db.Model):
     __tablename__ = "building"
     __table_args__ = (UniqueConstraint("site_id", "name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str | None] = mapped_column(String(120))
     site: Mapped[Site] = relationship(back_populates="buildings")
     wards: Mapped[list[Ward]] = relationship(back_populates="building", order_by="Ward.name")
 
 
-class Ward(db.Model):
+class Ward(Bilingual, db.Model):
     __tablename__ = "ward"
     id: Mapped[int] = mapped_column(primary_key=True)
     building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    name_zh: Mapped[str | None] = mapped_column(String(120))
     floor: Mapped[str | None] = mapped_column(String(20))
     criticality: Mapped[str] = mapped_column(String(20), default="general")
     phone_extension: Mapped[str | None] = mapped_column(String(20))
@@ -56,11 +60,11 @@ class Ward(db.Model):
         """The criticality to name after the ward, or None: a general ward, or one whose name says it already."""
         if not self.is_critical:
             return None
-        name = self.name.lower()
+        name = f"{self.name} {self.name_zh or ''}".lower()
         return None if any(word in name for word in CRITICALITY_WORDS.get(self.criticality, ())) else self.criticality
 
 
-class Location(db.Model):
+class Location(Bilingual, db.Model):
     """A room, bay or bed space inside a ward."""
 
     __tablename__ = "location"
@@ -68,6 +72,7 @@ class Location(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str | None] = mapped_column(String(120))
     # A printed QR label carries this number, signed: raising it revokes every label printed before.
     label_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     ward: Mapped[Ward] = relationship(back_populates="locations")
@@ -77,13 +82,14 @@ def _qr_code() -> str:
     return secrets.token_urlsafe(9)
 
 
-class Asset(db.Model):
+class Asset(Bilingual, db.Model):
     """A maintained thing with a QR label: a ventilator outlet panel, a lift car, an AC unit."""
 
     __tablename__ = "asset"
     id: Mapped[int] = mapped_column(primary_key=True)
     tag: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(160))
+    name_zh: Mapped[str | None] = mapped_column(String(160))
     ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"), index=True)
     location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
     trade_id: Mapped[int | None] = mapped_column(ForeignKey("trade.id"))

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models.names import Bilingual
 from models.base import UTCDateTime, db
 
 
@@ -45,7 +46,7 @@ class EmergencyPlan(db.Model):
         return [k.strip() for k in (self.keywords or "").split(",") if k.strip()]
 
 
-class EmergencyPlanVersion(db.Model):
+class EmergencyPlanVersion(Bilingual, db.Model):
     """One published text of a plan. Never updated, never deleted."""
 
     __tablename__ = "emergency_plan_version"
@@ -54,6 +55,8 @@ class EmergencyPlanVersion(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("emergency_plan.id"))
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(160))
+    bilingual_field = "title"
+    title_zh: Mapped[str | None] = mapped_column(String(160))
     summary: Mapped[str | None] = mapped_column(Text)
     # ["Confirm which beds have lost power", ...] in the order they are done.
     steps: Mapped[list] = mapped_column(JSON)

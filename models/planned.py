@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models.names import Bilingual
 from models.base import UTCDateTime, db
 
 # Every N days, weeks or months from the start date, or on a list of fixed dates.
@@ -14,7 +15,7 @@ RECURRENCE_KINDS = ("interval", "dates")
 OCCURRENCE_STATES = ("opened", "skipped")
 
 
-class MaintenanceSchedule(db.Model):
+class MaintenanceSchedule(Bilingual, db.Model):
     """A recurring job on a place or an asset (the monthly lift inspection, the weekly gas-alarm test)."""
 
     __tablename__ = "maintenance_schedule"
@@ -24,12 +25,16 @@ class MaintenanceSchedule(db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(160))
+    bilingual_field = "title"
+    title_zh: Mapped[str | None] = mapped_column(String(160))
     ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"), index=True)
     location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"), index=True)
     trade_id: Mapped[int] = mapped_column(ForeignKey("trade.id"), index=True)
     # The steps the technician ticks off, in order; copied onto each ticket when it opens.
     checklist: Mapped[list] = mapped_column(JSON, default=list)
+    # The same steps in Chinese, step for step (a blank one falls back to the English step).
+    checklist_zh: Mapped[list | None] = mapped_column(JSON)
     estimated_minutes: Mapped[int | None] = mapped_column(Integer)
     recurrence: Mapped[str] = mapped_column(String(10), default="interval")
     interval_unit: Mapped[str | None] = mapped_column(String(10))
@@ -54,11 +59,11 @@ class MaintenanceSchedule(db.Model):
 
     @property
     def place(self) -> str:
-        parts = [self.ward.name if self.ward else ""]
+        parts = [self.ward.display_name if self.ward else ""]
         if self.location:
-            parts.append(self.location.name)
+            parts.append(self.location.display_name)
         if self.asset:
-            parts.append(f"{self.asset.name} ({self.asset.tag})")
+            parts.append(f"{self.asset.display_name} ({self.asset.tag})")
         return " · ".join(p for p in parts if p)
 
 
@@ -88,7 +93,7 @@ class PlannedOccurrence(db.Model):
     skipped_by: Mapped["User | None"] = relationship()  # noqa: F821
 
 
-class TicketChecklistItem(db.Model):
+class TicketChecklistItem(Bilingual, db.Model):
     """One step of a planned ticket's checklist, ticked off by the technician (page or SMS)."""
 
     __tablename__ = "ticket_checklist_item"
@@ -97,6 +102,8 @@ class TicketChecklistItem(db.Model):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 ... as the SMS reply numbers them
     text: Mapped[str] = mapped_column(Text)
+    bilingual_field = "text"
+    text_zh: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     done_by: Mapped["User | None"] = relationship()  # noqa: F821

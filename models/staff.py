@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from models.names import Bilingual
 from models.base import UTCDateTime, db
 
 # integration: a building-management or medical-gas alarm panel sending alarms through the API.
@@ -23,13 +24,14 @@ trade_licence_type = Table(
 )
 
 
-class Trade(db.Model):
+class Trade(Bilingual, db.Model):
     """power, water, medical gas, lift, air conditioning, other."""
 
     __tablename__ = "trade"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(80))
+    name_zh: Mapped[str | None] = mapped_column(String(80))
     # Priority for a fault that takes out the whole service in a general area (P1..P3).
     base_priority: Mapped[int] = mapped_column(Integer, default=3)
     # Medical gas alarms are always emergencies, whatever the ward.
@@ -38,11 +40,12 @@ class Trade(db.Model):
     licence_types: Mapped[list[LicenceType]] = relationship(secondary=trade_licence_type, order_by="LicenceType.name")
 
 
-class LicenceType(db.Model):
+class LicenceType(Bilingual, db.Model):
     __tablename__ = "licence_type"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(160))
+    name_zh: Mapped[str | None] = mapped_column(String(160))
     trades: Mapped[list[Trade]] = relationship(secondary=trade_licence_type, viewonly=True)
 
 

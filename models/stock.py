@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models.names import Bilingual
 from models.base import UTCDateTime, db
 
 MOVEMENT_KINDS = ("receipt", "issue", "adjustment", "return")
@@ -30,7 +31,7 @@ class Store(db.Model):
     building: Mapped["Building | None"] = relationship()  # noqa: F821
 
 
-class Part(db.Model):
+class Part(Bilingual, db.Model):
     __tablename__ = "part"
     __table_args__ = (
         CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
@@ -40,6 +41,7 @@ class Part(db.Model):
     # What is written on the bin label and typed in an SMS (P-100); kept upper case.
     code: Mapped[str] = mapped_column(String(30), unique=True)
     name: Mapped[str] = mapped_column(String(160))
+    name_zh: Mapped[str | None] = mapped_column(String(160))
     unit: Mapped[str] = mapped_column(String(20), default="each")
     # The current price; each issue keeps the price of its day (TicketPart.unit_cost).
     unit_cost: Mapped[Decimal] = mapped_column(Money)

@@ -182,7 +182,7 @@ class Ticket(db.Model):
     def place(self) -> str:
         """'ICU · Bay 1 · Bed 4': ward, location, the reporter's detail, each said once (a detail typed as
         'Bay 1 bed 4' in Bay 1 stands for both)."""
-        return join_place([self.ward.name if self.ward else "", self.location.name if self.location else "",
+        return join_place([self.ward.display_name if self.ward else "", self.location.display_name if self.location else "",
                            self.place_detail or ""])
 
 

@@ -21,8 +21,8 @@ free local port, logs in as the people who use each page and saves PNGs:
                       the same people after choosing 中文 in the header: the board, the planned-work calendar,
                       a P1 ticket with its emergency plan, and the budget
 
-Needs Debian's Chromium (/usr/bin/chromium, or $DISPATCH_CHROMIUM) and, for the Chinese pages, a CJK font
-(apt-get install fonts-noto-cjk); no network, no Redis.
+Needs Debian's Chromium (/usr/bin/chromium, or $DISPATCH_CHROMIUM) and, for the Chinese pages, a CJK font:
+scripts/cjk_font.sh installs fonts-wqy-zenhei when run as root and otherwise stops, saying so; no Redis.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ import argparse
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -197,6 +198,9 @@ def main() -> int:
     chromium = os.environ.get("DISPATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).is_file():
         print(f"Chromium not found at {chromium}: apt-get install chromium, or set DISPATCH_CHROMIUM.", file=sys.stderr)
+        return 2
+    # Chinese screenshots without a CJK font would show boxes: install one (as root) or stop, saying so.
+    if subprocess.run([str(ROOT / "scripts" / "cjk_font.sh")]).returncode != 0:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
 

@@ -21,6 +21,9 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# A CJK font, so the browser tests' Chinese pages are drawn (and checked) without boxes for characters.
+scripts/cjk_font.sh || exit 2
+
 # axe-core for the browser tests' accessibility check: npm installs the pinned version (package-lock.json)
 # into ./node_modules, which git ignores. Without Node.js and npm the check cannot run, so the run fails.
 if ! command -v npm >/dev/null 2>&1; then

@@ -246,6 +246,7 @@ POLICY: dict[str, Access] = {
     "admin.directory_groups": form(roles("admin")),
     "admin.remove_directory_group": action(roles("admin")),
     "admin.break_glass": action(roles("admin")),
+    "admin.directory_link": action(roles("admin")),
     "operations.queues": page(roles("supervisor", "admin")),
     "operations.requeue": action(roles("admin")),
     "operations.delete": action(roles("admin")),

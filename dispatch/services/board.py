@@ -154,7 +154,7 @@ def _folded(groups: dict[tuple[int, int], list[_Line]]) -> list[Folded]:
 
 
 def all_trades() -> list[Trade]:
-    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
 
 
 @dataclass

@@ -81,7 +81,7 @@ def _stamp(when: datetime) -> str:
 
 def feed(user: User, now: datetime, host: str = "dispatch") -> str:
     """VCALENDAR text, CRLF line endings, one VEVENT per duty from a week ago to 60 days ahead."""
-    trades = {t.id: t.name for t in db.session.scalars(select(Trade))}
+    trades = {t.id: t.display_name for t in db.session.scalars(select(Trade))}
     lines = [
         "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Dispatch//On call//EN", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
         f"X-WR-CALNAME:{escape_text(_('On call: %(name)s', name=user.full_name))}",

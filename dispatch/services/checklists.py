@@ -43,10 +43,14 @@ def items_for(ticket_id: int) -> list[TicketChecklistItem]:
                                    .order_by(TicketChecklistItem.position)))
 
 
-def copy_onto(session, ticket: Ticket, steps: Iterable[str]) -> int:
+def copy_onto(session, ticket: Ticket, steps: Iterable[str], steps_zh: Iterable[str] | None = None) -> int:
+    """The schedule's steps onto its ticket, each with its Chinese text when the schedule gives one (step for step)."""
+    chinese = list(steps_zh or [])
     count = 0
     for position, text in enumerate((s for s in steps if s and s.strip()), 1):
-        session.add(TicketChecklistItem(ticket_id=ticket.id, position=position, text=text.strip()[:MAX_ITEM]))
+        text_zh = chinese[position - 1].strip()[:MAX_ITEM] if position <= len(chinese) and chinese[position - 1] else None
+        session.add(TicketChecklistItem(ticket_id=ticket.id, position=position, text=text.strip()[:MAX_ITEM],
+                                        text_zh=text_zh or None))
         count = position
     return count
 

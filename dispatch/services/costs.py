@@ -190,23 +190,23 @@ def costs(report: ReportFilter, by: str, limit: int | None = None) -> tuple[list
             rows.append(_row(month, month.strftime("%Y-%m"), found.get(index, (0, 0, 0, 0, 0))))
         return rows, total
     if by == "ticket":
-        query = (select(Ticket.id, Ticket.created_at, Trade.name, Ward.name, Ticket.status, *_measures())
+        query = (select(Ticket.id, Ticket.created_at, Trade.display_name, Ward.display_name, Ticket.status, *_measures())
                  .join(Trade, Trade.id == Ticket.trade_id).join(Ward, Ward.id == Ticket.ward_id)
-                 .where(*where).group_by(Ticket.id, Ticket.created_at, Trade.name, Ward.name, Ticket.status))
+                 .where(*where).group_by(Ticket.id, Ticket.created_at, Trade.display_name, Ward.display_name, Ticket.status))
         for ticket_id, created, trade, ward, status, *values in db.session.execute(query):
             row = _row(ticket_id, f"#{ticket_id}", values)
             row.extra = {"created_at": created, "trade": trade, "ward": ward, "status": status}
             rows.append(row)
     else:
-        column, model, name = {"asset": (Ticket.asset_id, Asset, Asset.name), "ward": (Ticket.ward_id, Ward, Ward.name),
-                               "trade": (Ticket.trade_id, Trade, Trade.name)}[by]
+        column, model, name = {"asset": (Ticket.asset_id, Asset, Asset.display_name), "ward": (Ticket.ward_id, Ward, Ward.display_name),
+                               "trade": (Ticket.trade_id, Trade, Trade.display_name)}[by]
         found = list(db.session.execute(select(column, *_measures()).where(*where).group_by(column)))
         ids = [key for key, *_values in found if key is not None]
         names = {}
         if ids:
             if by == "asset":
                 names = {i: f"{tag} {label}" for i, tag, label in
-                         db.session.execute(select(Asset.id, Asset.tag, Asset.name).where(Asset.id.in_(ids)))}
+                         db.session.execute(select(Asset.id, Asset.tag, Asset.display_name).where(Asset.id.in_(ids)))}
             else:
                 names = dict(db.session.execute(select(model.id, name).where(model.id.in_(ids))).all())
         for key, *values in found:
@@ -292,9 +292,9 @@ def cost_against_budget(month: date) -> list[BudgetRow]:
     budgets = dict(db.session.execute(select(TradeBudget.trade_id, TradeBudget.amount)
                                       .where(TradeBudget.month == month)).all())
     rows = []
-    for trade in db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)):
+    for trade in db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)):
         budget = budgets.get(trade.id)
-        rows.append(BudgetRow(trade.id, trade.name, to_money(budget) if budget is not None else None,
+        rows.append(BudgetRow(trade.id, trade.display_name, to_money(budget) if budget is not None else None,
                               actual.get(trade.id, ZERO), last_year.get(trade.id, ZERO), month))
     return rows
 

@@ -526,7 +526,7 @@ def auto_dispatch(session, ticket: Ticket, now: datetime, candidates: list[int] 
                             "%(name)s with %(p1)d open P1",
                             "all %(num)d licensed on-call %(trade)s technicians are busy on emergencies; given to "
                             "%(name)s with %(p1)d open P1", len(people),
-                            trade=ticket.trade.name, name=person.full_name, p1=held[person.id])
+                            trade=ticket.trade.display_name, name=person.full_name, p1=held[person.id])
         try:
             _give(session, ticket, person, now, voice=ticket.priority == 1, note=note)
         except DispatchError:
@@ -551,7 +551,7 @@ def _wait_for_dispatcher(session, ticket: Ticket, now: datetime) -> None:
     # The line names who is told, so every "nobody on call" SMS traces to it.
     session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="auto_dispatch_none", channel="system",
                             note=_("Nobody licensed for %(trade)s is on call: waiting for the dispatcher.",
-                                   trade=ticket.trade.name),
+                                   trade=ticket.trade.display_name),
                             data={"supervisor_told": not already, "people": [p.id for p in told]}))
     for person in told:
         notify.owe_sms(session, recipient=person, kind="nobody_on_call", ticket=ticket,

@@ -145,7 +145,7 @@ def _open(session, tickets: list[Ticket], now: datetime, actor_id: int | None) -
     minutes = max(1, round((max(t.created_at for t in tickets) - min(t.created_at for t in tickets)).total_seconds() / 60))
     record_event(lead, "incident_opened", actor_id, now,
            _("Lead ticket of incident #%(n)d: %(count)d %(trade)s reports from %(building)s (%(wards)d wards).",
-             n=incident.number, count=len(tickets), trade=incident.trade.name, building=incident.building.name,
+             n=incident.number, count=len(tickets), trade=incident.trade.display_name, building=incident.building.display_name,
              wards=wards), {"incident_id": incident.id, "tickets": [t.id for t in tickets]})
     # The duty manager on call hears of every major incident at once.
     for person in rota.on_call(None, ("duty_manager",), now):
@@ -178,7 +178,7 @@ def _group(session, incident: Incident, ticket: Ticket, now: datetime, actor_id:
     actor, channel = _by(session, actor_id)
     engine.move(session, ticket, "group", actor=actor, at=now, channel=channel,
                 note=_("Grouped into incident #%(n)d (%(trade)s, %(building)s); it follows ticket %(n)d.",
-                       n=incident.number, trade=incident.trade.name, building=incident.building.name),
+                       n=incident.number, trade=incident.trade.display_name, building=incident.building.display_name),
                 data={"incident_id": incident.id})
     if ticket.priority < lead.priority:
         _raise_lead(session, lead, ticket, now, actor_id)
@@ -395,9 +395,9 @@ def comment_on_incident(incident_id: int, actor: User, note: str) -> None:
         if actor.role not in access.REPORTERS:
             raise PermissionDeniedError(_("Your role may not do this."))
         if actor.role == "nurse" and (actor.ward is None or actor.ward.building_id != incident.building_id):
-            raise PermissionDeniedError(_("Your ward is not in %(building)s.", building=incident.building.name))
+            raise PermissionDeniedError(_("Your ward is not in %(building)s.", building=incident.building.display_name))
         note = clean_text(note, "note", required=True)
-        where = actor.ward.name if actor.ward else actor.full_name
+        where = actor.ward.display_name if actor.ward else actor.full_name
         engine.record_event(session.get(Ticket, incident.lead_ticket_id), "comment", actor.id, now, "web",
                      note=f"{where}: {note}", data={"ward_id": actor.ward_id, "incident_id": incident.id})
 
@@ -462,7 +462,7 @@ def board_panel(now: datetime) -> Panel:
         timer = timers.get(incident.lead_ticket_id)
         panel.summaries[incident.id] = Summary(
             incident=incident, lead=incident.lead_ticket, reports=len(tickets),
-            wards=sorted({t.ward.name for t in tickets}), at_risk=sum(1 for t in tickets if t.patient_at_risk),
+            wards=sorted({t.ward.display_name for t in tickets}), at_risk=sum(1 for t in tickets if t.patient_at_risk),
             paged=[(page, escalation.page_label(page)) for page in pages.get(incident.lead_ticket_id, [])],
             next_step=escalation.next_step(timer),
             exhausted=timer is not None and timer.state == "exhausted")

@@ -110,9 +110,9 @@ def _breaches(month: date, now: datetime) -> dict:
         ticket, cause = line.ticket, line.cause
         listed.append({
             "number": ticket.number, "reported_at": ticket.created_at.isoformat(), "priority": ticket.priority,
-            "trade": ticket.trade.name, "ward": ticket.ward.name, "place": ticket.location.name if ticket.location else None,
+            "trade": ticket.trade.display_name, "ward": ticket.ward.display_name, "place": ticket.location.display_name if ticket.location else None,
             "description": ticket.description, "missed": [t for t in TARGETS if line.late.get(t)],
-            "cause": cause.cause.name if cause else None, "action": cause.note if cause else None,
+            "cause": cause.cause.display_name if cause else None, "action": cause.note if cause else None,
             "recorded_by": cause.recorded_by.full_name if cause and cause.recorded_by else None,
         })
     return {"total": len(lines), "explained": sum(1 for line in lines if line.cause is not None),

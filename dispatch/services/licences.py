@@ -122,12 +122,12 @@ def why_not_licensed(technician: User, trade: Trade, now: datetime) -> str:
         licence, how, day = lapse
         if how == "revoked":
             return _("%(name)s cannot take %(trade)s jobs: licence %(number)s was revoked on %(date)s.",
-                     name=technician.full_name, trade=trade.name, number=licence.number, date=day.isoformat())
+                     name=technician.full_name, trade=trade.display_name, number=licence.number, date=day.isoformat())
         return _("%(name)s cannot take %(trade)s jobs: licence %(number)s expired on %(date)s.",
-                 name=technician.full_name, trade=trade.name, number=licence.number, date=day.isoformat())
-    needs = ", ".join(lt.name for lt in trade.licence_types)
+                 name=technician.full_name, trade=trade.display_name, number=licence.number, date=day.isoformat())
+    needs = ", ".join(lt.display_name for lt in trade.licence_types)
     return _("%(name)s holds no valid licence for %(trade)s (needs one of: %(needs)s).",
-             name=technician.full_name, trade=trade.name, needs=needs)
+             name=technician.full_name, trade=trade.display_name, needs=needs)
 
 
 def expiring_licences(now: datetime, within_days: int = 30) -> list[Licence]:

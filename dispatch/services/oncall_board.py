@@ -96,7 +96,7 @@ def _post(trade: Trade | None, duties: list[rota.Duty], now: datetime) -> Post:
 def who_is_on_call(now: datetime) -> tuple[list[Post], Post]:
     """Per trade (in the hospital's order), and the hospital-wide supervisor and duty manager."""
     duties = rota.duties_between(now, now + LOOK_AHEAD)
-    trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)).all()
+    trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)).all()
     posts = [_post(t, [d for d in duties if d.trade_id == t.id], now) for t in trades]
     # A trade with no rota at all ("other", usually) stays off the page unless someone covers it.
     with_rota = set(db.session.scalars(select(OnCallShift.trade_id).distinct()))
@@ -117,7 +117,7 @@ class PatternTable:
 
 def weekly_pattern() -> list[PatternTable]:
     shifts = db.session.scalars(select(OnCallShift).order_by(OnCallShift.weekday, OnCallShift.starts)).all()
-    trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)).all()
+    trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)).all()
     tables = []
     for trade in [*trades, None]:
         mine = [s for s in shifts if s.trade_id == (trade.id if trade else None)]

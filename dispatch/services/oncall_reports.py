@@ -19,7 +19,7 @@ MARKER = "coverage-sms"
 def gap_spans(now: datetime) -> list[tuple[str, datetime, datetime]]:
     """The next fortnight's coverage gaps as (trade, start, end) in hospital time, for the SMS to format."""
     zone = hospital_zone()
-    return [(g.trade.name, g.starts_at.astimezone(zone), g.ends_at.astimezone(zone)) for g in rota.coverage_gaps(now)]
+    return [(g.trade.display_name, g.starts_at.astimezone(zone), g.ends_at.astimezone(zone)) for g in rota.coverage_gaps(now)]
 
 
 def daily_coverage_sms(now: datetime, hour: int) -> bool:

@@ -27,6 +27,7 @@ from models import (
     Ward, db,
 )
 from models import TicketChecklistItem
+from models.names import both_names
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +55,18 @@ class ScheduleValues:
     location_id: int | None = None
     asset_id: int | None = None
     checklist: list[str] = field(default_factory=list)
+    checklist_zh: list[str] = field(default_factory=list)  # the same steps in Chinese, line for line
+    title_zh: str | None = None
     estimated_minutes: int | None = None
     lead_days: int = 7
     active: bool = True
 
 
 def _validated(session, values: ScheduleValues) -> dict:
-    title = (values.title or "").strip()
-    if len(title) < 3:
+    title, title_zh = both_names(values.title, values.title_zh)
+    if len(title) < (2 if title == title_zh else 3):
         raise ValidationError(_("Say in a few words what the job is."), field="title")
-    if len(title) > MAX_TITLE:
+    if len(title) > MAX_TITLE or len(title_zh or "") > MAX_TITLE:
         raise ValidationError(_("At most %(n)d characters.", n=MAX_TITLE), field="title")
     ward = session.get(Ward, values.ward_id) if values.ward_id else None
     if ward is None:
@@ -81,6 +84,14 @@ def _validated(session, values: ScheduleValues) -> dict:
         if asset is None or asset.ward_id != ward.id:
             raise ValidationError(_("That asset is not in this ward."), field="asset_id")
     steps = [s.strip() for s in values.checklist if s and s.strip()]
+    steps_zh = [s.strip() for s in values.checklist_zh if s and s.strip()]
+    steps = steps or list(steps_zh)  # given only in Chinese: it stands in both, as a name does
+    if len(steps_zh) > len(steps):
+        raise ValidationError(_("The Chinese checklist has more steps than the checklist: one line for each step."),
+                              field="checklist_zh")
+    if any(len(s) > checklists.MAX_ITEM for s in steps_zh):
+        raise ValidationError(_("Each checklist step at most %(n)d characters.", n=checklists.MAX_ITEM),
+                              field="checklist_zh")
     if len(steps) > checklists.MAX_ITEMS:
         raise ValidationError(_("At most %(n)d checklist steps.", n=checklists.MAX_ITEMS), field="checklist")
     if any(len(s) > checklists.MAX_ITEM for s in steps):
@@ -92,7 +103,7 @@ def _validated(session, values: ScheduleValues) -> dict:
                               field="estimated_minutes")
     if not (0 <= (values.lead_days if values.lead_days is not None else -1) <= MAX_LEAD_DAYS):
         raise ValidationError(_("Open the ticket 0 to %(n)d days ahead.", n=MAX_LEAD_DAYS), field="lead_days")
-    fields = dict(title=title, ward_id=ward.id, trade_id=values.trade_id, location_id=location_id, asset_id=asset_id,
+    fields = dict(title=title, title_zh=title_zh, checklist_zh=steps_zh or None, ward_id=ward.id, trade_id=values.trade_id, location_id=location_id, asset_id=asset_id,
                   checklist=steps, estimated_minutes=minutes, lead_days=values.lead_days, active=bool(values.active),
                   recurrence=values.recurrence)
     if values.recurrence == "interval":
@@ -247,12 +258,12 @@ def open_occurrence(schedule_id: int, due: date, now: datetime) -> int:
                               trade=schedule.trade, description=description, schedule_id=schedule.id,
                               due_date=due.isoformat())
         occurrence.ticket_id = ticket.id
-        checklists.copy_onto(session, ticket, schedule.checklist or [])
+        checklists.copy_onto(session, ticket, schedule.checklist or [], schedule.checklist_zh)
     return 1
 
 
 def _planned_description(schedule: MaintenanceSchedule, due: date) -> str:
-    text = _("Planned: %(title)s, due %(date)s.", title=schedule.title, date=due.isoformat())
+    text = _("Planned: %(title)s, due %(date)s.", title=schedule.display_name, date=due.isoformat())
     if schedule.estimated_minutes:
         text += " " + _("About %(n)d minutes.", n=schedule.estimated_minutes)
     return text
@@ -416,7 +427,7 @@ def calendar(now: datetime, first_monday: date, weeks: int, trade_id: int | None
     dates still to open for active schedules."""
     today = hospital_date(now)
     last = first_monday + timedelta(days=7 * weeks - 1)
-    trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
     if trade_id:
         trades = [t for t in trades if t.id == trade_id]
     wanted = {t.id for t in trades}
@@ -442,5 +453,5 @@ def calendar(now: datetime, first_monday: date, weeks: int, trade_id: int | None
             if (schedule.id, due) not in taken:
                 put(OccurrenceLine(due, opens_on(schedule, due), None, None, "upcoming", schedule), schedule.trade_id)
     for lines in cells.values():
-        lines.sort(key=lambda line: (line.due, line.schedule.title if line.schedule else ""))
+        lines.sort(key=lambda line: (line.due, line.schedule.display_name if line.schedule else ""))
     return Calendar([first_monday + timedelta(days=7 * i) for i in range(weeks)], trades, cells, today)

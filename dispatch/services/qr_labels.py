@@ -46,11 +46,11 @@ class LabelPlace:
 
     @property
     def name(self) -> str:
-        parts = [self.ward.name]
+        parts = [self.ward.display_name]
         if self.location is not None:
-            parts.append(self.location.name)
+            parts.append(self.location.display_name)
         if self.asset is not None:
-            parts.append(f"{self.asset.name} ({self.asset.tag})")
+            parts.append(f"{self.asset.display_name} ({self.asset.tag})")
         return " · ".join(parts)
 
 

@@ -32,7 +32,7 @@ def ward_sheet(ward: Ward, hospital_name: str) -> bytes:
     font = _font()
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
-    pdf.setTitle(f"QR labels: {ward.name}")
+    pdf.setTitle(f"QR labels: {ward.display_name}")
     page_w, page_h = A4
     cell_w, cell_h = (page_w - 2 * MARGIN) / COLUMNS, (page_h - 2 * MARGIN) / ROWS
     places = qr_labels.places_of(ward)
@@ -49,8 +49,8 @@ def ward_sheet(ward: Ward, hospital_name: str) -> bytes:
         segno.make(qr_labels.label_url(kind, obj), error="m").save(code, kind="png", scale=8, border=2)
         size = min(cell_w, cell_h) - 22 * mm
         pdf.drawImage(ImageReader(io.BytesIO(code.getvalue())), x + (cell_w - size) / 2, y + 12 * mm, size, size)
-        place = ward.name if kind == "ward" else f"{ward.name} · {obj.name}" if kind == "location" else \
-            f"{obj.name} ({obj.tag})"
+        place = ward.display_name if kind == "ward" else f"{ward.display_name} · {obj.display_name}" if kind == "location" else \
+            f"{obj.display_name} ({obj.tag})"
         pdf.setFont(font, 10)
         pdf.drawCentredString(x + cell_w / 2, y + cell_h - 7 * mm, place[:48])
         pdf.setFont(font, 8)

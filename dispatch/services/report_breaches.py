@@ -13,6 +13,7 @@ from dispatch.services import access, sla
 from dispatch.services.report_filters import ReportFilter, any_missed, conditions, technician_teams
 from dispatch.services.unit_of_work import write_transaction
 from models import DEFAULT_BREACH_CAUSES, BreachCause, Ticket, TicketBreachCause, TicketEvent, User, db
+from models.names import both_names
 
 # Who may say why a target was missed: the control room, who saw it happen, and the managers who review it.
 CAUSE_RECORDERS = tuple(dict.fromkeys(access.CONTROL_ROOM + access.REVIEWERS))
@@ -22,7 +23,7 @@ MAX_NOTE = 500
 
 
 def causes(include_retired: bool = False) -> list[BreachCause]:
-    query = select(BreachCause).order_by(BreachCause.sort_order, BreachCause.name)
+    query = select(BreachCause).order_by(BreachCause.sort_order, BreachCause.display_name)
     if not include_retired:
         query = query.where(BreachCause.active.is_(True))
     return list(db.session.scalars(query))
@@ -39,13 +40,14 @@ def ensure_default_causes() -> int:
     return len(DEFAULT_BREACH_CAUSES)
 
 
-def _clean_name(name: str | None) -> str:
-    text = " ".join((name or "").split())
-    if len(text) < 3:
+def _clean_names(name: str | None, name_zh: str | None) -> tuple[str, str | None]:
+    """(English, Chinese): one of them in a few words (a Chinese name may be two characters)."""
+    name, name_zh = both_names(" ".join((name or "").split()), " ".join((name_zh or "").split()))
+    if len(name) < (2 if name == name_zh else 3):
         raise ValidationError(_("Name the cause in a few words."), field="name")
-    if len(text) > 120:
+    if len(name) > 120 or len(name_zh or "") > 120:
         raise ValidationError(_("At most %(n)d characters.", n=120), field="name")
-    return text
+    return name, name_zh
 
 
 def _name_taken(session, name: str, other_than: int | None = None) -> bool:
@@ -55,30 +57,31 @@ def _name_taken(session, name: str, other_than: int | None = None) -> bool:
     return session.scalar(query) is not None
 
 
-def add_cause(name: str, actor: User) -> BreachCause:
+def add_cause(name: str, actor: User, name_zh: str | None = None) -> BreachCause:
     with write_transaction() as session:
         access.require_role(session.get(User, actor.id), CAUSE_KEEPERS)
-        name = _clean_name(name)
+        name, name_zh = _clean_names(name, name_zh)
         if _name_taken(session, name):
             raise ValidationError(_("“%(name)s” is already on the list.", name=name), field="name")
         last = session.scalar(select(func.max(BreachCause.sort_order))) or 0
-        cause = BreachCause(name=name, active=True, sort_order=last + 1)
+        cause = BreachCause(name=name, name_zh=name_zh, active=True, sort_order=last + 1)
         session.add(cause)
     return cause
 
 
-def change_cause(cause_id: int, actor: User, *, name: str | None = None, active: bool | None = None) -> BreachCause:
+def change_cause(cause_id: int, actor: User, *, name: str | None = None, active: bool | None = None,
+                 name_zh: str | None = None) -> BreachCause:
     """Rename, retire or bring back a cause. Retired causes stay on the breaches they already explain."""
     with write_transaction() as session:
         access.require_role(session.get(User, actor.id), CAUSE_KEEPERS)
         cause = session.get(BreachCause, cause_id)
         if cause is None:
             raise NotFoundError(_("No such cause."))
-        if name is not None:
-            name = _clean_name(name)
+        if name is not None or name_zh is not None:
+            name, name_zh = _clean_names(name, name_zh)
             if _name_taken(session, name, other_than=cause.id):
                 raise ValidationError(_("“%(name)s” is already on the list.", name=name), field="name")
-            cause.name = name
+            cause.name, cause.name_zh = name, name_zh
         if active is not None:
             cause.active = active
     return cause
@@ -134,7 +137,7 @@ def breaches_by_cause(report: ReportFilter, now: datetime) -> list[CauseCount]:
         .outerjoin(TicketBreachCause, TicketBreachCause.ticket_id == Ticket.id)
         .where(*where, any_missed(now)).group_by(cause)
     ).all())
-    names = {c.id: c.name for c in causes(include_retired=True)}
+    names = {c.id: c.display_name for c in causes(include_retired=True)}
     counted = [CauseCount(0, _("No cause recorded yet"), int(rows.pop(0, 0)))]
     counted += sorted((CauseCount(i, names.get(i, "?"), int(n)) for i, n in rows.items()),
                       key=lambda c: (-c.breaches, c.name))

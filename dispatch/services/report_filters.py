@@ -236,8 +236,8 @@ class Choices:
 
 def filter_choices() -> Choices:
     return Choices(
-        trades=list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name))),
-        wards=list(db.session.scalars(select(Ward).order_by(Ward.name))),
+        trades=list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name))),
+        wards=list(db.session.scalars(select(Ward).order_by(Ward.display_name))),
         technicians=list(db.session.scalars(select(User).where(User.role == "technician").order_by(User.full_name))),
     )
 
@@ -260,10 +260,10 @@ def describe(report: ReportFilter) -> list[str]:
                      else _("no team"))
     if report.asset_id:
         asset = db.session.get(Asset, report.asset_id)
-        words.append(f"{asset.tag} {asset.name}")
+        words.append(f"{asset.tag} {asset.display_name}")
     if report.location_id:
         location = db.session.get(Location, report.location_id)
-        words.append(f"{location.ward.name} · {location.name}")
+        words.append(f"{location.ward.display_name} · {location.display_name}")
     if report.month:
         words.append(month_label(report.month))
     return words

@@ -68,8 +68,8 @@ def planned_compliance(report: ReportFilter, now: datetime) -> tuple[list[Planne
             select(TicketChecklistItem.ticket_id).join(Ticket, Ticket.id == TicketChecklistItem.ticket_id)
             .where(TicketChecklistItem.ticket_id.in_(ticket_ids), TicketChecklistItem.done_at.is_(None),
                    Ticket.status.in_(("resolved", "closed"))).distinct()))
-    names = dict(db.session.execute(select(Trade.id, Trade.name)).all())
-    order = {t: i for i, t in enumerate(db.session.scalars(select(Trade.id).order_by(Trade.sort_order, Trade.name)))}
+    names = dict(db.session.execute(select(Trade.id, Trade.display_name)).all())
+    order = {t: i for i, t in enumerate(db.session.scalars(select(Trade.id).order_by(Trade.sort_order, Trade.display_name)))}
     rows: dict[tuple[date, int], PlannedRow] = {}
     total = PlannedRow(None, "")
     grouped = defaultdict(list)

@@ -58,7 +58,7 @@ def workload(report: ReportFilter, now: datetime) -> tuple[list[WorkloadRow], Wo
         .group_by(Ticket.assignee_id)
     )
     people = {u.id: u for u in db.session.scalars(select(User).where(User.role == "technician"))}
-    trades = dict(db.session.execute(select(Trade.id, Trade.name)).all())
+    trades = dict(db.session.execute(select(Trade.id, Trade.display_name)).all())
     rows: dict[int, WorkloadRow] = {}
 
     def row_for(technician_id: int) -> WorkloadRow:
@@ -106,11 +106,11 @@ def refusals_by_trade(report: ReportFilter) -> list[HandoverRow]:
     """Jobs refused or reassigned at least once, per trade, for tickets reported in the period."""
     where = conditions(report, technician_teams())
     rows = db.session.execute(
-        select(Trade.id, Trade.name, func.count(), func.sum(case((Ticket.refusal_count > 0, 1), else_=0)),
+        select(Trade.id, Trade.display_name, func.count(), func.sum(case((Ticket.refusal_count > 0, 1), else_=0)),
                func.coalesce(func.sum(Ticket.refusal_count), 0), func.sum(case((Ticket.reassign_count > 0, 1), else_=0)),
                func.coalesce(func.sum(Ticket.reassign_count), 0))
         .join(Trade, Trade.id == Ticket.trade_id).where(*where)
-        .group_by(Trade.id, Trade.name, Trade.sort_order).order_by(Trade.sort_order, Trade.name)
+        .group_by(Trade.id, Trade.display_name, Trade.sort_order).order_by(Trade.sort_order, Trade.display_name)
     )
     return [HandoverRow(t, name, *(int(v or 0) for v in values)) for t, name, *values in rows]
 
@@ -131,18 +131,18 @@ def repeat_faults(report: ReportFilter, kind: str) -> list[RepeatRow]:
     where = conditions(report, technician_teams())
     repeat = case((repeat_of(kind), 1), else_=0)
     if kind == "asset":
-        query = (select(Asset.id, Asset.tag, Asset.name, Ward.name, func.count(), func.sum(repeat),
+        query = (select(Asset.id, Asset.tag, Asset.display_name, Ward.display_name, func.count(), func.sum(repeat),
                         func.max(Ticket.created_at))
                  .join(Asset, Asset.id == Ticket.asset_id).join(Ward, Ward.id == Asset.ward_id)
-                 .where(*where).group_by(Asset.id, Asset.tag, Asset.name, Ward.name))
+                 .where(*where).group_by(Asset.id, Asset.tag, Asset.display_name, Ward.display_name))
         rows = [RepeatRow({"asset": str(i)}, (tag, name, ward), int(n), int(r or 0), last)
                 for i, tag, name, ward, n, r, last in db.session.execute(query)]
     else:
-        query = (select(Location.id, Ward.name, Location.name, Trade.id, Trade.name, func.count(), func.sum(repeat),
+        query = (select(Location.id, Ward.display_name, Location.display_name, Trade.id, Trade.display_name, func.count(), func.sum(repeat),
                         func.max(Ticket.created_at))
                  .join(Location, Location.id == Ticket.location_id).join(Ward, Ward.id == Location.ward_id)
                  .join(Trade, Trade.id == Ticket.trade_id)
-                 .where(*where).group_by(Location.id, Ward.name, Location.name, Trade.id, Trade.name))
+                 .where(*where).group_by(Location.id, Ward.display_name, Location.display_name, Trade.id, Trade.display_name))
         rows = [RepeatRow({"location": str(lid), "trade": str(tid)}, (ward, name, trade), int(n), int(r or 0), last)
                 for lid, ward, name, tid, trade, n, r, last in db.session.execute(query)]
 

@@ -95,7 +95,7 @@ def _group_keys(by: str, report: ReportFilter, teams: Teams):
             values = dict(zip([k for k, _ in keys], key))
             if "trade" in values:
                 trade = trades.get(values["trade"])
-                labels.append(trade.name if trade else "?")
+                labels.append(trade.display_name if trade else "?")
                 params["trade"] = str(values["trade"])
                 order += [trade.sort_order if trade else 0, labels[-1]]
             if "priority" in values:
@@ -106,7 +106,7 @@ def _group_keys(by: str, report: ReportFilter, teams: Teams):
 
         return keys, describe
     if by == "ward":
-        wards = dict(db.session.execute(select(Ward.id, Ward.name)).all())
+        wards = dict(db.session.execute(select(Ward.id, Ward.display_name)).all())
         return [("ward", Ticket.ward_id)], lambda key: ((wards.get(key[0], "?"),), {"ward": str(key[0])},
                                                          (wards.get(key[0], ""),))
     if by == "technician":
@@ -124,7 +124,7 @@ def _group_keys(by: str, report: ReportFilter, teams: Teams):
             if key[0] == 0:
                 return (_("No team (not assigned or unlicensed)"),), {"team": "0"}, (1, 0, "")
             trade = trades.get(key[0])
-            return (trade.name if trade else "?",), {"team": str(key[0])}, (0, trade.sort_order if trade else 0, "")
+            return (trade.display_name if trade else "?",), {"team": str(key[0])}, (0, trade.sort_order if trade else 0, "")
 
         return [("team", teams.expression(Ticket.assignee_id))], team
     if by == "month":
@@ -264,7 +264,7 @@ def trend(report: ReportFilter, now: datetime, target: str = "attend", months: i
     teams = technician_teams()
     where = conditions(report, teams, dated=False)
     upper = report.utc_range()[1]
-    trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
     met_sum = func.sum(case((met(target), 1), else_=0))
     missed_sum = func.sum(case((missed(target, now), 1), else_=0))
     # One small aggregate per month (each month one index range, its GROUP BY sorting only that month's
@@ -282,7 +282,7 @@ def trend(report: ReportFilter, now: datetime, target: str = "attend", months: i
             points.append(None if good + bad == 0 else round(100.0 * good / (good + bad), 1))
             counted.append(good + bad)
         if any(counted):
-            series.append((trade.name, {"trade": str(trade.id)}, points, counted))
+            series.append((trade.display_name, {"trade": str(trade.id)}, points, counted))
     return Trend(target=target, months=month_list, series=series)
 
 

@@ -187,7 +187,7 @@ def _jobs_text(sender: User) -> str:
     ).all()
     if not jobs:
         return _("You have no open jobs.")
-    lines = [f"#{t.number} P{t.priority} {t.trade.name} {t.ward.name} ({ticket_service.status_label(t.status)})" for t in jobs]
+    lines = [f"#{t.number} P{t.priority} {t.trade.display_name} {t.ward.display_name} ({ticket_service.status_label(t.status)})" for t in jobs]
     return "; ".join(lines)
 
 

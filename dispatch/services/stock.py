@@ -21,6 +21,7 @@ from dispatch.errors import NotFoundError, PermissionDeniedError, ValidationErro
 from dispatch.services import access
 from dispatch.services.unit_of_work import write_transaction
 from models import Building, Part, StockLevel, StockMovement, Store, Ticket, TicketEvent, TicketPart, Trade, User, db
+from models.names import both_names
 
 # Storekeepers: the supervisors who run the estates store, and the admin. Managers read the stock and
 # the reorder list (they approve the orders) but do not move stock.
@@ -276,14 +277,15 @@ def adjust(part_id: int, store_id: int | None, counted, actor: User, reason: str
 
 
 def save_part(actor: User, *, part_id: int | None, code: str, name: str, unit: str, unit_cost, reorder_level,
-              trade_id: int | None, active: bool = True) -> Part:
-    """Create or change a part in the stock list (quantities change only through movements)."""
+              trade_id: int | None, active: bool = True, name_zh: str | None = None) -> Part:
+    """Create or change a part in the stock list (quantities change only through movements). Its name in
+    English, Chinese or both (models.names.both_names)."""
     code = (code or "").strip().upper()
-    name = (name or "").strip()
+    name, name_zh = both_names(name, name_zh)
     unit = (unit or "").strip() or "each"
     if not code or len(code) > 30 or any(ch.isspace() for ch in code):
         raise ValidationError(_("A code of 1 to 30 characters without spaces, as on the bin label."), field="code")
-    if not name or len(name) > 160:
+    if not name or len(name) > 160 or len(name_zh or "") > 160:
         raise ValidationError(_("Name the part (at most 160 characters)."), field="name")
     if len(unit) > 20:
         raise ValidationError(_("At most %(n)d characters.", n=20), field="unit")
@@ -300,7 +302,7 @@ def save_part(actor: User, *, part_id: int | None, code: str, name: str, unit: s
         part = session.get(Part, part_id) if part_id else Part()
         if part is None:
             raise NotFoundError(_("No such part."))
-        part.code, part.name, part.unit, part.unit_cost = code, name, unit, price
+        part.code, part.name, part.name_zh, part.unit, part.unit_cost = code, name, name_zh, unit, price
         part.reorder_level, part.trade_id, part.active = level, trade_id or None, bool(active)
         session.add(part)
     return part

@@ -23,9 +23,9 @@ def for_user(user, make, *args, **kwargs) -> str:
 
 
 def _short_place(ticket) -> str:
-    parts = [ticket.ward.name]
+    parts = [ticket.ward.display_name]
     if ticket.location:
-        parts.append(ticket.location.name)
+        parts.append(ticket.location.display_name)
     if ticket.place_detail:
         parts.append(ticket.place_detail)
     return ", ".join(parts)
@@ -50,7 +50,7 @@ def fit_description(head: str, description: str, tail: str) -> str:
 
 def assignment(ticket, plan_link: str | None = None) -> str:
     """The job, for the technician given it; `plan_link` is the emergency plan's address when it has one."""
-    head = _("P%(p)d #%(n)d %(trade)s, %(place)s:", p=ticket.priority, n=ticket.number, trade=ticket.trade.name,
+    head = _("P%(p)d #%(n)d %(trade)s, %(place)s:", p=ticket.priority, n=ticket.number, trade=ticket.trade.display_name,
              place=_short_place(ticket))
     if ticket.patient_at_risk:
         head = _("PATIENT AT RISK") + " " + head
@@ -77,7 +77,7 @@ def plan_attached(ticket, link: str) -> str:
     """For the technician who already has the job when it gets its emergency plan."""
     version = ticket.plan_version
     return segments.fit(_("P%(p)d #%(n)d emergency plan v%(v)d: %(link)s %(title)s", p=ticket.priority,
-                          n=ticket.number, v=version.number, link=link, title=version.title), MAX_SEGMENTS)
+                          n=ticket.number, v=version.number, link=link, title=version.display_name), MAX_SEGMENTS)
 
 
 def reassigned_away(ticket) -> str:
@@ -91,7 +91,7 @@ def cancelled(ticket, reason: str | None) -> str:
 def refused(ticket, technician_name: str, reason: str | None) -> str:
     return segments.fit(
         _("#%(n)d P%(p)d %(trade)s, %(place)s refused by %(name)s: %(reason)s. Needs another technician.",
-          n=ticket.number, p=ticket.priority, trade=ticket.trade.name, place=_short_place(ticket),
+          n=ticket.number, p=ticket.priority, trade=ticket.trade.display_name, place=_short_place(ticket),
           name=technician_name, reason=reason or "-"), MAX_SEGMENTS)
 
 
@@ -118,14 +118,14 @@ def escalation(ticket, waiting_for: str) -> str:
     else:
         what = _("not acknowledged (assigned: %(who)s)", who=who)
     return segments.fit(_("ESCALATION P%(p)d #%(n)d %(trade)s, %(place)s: %(what)s. %(desc)s",
-                          p=ticket.priority, n=ticket.number, trade=ticket.trade.name, place=_short_place(ticket),
+                          p=ticket.priority, n=ticket.number, trade=ticket.trade.display_name, place=_short_place(ticket),
                           what=what, desc=ticket.description), MAX_SEGMENTS)
 
 
 def page(ticket, holder_name: str) -> str:
     """An escalation step paging one more technician for a job someone else holds but has not accepted."""
     head = _("P%(p)d #%(n)d %(trade)s, %(place)s, not yet accepted by %(name)s:", p=ticket.priority, n=ticket.number,
-             trade=ticket.trade.name, place=_short_place(ticket), name=holder_name)
+             trade=ticket.trade.display_name, place=_short_place(ticket), name=holder_name)
     if ticket.patient_at_risk:
         head = _("PATIENT AT RISK") + " " + head
     return fit_description(head, ticket.description,
@@ -141,14 +141,14 @@ def page_taken(ticket, name: str) -> str:
 def nobody_on_call(ticket) -> str:
     """For the supervisor, once per burst: reports of a trade nobody licensed is on call for."""
     return segments.fit(_("NOBODY ON CALL for %(trade)s: P%(p)d #%(n)d %(place)s waits for the dispatcher, as will "
-                          "further %(trade)s reports (no more SMS for this burst). %(desc)s", trade=ticket.trade.name,
+                          "further %(trade)s reports (no more SMS for this burst). %(desc)s", trade=ticket.trade.display_name,
                           p=ticket.priority, n=ticket.number, place=_short_place(ticket), desc=ticket.description),
                         MAX_SEGMENTS)
 
 
 def voice_job(ticket) -> str:
     return _("Dispatch emergency job %(n)s. %(trade)s at %(place)s. %(desc)s.",
-             n=" ".join(str(ticket.number)), trade=ticket.trade.name, place=_short_place(ticket), desc=ticket.description[:200])
+             n=" ".join(str(ticket.number)), trade=ticket.trade.display_name, place=_short_place(ticket), desc=ticket.description[:200])
 
 
 def voice_escalation(ticket, waiting_for: str) -> str:

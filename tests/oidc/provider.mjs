@@ -26,7 +26,7 @@ const provider = new Provider(issuer, {
   jwks: { keys: [jwk] },
   cookies: { keys: [randomBytes(16).toString('hex')] },
   scopes: ['openid', 'profile', 'email', 'groups'],
-  claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email'], groups: ['groups'] },
+  claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'], groups: ['groups'] },
   // The group claim travels in the ID token itself, as Azure AD / Keycloak send it.
   conformIdTokenClaims: false,
   pkce: { required: () => true },

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from dispatch.auth import roles_required
-from dispatch.blueprints.admin.forms import BreakGlassForm, DirectoryGroupForm
+from dispatch.blueprints.admin.forms import BreakGlassForm, DirectoryGroupForm, DirectoryLinkForm
 from dispatch.blueprints.admin.views import bp
 from dispatch.blueprints.form_errors import shown_on
 from dispatch.errors import refusals_return_to
@@ -21,7 +21,7 @@ from models import User, Ward, db
 
 def _group_form() -> DirectoryGroupForm:
     form = DirectoryGroupForm()
-    form.ward_id.choices = options([(0, "—")] + [(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))])
+    form.ward_id.choices = options([(0, "—")] + [(w.id, w.display_name) for w in db.session.scalars(select(Ward).order_by(Ward.display_name))])
     return form
 
 
@@ -71,4 +71,19 @@ def break_glass(user_id: int):
               else _("%(name)s signs in through the directory only.", name=user.full_name), "success")
     else:
         flash(_("The form had expired; try again."), "error")
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+@bp.route("/staff/<int:user_id>/directory-link", methods=["POST"])
+@roles_required("admin")
+def directory_link(user_id: int):
+    """Join a local account to a directory account, so the person's first directory sign-in keeps it."""
+    form = DirectoryLinkForm()
+    refusals_return_to(url_for("admin.person", user_id=user_id))
+    if form.validate_on_submit():
+        user = accounts.link_account(current_user, user_id, form.directory.data, form.directory_key.data)
+        flash(_("%(name)s will sign in through the directory from now on, keeping this account.",
+                name=user.full_name), "success")
+    else:
+        flash(_("Choose the directory and give the person's identifier there."), "error")
     return redirect(url_for("admin.person", user_id=user_id))

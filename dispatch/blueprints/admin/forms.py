@@ -52,6 +52,8 @@ AUDIT_KIND_LABELS = {
     "token_used": _l("API token used"),
     "job_requeued": _l("Failed job requeued"), "job_deleted": _l("Failed job deleted"),
     "break_glass_changed": _l("Break-glass sign-in changed"),
+    "directory_linked": _l("Linked to a directory account"),
+    "directory_sign_in_refused": _l("Directory sign-in refused"),
 }
 
 
@@ -83,6 +85,12 @@ class DirectoryGroupForm(FlaskForm):
                                       "OpenID groups claim."))
     role = SelectField(_l("Role"), choices=options(ROLE_CHOICES))
     ward_id = SelectField(_l("Ward (nurses)"), coerce=int)  # 0: none
+
+
+class DirectoryLinkForm(FlaskForm):
+    directory = SelectField(_l("Directory"), choices=options([("oidc", _l("OpenID Connect (the subject, sub)")),
+                                                              ("ldap", _l("LDAP / Active Directory (username)"))]))
+    directory_key = StringField(_l("Identifier in the directory"), validators=[DataRequired(), Length(max=255)])
 
 
 class BreakGlassForm(FlaskForm):

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from dispatch.auth import roles_required
 from dispatch.blueprints.admin.forms import (
-    AUDIT_KIND_LABELS, AuditFilterForm, BreakGlassForm, LicenceForm, NewStaffForm, RevokeLicenceForm, StaffForm,
+    AUDIT_KIND_LABELS, AuditFilterForm, BreakGlassForm, DirectoryLinkForm, LicenceForm, NewStaffForm, RevokeLicenceForm,
+    StaffForm,
 )
 from dispatch.blueprints.form_choices import options
 from dispatch.blueprints.form_errors import shown_on
@@ -26,13 +27,13 @@ PERSON_FIELDS = {"ward": "ward_id", "technician_id": "licence_type_id"}
 
 
 def _wards(form: StaffForm) -> None:
-    wards = db.session.scalars(select(Ward).order_by(Ward.name))
-    form.ward_id.choices = options([(0, "—")] + [(w.id, w.name) for w in wards])
+    wards = db.session.scalars(select(Ward).order_by(Ward.display_name))
+    form.ward_id.choices = options([(0, "—")] + [(w.id, w.display_name) for w in wards])
 
 
 def _licence_form() -> LicenceForm:
     form = LicenceForm()
-    form.licence_type_id.choices = options([(t.id, t.name) for t in db.session.scalars(select(LicenceType).order_by(LicenceType.name))])
+    form.licence_type_id.choices = options([(t.id, t.display_name) for t in db.session.scalars(select(LicenceType).order_by(LicenceType.display_name))])
     return form
 
 
@@ -64,6 +65,7 @@ def new_person():
 def _render_person(user: User, form: StaffForm, licence_form: LicenceForm, status: int = 200):
     return render_template("admin/person.html", person=user, form=form, licence_form=licence_form,
                            break_glass_form=BreakGlassForm(formdata=None, obj=user),
+                           link_form=DirectoryLinkForm(formdata=None),
                            today=hospital_date(now()), test=staff_records.latest_test_messages([user.id]).get(user.id),
                            may_edit_admin=current_user.role == "admin" or user.role != "admin"), status
 

@@ -41,6 +41,14 @@ class PersonSchema(Schema):
     name = fields.String(attribute="full_name")
 
 
+class NamesSchema(Schema):
+    """A name the hospital gives in English and Chinese (a ward's, a trade's): both, and the one for the caller."""
+
+    name = fields.String(metadata={"description": "English (the Chinese one when only that was given)"})
+    name_zh = fields.String(allow_none=True, metadata={"description": "Chinese, or null"})
+    display_name = fields.String(metadata={"description": "in the token holder's language, falling back to the other"})
+
+
 class TicketSchema(Schema):
     number = fields.Integer()
     version = fields.Integer()
@@ -48,7 +56,9 @@ class TicketSchema(Schema):
     priority = fields.Integer()
     trade = fields.Function(lambda t: t.trade.code)
     ward_id = fields.Integer()
-    ward = fields.Function(lambda t: t.ward.name)
+    ward = fields.Function(lambda t: t.ward.display_name, metadata={"description": "ward_names.display_name"})
+    ward_names = fields.Nested(NamesSchema, attribute="ward")
+    trade_names = fields.Nested(NamesSchema, attribute="trade")
     place = fields.String()
     description = fields.String()
     patient_at_risk = fields.Boolean()

@@ -14,7 +14,7 @@ from dispatch.errors import DirectorySignInRefused, DirectoryUnavailableError
 from dispatch.extensions import limiter
 from dispatch.i18n import LANGUAGE_COOKIE, SUPPORTED_LOCALES
 from dispatch.services import access, audit
-from dispatch.services.directory import accounts, ldap, ldap_configured, oidc, oidc_configured
+from dispatch.services.directory import accounts, ldap, ldap_configured, may_adopt_local_account, oidc, oidc_configured
 from dispatch.services.unit_of_work import write_transaction
 from models import User, db
 
@@ -96,7 +96,8 @@ def _signed_in(user: User, via: str):
 def _directory_sign_in(name: str, password: str):
     """LDAP / Active Directory: the directory checks the password and says who this is now."""
     try:
-        user = accounts.sign_in(ldap.authenticate(name, password))
+        person = ldap.authenticate(name, password)
+        user = accounts.sign_in(person, adopt=may_adopt_local_account(current_app.config, person))
     except DirectoryUnavailableError as error:
         audit.record("login_failed", subject=name, detail={"reason": "directory_unavailable", "via": "ldap"})
         flash(error.message, "error")
@@ -162,7 +163,8 @@ def oidc_callback():
     if not oidc_configured(current_app.config):
         abort(404)
     try:
-        user = accounts.sign_in(oidc.finish())
+        person = oidc.finish()
+        user = accounts.sign_in(person, adopt=may_adopt_local_account(current_app.config, person))
     except (DirectoryUnavailableError, DirectorySignInRefused) as error:
         reason = "directory_unavailable" if isinstance(error, DirectoryUnavailableError) else "directory_refused"
         audit.record("login_failed", detail={"reason": reason, "via": "oidc"})

@@ -77,10 +77,10 @@ def ongoing():
     state = status_label(lead.status).lower()
     who = lead.assignee.full_name if lead.assignee else None
     message = (_("%(trade)s in %(building)s is being worked on: ticket %(n)d (%(state)s, %(who)s), %(wards)d wards "
-                 "reporting.", trade=incident.trade.name, building=incident.building.name, n=lead.number, state=state,
+                 "reporting.", trade=incident.trade.display_name, building=incident.building.display_name, n=lead.number, state=state,
                  who=who, wards=incidents.ward_count(incident)) if who else
                _("%(trade)s in %(building)s is already reported: ticket %(n)d (%(state)s), %(wards)d wards reporting.",
-                 trade=incident.trade.name, building=incident.building.name, n=lead.number, state=state,
+                 trade=incident.trade.display_name, building=incident.building.display_name, n=lead.number, state=state,
                  wards=incidents.ward_count(incident)))
     return jsonify({"incident": incident.id, "ticket": lead.number, "message": message,
                     "comment_url": url_for("incidents.comment", incident_id=incident.id),

@@ -18,9 +18,9 @@ bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 
 
 def _fill_choices(form: AlarmPointForm) -> None:
-    form.ward_id.choices = options([(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))])
-    form.trade_id.choices = options([(t.id, t.name) for t in db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name))])
-    form.asset_id.choices = options([(0, "—")] + [(a.id, f"{a.tag} · {a.name} ({a.ward.name})")
+    form.ward_id.choices = options([(w.id, w.display_name) for w in db.session.scalars(select(Ward).order_by(Ward.display_name))])
+    form.trade_id.choices = options([(t.id, t.display_name) for t in db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name))])
+    form.asset_id.choices = options([(0, "—")] + [(a.id, f"{a.tag} · {a.display_name} ({a.ward.display_name})")
                                           for a in db.session.scalars(select(Asset).order_by(Asset.tag))])
 
 

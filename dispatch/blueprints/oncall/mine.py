@@ -34,7 +34,7 @@ def mine():
     token = current_user.calendar_token
     return render_template(
         "oncall/mine.html", duties=duties, moment=moment, colleagues=colleagues, pending=pending, asked=asked,
-        asked_of_me=swaps.asked_of(current_user.id), trade_names={t.id: t.name for t in db.session.scalars(select(Trade))},
+        asked_of_me=swaps.asked_of(current_user.id), trade_names={t.id: t.display_name for t in db.session.scalars(select(Trade))},
         feed_url=url_for("oncall.calendar", token=token, _external=True) if token else None,
     )
 

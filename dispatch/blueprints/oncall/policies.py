@@ -38,8 +38,8 @@ def _policy_form(policy: EscalationPolicy | None = None) -> PolicyForm:
             row.target.data, row.wait_minutes.data, row.voice.data = step.target, step.wait_minutes, step.voice
             row.phase.data = step.phase
             row.group_name.data, row.group_user_ids.data = step.group_name, list(step.group_user_ids or [])
-    trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name))
-    form.trade_id.choices = options([(0, _("Any trade"))] + [(t.id, t.name) for t in trades])
+    trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name))
+    form.trade_id.choices = options([(0, _("Any trade"))] + [(t.id, t.display_name) for t in trades])
     staff = db.session.scalars(select(User).where(User.active.is_(True), User.role != "nurse").order_by(User.full_name))
     people = [(u.id, u.full_name) for u in staff]
     for row in form.steps:

@@ -52,7 +52,7 @@ def phone_display(number: str) -> str:
 
 
 def _trades() -> list[Trade]:
-    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
 
 
 @bp.route("/")
@@ -67,7 +67,7 @@ def index():
 
 def _shift_form() -> ShiftForm:
     form = ShiftForm()
-    form.trade_id.choices = options([(t.id, t.name) for t in _trades()] + [(0, _("Hospital-wide"))])
+    form.trade_id.choices = options([(t.id, t.display_name) for t in _trades()] + [(0, _("Hospital-wide"))])
     form.user_id.choices = options([(0, "—")] + [(u.id, f"{u.full_name} ({u.username})") for u in oncall_board.rota_people()])
     return form
 
@@ -146,7 +146,7 @@ def _override_form() -> OverrideForm:
     people = [(u.id, f"{u.full_name} ({u.username})") for u in oncall_board.rota_people()]
     form.user_id.choices = options([(0, "—")] + people)
     form.replaces_user_id.choices = options([(0, _("Nobody: joins whoever is on"))] + people)
-    form.trade_id.choices = options([(0, _("Any trade"))] + [(t.id, t.name) for t in _trades()])
+    form.trade_id.choices = options([(0, _("Any trade"))] + [(t.id, t.display_name) for t in _trades()])
     return form
 
 

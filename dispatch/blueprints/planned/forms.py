@@ -31,8 +31,9 @@ def checklist_lines(text: str | None) -> list[str]:
 
 
 class ScheduleForm(FlaskForm):
-    title = StringField(_l("What is to be done"), validators=[DataRequired(message=_l("Say in a few words what the job is.")),
-                                                             Length(max=160)])
+    # In English, Chinese or both: the service asks for one of them.
+    title = StringField(_l("What is to be done"), validators=[Length(max=160)])
+    title_zh = StringField(_l("What is to be done, in Chinese"), validators=[Length(max=160)])
     ward_id = SelectField(_l("Ward"), coerce=int)
     location_id = SelectField(_l("Room (optional)"), coerce=int)
     asset_id = SelectField(_l("Asset (optional)"), coerce=int)
@@ -48,6 +49,8 @@ class ScheduleForm(FlaskForm):
                              validators=[Optional(), NumberRange(min=0, max=90)])
     estimated_minutes = WholeNumberField(_l("Estimated minutes"), validators=[Optional(), NumberRange(min=1, max=10080)])
     checklist = TextAreaField(_l("Checklist (one step a line)"), validators=[Optional(), Length(max=6000)])
+    checklist_zh = TextAreaField(_l("Checklist in Chinese (the same steps, line for line)"),
+                                 validators=[Optional(), Length(max=6000)])
     active = BooleanField(_l("Active (opens tickets)"), default=True)
 
     def validate_fixed_dates(self, field) -> None:

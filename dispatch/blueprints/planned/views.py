@@ -27,7 +27,7 @@ CALENDAR_WEEKS = 6
 
 
 def _trades() -> list[Trade]:
-    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    return list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
 
 
 @bp.route("/")
@@ -45,12 +45,12 @@ def schedules():
 
 
 def _fill_choices(form: ScheduleForm) -> None:
-    form.ward_id.choices = options([(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))])
-    form.trade_id.choices = options([(t.id, t.name) for t in _trades()])
+    form.ward_id.choices = options([(w.id, w.display_name) for w in db.session.scalars(select(Ward).order_by(Ward.display_name))])
+    form.trade_id.choices = options([(t.id, t.display_name) for t in _trades()])
     form.location_id.choices = options([(0, "—")] + [
-        (loc.id, f"{loc.ward.name} · {loc.name}")
-        for loc in db.session.scalars(select(Location).join(Ward).order_by(Ward.name, Location.name))])
-    form.asset_id.choices = options([(0, "—")] + [(a.id, f"{a.tag} · {a.name}")
+        (loc.id, f"{loc.ward.display_name} · {loc.display_name}")
+        for loc in db.session.scalars(select(Location).join(Ward).order_by(Ward.display_name, Location.display_name))])
+    form.asset_id.choices = options([(0, "—")] + [(a.id, f"{a.tag} · {a.display_name}")
                                           for a in db.session.scalars(select(Asset).order_by(Asset.tag))])
 
 
@@ -66,15 +66,18 @@ def edit(schedule_id: int | None = None):
     if schedule and request.method == "GET":
         form.location_id.data, form.asset_id.data = schedule.location_id or 0, schedule.asset_id or 0
         form.checklist.data = "\n".join(schedule.checklist or [])
+        form.checklist_zh.data = "\n".join(schedule.checklist_zh or [])
+        form.title.data = schedule.english_name
         form.fixed_dates.data = "\n".join(schedule.fixed_dates or [])
         form.interval_unit.data = schedule.interval_unit or "month"
     if form.validate_on_submit():
         values = planned.ScheduleValues(
-            title=form.title.data, ward_id=form.ward_id.data, trade_id=form.trade_id.data,
+            title=form.title.data, title_zh=form.title_zh.data, ward_id=form.ward_id.data, trade_id=form.trade_id.data,
             start_date=form.start_date.data, recurrence=form.recurrence.data, interval_unit=form.interval_unit.data,
             interval_count=form.interval_count.data, fixed_dates=getattr(form.fixed_dates, "parsed", []),
             location_id=form.location_id.data or None, asset_id=form.asset_id.data or None,
-            checklist=checklist_lines(form.checklist.data), estimated_minutes=form.estimated_minutes.data,
+            checklist=checklist_lines(form.checklist.data), checklist_zh=checklist_lines(form.checklist_zh.data),
+            estimated_minutes=form.estimated_minutes.data,
             lead_days=form.lead_days.data, active=form.active.data)
         with shown_on(form) as outcome:
             saved = planned.save_schedule(current_user, values, schedule_id)

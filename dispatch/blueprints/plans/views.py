@@ -24,7 +24,7 @@ bp = Blueprint("plans", __name__)
 def _choices(form: PlanForm) -> None:
     from dispatch.templating import CRITICALITY_LABELS
 
-    form.trade_id.choices = options([(t.id, t.name) for t in all_trades()])
+    form.trade_id.choices = options([(t.id, t.display_name) for t in all_trades()])
     form.criticality.choices = options([("", _("Any ward"))] + [(c, str(CRITICALITY_LABELS[c])) for c in WARD_CRITICALITIES])
 
 

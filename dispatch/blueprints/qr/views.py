@@ -60,7 +60,7 @@ def report(label: str):
     except NotFoundError as error:
         return render_template("qr/message.html", title=_("Label not valid"), message=error.message), 404
     form = PublicReportForm()
-    form.trade_id.choices = options((t.id, t.name) for t in db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    form.trade_id.choices = options((t.id, t.display_name) for t in db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
     if request.method == "GET" and place.asset is not None and place.asset.trade_id:
         form.trade_id.data = place.asset.trade_id
     duplicate = None
@@ -115,7 +115,7 @@ def follow(follow_token: str):
 @bp.route("/labels")
 @roles_required(*qr_labels.LABEL_PRINTERS)
 def wards():
-    return render_template("qr/wards.html", wards=db.session.scalars(select(Ward).order_by(Ward.name)).all())
+    return render_template("qr/wards.html", wards=db.session.scalars(select(Ward).order_by(Ward.display_name)).all())
 
 
 @bp.route("/labels/ward/<int:ward_id>")

@@ -21,15 +21,15 @@ bp = Blueprint("report", __name__)
 
 
 def _fill_choices(form: ReportForm, ward: Ward | None) -> None:
-    trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)).all()
-    form.trade_id.choices = options([(t.id, t.name) for t in trades])
+    trades = db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)).all()
+    form.trade_id.choices = options([(t.id, t.display_name) for t in trades])
     if current_user.role == "nurse":
         wards = [current_user.ward] if current_user.ward else []
     else:
-        wards = db.session.scalars(select(Ward).order_by(Ward.name)).all()
-    form.ward_id.choices = options([(w.id, w.name) for w in wards])
+        wards = db.session.scalars(select(Ward).order_by(Ward.display_name)).all()
+    form.ward_id.choices = options([(w.id, w.display_name) for w in wards])
     locations = db.session.scalars(select(Location).where(Location.ward_id == ward.id).order_by(Location.name)).all() if ward else []
-    form.location_id.choices = options([(0, "—")] + [(loc.id, loc.name) for loc in locations])
+    form.location_id.choices = options([(0, "—")] + [(loc.id, loc.display_name) for loc in locations])
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -98,7 +98,7 @@ def asset_label_image(code: str):
         abort(404)
     link = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("report.asset_label", code=code)
     buffer = io.BytesIO()
-    segno.make(link, error="m").save(buffer, kind="svg", scale=6, border=2, title=f"{asset.tag} {asset.name}")
+    segno.make(link, error="m").save(buffer, kind="svg", scale=6, border=2, title=f"{asset.tag} {asset.display_name}")
     return Response(buffer.getvalue(), mimetype="image/svg+xml")
 
 

@@ -142,7 +142,7 @@ def _year_arg() -> int:
 def budget_edit():
     year = _year_arg()
     form = BudgetGridForm()
-    trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.name)))
+    trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
     posted: dict[str, str] = {}
     error_field = None
     status = 200

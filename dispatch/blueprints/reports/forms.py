@@ -131,7 +131,9 @@ class BreachCauseForm(FlaskForm):
 
 
 class CauseNameForm(FlaskForm):
-    name = StringField(validators=[DataRequired(), Length(min=3, max=120)])
+    """A cause's name in English, Chinese or both (the service asks for one of them)."""
+    name = StringField(validators=[Optional(), Length(max=120)])
+    name_zh = StringField(validators=[Optional(), Length(max=120)])
 
 
 class CauseStateForm(FlaskForm):

@@ -64,11 +64,11 @@ def ticket_sheet(lines: Iterable[TicketLine], name: str | None = None) -> Sheet:
     def rows():
         for line in lines:
             t = line.ticket
-            values = [t.id, t.created_at, t.trade.name, t.priority, t.ward.name, t.place,
+            values = [t.id, t.created_at, t.trade.display_name, t.priority, t.ward.display_name, t.place,
                       t.asset.tag if t.asset else "", t.assignee.full_name if t.assignee else "", status_label(t.status)]
             for target in TARGETS:
                 values += [_minutes(line.elapsed[target]), line.late[target]]
-            values += [line.cause.cause.name if line.cause else "", (line.cause.note or "") if line.cause else ""]
+            values += [line.cause.cause.display_name if line.cause else "", (line.cause.note or "") if line.cause else ""]
             yield values
 
     return Sheet(name or _("Tickets"), columns, rows())

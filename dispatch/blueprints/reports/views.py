@@ -200,8 +200,8 @@ def causes_page():
     if request.method == "POST":
         if form.validate_on_submit():
             refusals_return_to(url_for("reports.causes"), missing_is_a_message=True)
-            cause = breaches.add_cause(form.name.data, current_user)
-            flash(_("“%(name)s” added to the list.", name=cause.name), "success")
+            cause = breaches.add_cause(form.name.data, current_user, name_zh=form.name_zh.data)
+            flash(_("“%(name)s” added to the list.", name=cause.display_name), "success")
         else:
             flash(_("Name the cause in 3 to 120 characters."), "error")
         return redirect(url_for("reports.causes"))
@@ -219,7 +219,7 @@ def change_cause(cause_id: int):
         return redirect(url_for("reports.causes"))
     refusals_return_to(url_for("reports.causes"), missing_is_a_message=True)
     if action == "rename":
-        breaches.change_cause(cause_id, current_user, name=form.name.data)
+        breaches.change_cause(cause_id, current_user, name=form.name.data, name_zh=form.name_zh.data)
         flash(_("Cause renamed."), "success")
     else:
         breaches.change_cause(cause_id, current_user, active=action == "restore")

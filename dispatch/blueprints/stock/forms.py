@@ -11,6 +11,7 @@ from dispatch.blueprints.form_choices import offered_values, options
 class PartForm(FlaskForm):
     code = StringField(_l("Code (as on the bin label)"), validators=[Length(max=30)])
     name = StringField(_l("Name"), validators=[Length(max=160)])
+    name_zh = StringField(_l("Name in Chinese"), validators=[Length(max=160)])
     unit = StringField(_l("Unit (each, metre, box…)"), validators=[Length(max=20)])
     unit_cost = StringField(_l("Unit cost"), validators=[Length(max=20)])
     reorder_level = StringField(_l("Reorder when at or below"), validators=[Length(max=9)])

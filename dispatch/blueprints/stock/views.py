@@ -40,8 +40,8 @@ def _reorder_sheet(rows) -> Sheet:
                Column(_("Order value"), "money"), Column(_("Trade"))]
     # A list: a streamed CSV is written after the request's session has closed (see reports.tables.licences_sheet).
     return Sheet(_("Reorder list"), columns, [
-        [r.part.code, r.part.name, r.part.unit, r.on_hand, r.part.reorder_level, r.suggested, r.part.unit_cost,
-         r.part.unit_cost * r.suggested, r.part.trade.name if r.part.trade else ""] for r in rows])
+        [r.part.code, r.part.display_name, r.part.unit, r.on_hand, r.part.reorder_level, r.suggested, r.part.unit_cost,
+         r.part.unit_cost * r.suggested, r.part.trade.display_name if r.part.trade else ""] for r in rows])
 
 
 @bp.route("/reorder", endpoint="reorder")
@@ -117,7 +117,7 @@ def adjust(part_id: int):
 
 
 def _trade_choices() -> list[tuple[int, str]]:
-    return [(0, _("Any trade")), *((t.id, t.name) for t in db.session.scalars(select(Trade).order_by(Trade.sort_order)))]
+    return [(0, _("Any trade")), *((t.id, t.display_name) for t in db.session.scalars(select(Trade).order_by(Trade.sort_order)))]
 
 
 @bp.route("/parts/new", methods=["GET", "POST"], endpoint="new_part")
@@ -129,12 +129,14 @@ def edit_part(part_id: int | None = None):
     if request.method == "GET":
         form.active.data = part.active if part else True
         form.trade_id.data = (part.trade_id if part else 0) or 0
+        form.name.data = part.english_name if part else ""
         if part is None:
             form.unit.data, form.reorder_level.data = "each", "0"
     coerce_choice(form.trade_id, _trade_choices())
     if request.method == "POST" and form.validate_on_submit():
         with shown_on(form) as outcome:
             saved = stock.save_part(current_user, part_id=part_id, code=form.code.data, name=form.name.data,
+                                    name_zh=form.name_zh.data,
                                     unit=form.unit.data, unit_cost=form.unit_cost.data,
                                     reorder_level=form.reorder_level.data, trade_id=form.trade_id.data or None,
                                     active=form.active.data)
@@ -149,7 +151,7 @@ def edit_part(part_id: int | None = None):
 @roles_required(*STOREKEEPERS)
 def stores():
     form = StoreForm()
-    buildings = [(0, "—"), *((b.id, b.name) for b in db.session.scalars(select(Building).order_by(Building.name)))]
+    buildings = [(0, "—"), *((b.id, b.display_name) for b in db.session.scalars(select(Building).order_by(Building.display_name)))]
     coerce_choice(form.building_id, buildings)
     status = 200
     if request.method == "POST":

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from dispatch.clock import now as clock_now
 from dispatch.errors import DirectorySignInRefused, DirectoryUnavailableError, NotFoundError, ValidationError
 from dispatch.services import audit
-from dispatch.services.directory import DirectoryPerson, mapping
+from dispatch.services.directory import SOURCES, DirectoryPerson, mapping
 from dispatch.services.unit_of_work import write_transaction
 from models import User
 
@@ -35,17 +35,33 @@ def may_join_directory(user: User) -> bool:
     return user.directory is None and not user.break_glass and user.role not in ("admin", "integration")
 
 
-def _find(session: Session, person: DirectoryPerson) -> User | None:
+def _names_to_adopt(person: DirectoryPerson) -> list[str]:
+    """The local usernames this person may be: the directory's username, and for OpenID the (verified) email."""
+    names = [person.username]
+    if person.source == "oidc" and person.email_verified and person.email:
+        names.append(person.email)
+    return names
+
+
+def _find(session: Session, person: DirectoryPerson, adopt: bool) -> tuple[User | None, str | None]:
+    """The person's account and, when a local account of the same name stands in the way, why the sign-in is
+    refused. Found by the directory's key (the LDAP username, the OpenID `sub`) first: that is how an
+    administrator's link is kept too."""
     user = session.scalar(select(User).where(User.directory == person.source, User.directory_key == person.key))
     if user is not None:
-        return user
-    same_name = session.scalar(select(User).where(User.username == person.username))
-    if same_name is not None and may_join_directory(same_name):
-        return same_name
-    if same_name is not None:
-        raise DirectorySignInRefused(_("A Dispatch account called %(name)s already exists and is not this directory "
-                                       "account. Ask the administrator.", name=person.username))
-    return None
+        return user, None
+    names = _names_to_adopt(person)
+    same_name = next((u for name in names for u in session.scalars(select(User).where(User.username == name))), None)
+    if same_name is None:
+        return None, None
+    if adopt and may_join_directory(same_name):
+        return same_name, None
+    if may_join_directory(same_name) and person.source == "oidc":
+        return None, _("A Dispatch account called %(name)s already exists. For your safety it is not joined to your "
+                       "hospital account automatically: ask the administrator to link it on the staff page.",
+                       name=same_name.username)
+    return None, _("A Dispatch account called %(name)s already exists and is not this directory account. Ask the "
+                   "administrator.", name=same_name.username)
 
 
 def _switch_off(session: Session, user: User, why: str, source: str) -> None:
@@ -70,15 +86,18 @@ def _bring_in_step(session: Session, user: User, person: DirectoryPerson, role: 
         user.full_name = person.full_name[:120]
 
 
-def sign_in(person: DirectoryPerson) -> User:
-    """The account for a person the directory has just vouched for (right password, or a verified ID token).
-    Raises DirectorySignInRefused when the directory has disabled them or no mapped group gives them a role;
-    an account that had is switched off first (and that change is kept)."""
-    refusal = None
+def sign_in(person: DirectoryPerson, *, adopt: bool = False) -> User:
+    """The account for a person the directory has just vouched for (right password, or a verified ID token);
+    `adopt`: may take over a local account of the same name (directory.may_adopt_local_account). Raises
+    DirectorySignInRefused, saying why, when the directory has disabled them, no mapped group gives them a role
+    or a local account of their name may not be taken over; an account that had a role is switched off first.
+    Every refusal is kept in the audit trail."""
     with write_transaction() as session:
-        user = _find(session, person)
+        user, refusal = _find(session, person, adopt)
         grant = mapping.role_for(session, person.groups)
-        if user is not None and not user.active and not user.disabled_by_directory:
+        if refusal:
+            pass
+        elif user is not None and not user.active and not user.disabled_by_directory:
             refusal = _("Your Dispatch account is switched off. Ask the control room or the administrator.")
         elif person.disabled:
             refusal = _("Your hospital account is disabled in the directory. Ask the IT service desk.")
@@ -102,9 +121,15 @@ def sign_in(person: DirectoryPerson) -> User:
         else:
             if user.directory is None:  # a local account taken over by the directory
                 user.directory, user.directory_key = person.source, person.key
+                audit.add(session, "directory_linked", subject_id=user.id, subject=user.username,
+                          detail={"source": person.source,
+                                  "by": "username" if user.username == person.username else "verified_email"})
             _bring_in_step(session, user, person, *grant)
         if user is not None:
             user.directory_checked_at = clock_now()
+        if refusal:
+            audit.add(session, "directory_sign_in_refused", subject_id=user.id if user else None,
+                      subject=person.username[:120], detail={"source": person.source, "reason": str(refusal)})
     if refusal:
         raise DirectorySignInRefused(refusal)
     return user
@@ -150,6 +175,34 @@ def sync(source: str, people: dict[str, DirectoryPerson]) -> SyncResult:
             if was_role != user.role:
                 result.role_changes.append(f"{user.username}: {was_role} → {user.role}")
     return result
+
+
+def link_account(actor: User, user_id: int, source: str, key: str) -> User:
+    """The administrator joins a local account to a directory account (the OpenID subject, or the LDAP
+    username): its next directory sign-in finds it by that key, keeping its phone, licences and shifts."""
+    if actor.role != "admin":
+        raise ValidationError(_("Only an administrator can link accounts to the directory."), field="directory_key")
+    if source not in SOURCES:
+        raise ValidationError(_("Choose LDAP or OpenID Connect."), field="directory")
+    key = (key or "").strip()
+    if not key or len(key) > 255:
+        raise ValidationError(_("Give the directory's identifier for this person (1 to 255 characters)."),
+                              field="directory_key")
+    with write_transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFoundError(_("No such person."))
+        taken = session.scalar(select(User).where(User.directory == source, User.directory_key == key,
+                                                  User.id != user.id))
+        if taken is not None:
+            raise ValidationError(_("That directory account is already linked to %(name)s.", name=taken.username),
+                                  field="directory_key")
+        if user.role in ("admin", "integration"):
+            raise ValidationError(_("Administrator and alarm panel accounts stay local."), field="directory_key")
+        user.directory, user.directory_key = source, key
+        audit.add(session, "directory_linked", actor_id=actor.id, subject_id=user.id, subject=user.username,
+                  detail={"source": source, "by": "administrator"})
+    return user
 
 
 def set_break_glass(actor: User, user_id: int, *, allowed: bool, password: str | None) -> User:

@@ -96,4 +96,7 @@ def finish() -> DirectoryPerson:
         groups = [groups]
     username = str(claims.get(config["OIDC_USERNAME_CLAIM"]) or claims.get("email") or claims["sub"])
     return DirectoryPerson(source="oidc", key=str(claims["sub"]), username=username,
-                           full_name=str(claims.get("name") or username), groups=tuple(str(g) for g in groups or ()))
+                           full_name=str(claims.get("name") or username), groups=tuple(str(g) for g in groups or ()),
+                           email=str(claims["email"]) if claims.get("email") else None,
+                           # Only a JSON true: some providers send the string "false".
+                           email_verified=claims.get("email_verified") is True)
