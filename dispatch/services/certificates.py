@@ -32,7 +32,7 @@ from dispatch.services.binder_section import BinderSection
 from dispatch.services.recurrence import add_months
 from dispatch.services.timezone import hospital_date, start_of_day
 from dispatch.services.unit_of_work import write_transaction
-from dispatch.sms import compliance_text
+from dispatch.sms import compliance_text as sms_text
 from models import (
     EQUIPMENT_KINDS, Asset, AssetRegister, Certificate, CertificateNotice, MaintenanceSchedule, RequiredActivity, User,
     db,
@@ -369,7 +369,7 @@ def _make_notice(certificate_id: int, kind: str, now: datetime) -> int:
             asset = certificate.asset
             for manager in session.scalars(select(User).where(User.role == "manager", User.active.is_(True))
                                            .order_by(User.id)):
-                body = compliance_text.for_user(manager, compliance_text.certificate_expiring, asset.name, asset.tag,
+                body = sms_text.for_user(manager, sms_text.certificate_expiring, asset.name, asset.tag,
                                                 certificate.number, certificate.valid_until,
                                                 (certificate.valid_until - hospital_date(now)).days)
                 notify.owe_sms(session, recipient=manager, body=body, kind="certificate")
