@@ -248,3 +248,17 @@ def test_the_api_logs_an_interruption_and_refuses_bad_input_naming_the_field(hos
     assert [e["cause"] for e in listed] == ["Switchboard work"]
     bad = client.get("/api/v1/interruptions?start=2026-03-31&end=2026-03-01", headers=api_token("sparky"))
     assert bad.status_code == 422 and "end" in bad.get_json()["errors"]
+
+
+def test_the_demo_hospital_has_a_live_gas_permit_a_planned_interruption_and_a_past_incident_logged(app, db, clock):
+    from dispatch.seed import seed_demo_hospital
+
+    seed_demo_hospital(days=3)
+    [permit] = db.session.scalars(select(Permit)).all()
+    assert (permit.state, permit.trade.code, permit.ticket.status) == ("accepted", "gas", "attended")
+    assert permit.issued_by.username == "supervisor" and permit.accepted_by == permit.ticket.assignee
+    planned, past = db.session.scalars(select(UtilityInterruption).order_by(UtilityInterruption.planned.desc())).all()
+    assert planned.planned and timedelta(days=6) < planned.starts_at - clock.now() < timedelta(days=8)
+    assert planned.announced_at is None and planned.announce_at == planned.starts_at - timedelta(hours=48)
+    assert (past.planned, past.utility, past.incident.state) == (False, "power", "resolved")
+    assert past.plan_version is not None and past.tickets == [past.incident.lead_ticket]

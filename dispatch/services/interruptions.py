@@ -48,6 +48,10 @@ class InterruptionValues:
 def _validated(values: InterruptionValues) -> None:
     if values.utility not in UTILITIES:
         raise ValidationError(_("Choose a utility."), field="utility")
+    for name in ("starts_at", "ends_at"):
+        moment = getattr(values, name)
+        if moment is not None and not 2000 <= moment.year <= 2100:  # a typo, and past what timedelta can move
+            raise ValidationError(_("Give a time between 2000 and 2100."), field=name)
     if values.ends_at is not None and values.ends_at <= values.starts_at:
         raise ValidationError(_("The interruption must end after it starts."), field="ends_at")
     if not (values.cause or "").strip():

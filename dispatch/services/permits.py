@@ -180,6 +180,9 @@ def draft_permit(actor: User, ticket_id: int, values: PermitValues) -> Permit:
                               field="ticket_id")
     if not ticket.is_open:
         raise ValidationError(_("Ticket %(number)s is closed.", number=ticket.number), field="ticket_id")
+    for name in ("valid_from", "valid_until"):
+        if not 2000 <= getattr(values, name).year <= 2100:
+            raise ValidationError(_("Give a time between 2000 and 2100."), field=name)
     if values.valid_until <= values.valid_from:
         raise ValidationError(_("The permit must end after it starts."), field="valid_until")
     if not values.ward_ids:
