@@ -2,7 +2,7 @@
 causes, emergency plans' titles, maintenance schedules' titles and checklists, and tickets' checklist steps
 
 Revision ID: 0013_i18n_names_in_chinese
-Revises: 0012_photos_photos_and_qr_labels
+Revises: 0013_permits_interruptions
 Create Date: 2026-12-07 17:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0013_i18n_names_in_chinese'
-down_revision = '0012_photos_photos_and_qr_labels'
+down_revision = '0013_permits_interruptions'
 branch_labels = None
 depends_on = None
 
