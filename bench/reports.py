@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-DATABASE_NAME = "dispatch_bench"
+DATABASE_NAME = os.environ.get("BENCH_DATABASE", "dispatch_bench")
 MARKERS = ("<!-- bench:reports:start -->", "<!-- bench:reports:end -->")
 TARGETS = {"report": 500.0, "board": 100.0}
 

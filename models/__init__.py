@@ -16,6 +16,7 @@ from models.planned import (
     OCCURRENCE_STATES, RECURRENCE_KINDS, RECURRENCE_UNITS, MaintenanceSchedule, PlannedOccurrence, TicketChecklistItem,
 )
 from models.photo import PHOTO_STAGES, TicketPhoto
+from models.report_rollup import ReportMonth, ReportMonthBand, ReportMonthDuration, ReportRollupState
 from models.place import CRITICAL_WARDS, WARD_CRITICALITIES, Asset, Building, Location, Site, Ward
 from models.stock import MOVEMENT_KINDS, LabourRate, Part, StockLevel, StockMovement, Store, TicketPart, TradeBudget
 from models.staff import ROLES, ApiToken, DirectoryGroup, Licence, LicenceLapse, LicenceType, Trade, User, trade_licence_type
@@ -44,4 +45,5 @@ __all__ = [
     "EmergencyPlan", "EmergencyPlanVersion", "TicketPlanStep",
     "LeadershipReport",
     "PHOTO_STAGES", "TicketPhoto",
+    "ReportMonth", "ReportMonthBand", "ReportMonthDuration", "ReportRollupState",
 ]

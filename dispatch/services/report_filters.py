@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy import Integer, and_, case, cast, exists, func, literal, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from dispatch.errors import ValidationError
@@ -179,6 +179,23 @@ def elapsed(target: str):
     """Seconds from the report to the target being met; time on hold does not count towards resolving."""
     seconds = seconds_between(done_at(target), Ticket.created_at)
     return seconds - Ticket.held_seconds if target == "resolve" else seconds
+
+
+# Attend time as a share of the ticket's own target: (label, upper bound in % of target, None = above).
+ATTEND_BANDS = ((25, "≤ 25%"), (50, "26–50%"), (75, "51–75%"), (100, "76–100%"),
+                (150, "101–150%"), (200, "151–200%"), (300, "201–300%"), (None, "> 300%"))
+
+
+def attend_band(seconds, target_seconds, within):
+    """SQL: the ATTEND_BANDS index of an attend time (-1: not on site yet). The band edges compare whole
+    seconds; within target or not is decided on the exact times, as everywhere else, so a ticket on site
+    within target is in one of the bands up to 100 % and a late one above it, whatever the rounding."""
+    edges = [edge for edge, _ in ATTEND_BANDS if edge is not None]
+    ratio_band = case(*[(seconds * 100 <= target_seconds * edge, literal(i)) for i, edge in enumerate(edges)],
+                      else_=literal(len(edges)))
+    within_band = case((ratio_band < 3, ratio_band), else_=literal(3))
+    late_band = case((ratio_band > 4, ratio_band), else_=literal(4))
+    return cast(case((seconds.is_(None), literal(-1)), (within == 1, within_band), else_=late_band), Integer)
 
 
 def backlog_age(key: str, now: datetime):
