@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DATABASE_NAME = os.environ.get("BENCH_DATABASE", "dispatch_bench")
 MARKERS = ("<!-- bench:reports:start -->", "<!-- bench:reports:end -->")
-TARGETS = {"report": 500.0, "board": 100.0}
+TARGETS = {"report": 150.0, "board": 100.0, "by_month": 300.0, "repeats": 300.0}
 
 
 def database_url(backend: str, workdir: Path) -> str:
@@ -90,6 +90,7 @@ def prepare(backend: str, url: str, args) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
+    from dispatch.services import report_rollup
     from dispatch.services.history import seed_history
     from models import Ticket, db
 
@@ -102,7 +103,15 @@ def prepare(backend: str, url: str, args) -> dict:
         existing = db.session.scalar(select(func.count(Ticket.id))) or 0
         if args.reuse and existing >= args.tickets:
             print(f"[{backend}] reusing {existing:,} tickets")
-            return {"seeded": False, "tickets": existing, **_contents()}
+            rebuilt = None
+            if not report_rollup.is_complete():
+                # A database seeded before the roll-up existed: made once, as `flask reports rebuild` would.
+                started = time.monotonic()
+                report_rollup.rebuild(datetime.now(timezone.utc))
+                db.session.commit()
+                rebuilt = time.monotonic() - started
+                print(f"[{backend}] rolled up the settled tickets in {rebuilt:.0f} s")
+            return {"seeded": False, "tickets": existing, "rebuilt": rebuilt, **_contents()}
         print(f"[{backend}] seeding {args.tickets:,} tickets over {args.years} years ...")
         started = time.monotonic()
         summary = seed_history(args.tickets, years=args.years, seed=args.seed,
@@ -150,7 +159,10 @@ def measure(url: str, args) -> list[dict]:
         start, end = last_full_month(hospital_date(datetime.now(timezone.utc)))
     month = f"start={start.isoformat()}&end={end.isoformat()}"
     quarter = f"start={(start - timedelta(days=62)).replace(day=1).isoformat()}&end={end.isoformat()}"
-    year = f"start={(end - timedelta(days=364)).isoformat()}&end={end.isoformat()}"
+    first = start
+    for _month in range(11):
+        first = (first - timedelta(days=1)).replace(day=1)
+    year = f"start={first.isoformat()}&end={end.isoformat()}"  # twelve whole months
     pages = [
         ("report", "manager", f"/reports/compliance?{month}", "Monthly compliance report (trade × priority, charts)"),
         ("board", "dispatcher", "/board/", "Dispatcher board"),
@@ -158,10 +170,10 @@ def measure(url: str, args) -> list[dict]:
     if not args.only_targets:
         pages += [
             ("", "manager", f"/reports/compliance?{month}&by=technician", "Compliance by technician, one month"),
-            ("", "manager", f"/reports/compliance?{year}&by=month", "Compliance by month, twelve months"),
+            ("by_month", "manager", f"/reports/compliance?{year}&by=month", "Compliance by month, twelve months"),
             ("", "manager", f"/reports/breaches?{month}", "Breach list, one month"),
             ("", "manager", f"/reports/workload?{month}", "Workload, one month"),
-            ("", "manager", f"/reports/repeats?{quarter}", "Repeat faults, three months"),
+            ("repeats", "manager", f"/reports/repeats?{quarter}", "Repeat faults, three months"),
             ("", "manager", f"/reports/tickets?{month}&target=attend&outcome=missed", "Tickets behind a figure"),
             ("", "manager", f"/reports/compliance.xlsx?{month}", "Compliance as XLSX"),
         ]
