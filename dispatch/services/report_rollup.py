@@ -78,14 +78,16 @@ class Settled:
     attend_band: int
 
 
-def _settled_figures(connection, where: Iterable) -> Iterator[Settled]:
+def settled_figures(connection, where: Iterable, stream: bool = False) -> Iterator[Settled]:
     within = case((met("attend"), 1), else_=0)
     # The reports' own rules; `missed` is given a time, but with every target done it cannot depend on it.
     outcomes = [case((met(t), "met"), (missed(t, SETTLED_NOW), "missed"), else_="") for t in TARGETS]
     columns = [Ticket.created_at, Ticket.trade_id, Ticket.priority, *outcomes, *[elapsed(t) for t in TARGETS],
                attend_band(elapsed("attend"), Ticket.attend_target_minutes * 60, within)]
     count = len(TARGETS)
-    for row in connection.execute(select(*columns).where(settled(), *where).execution_options(yield_per=5000)):
+    query = select(*columns).where(settled(), *where)
+    # The rebuild streams every ticket in batches; the session hooks read a handful in one go.
+    for row in connection.execute(query.execution_options(yield_per=5000) if stream else query):
         yield Settled(month_of(row[0]), row[1], row[2], tuple(row[3:3 + count]),
                       tuple(int(v) for v in row[3 + count:3 + 2 * count]), int(row[-1]))
 
@@ -126,7 +128,6 @@ def _upsert(connection, model, keys: tuple[str, ...], rows: list[dict]) -> None:
     values = [c for c in rows[0] if c not in keys]
     statement = statement.on_conflict_do_update(
         index_elements=list(keys), set_={c: table.c[c] + statement.excluded[c] for c in values})
-    # Grouped by the columns present, so every row of one executemany has the same shape.
     connection.execute(statement, rows)
 
 
@@ -156,7 +157,7 @@ def rebuild(now: datetime, batch: int = 50_000) -> int:
     for model in (ReportMonth, ReportMonthBand, ReportMonthDuration, ReportRollupState):
         connection.execute(delete(model))
     changes, total = Changes.empty(), 0
-    for figures in _settled_figures(connection, []):
+    for figures in settled_figures(connection, [], stream=True):
         changes.add(figures, +1)
         total += 1
     # The histogram is the big table: written in slices so one statement's parameters stay bounded.
@@ -204,7 +205,7 @@ def _read_before(session: Session, flush_context, instances) -> None:
         return
     changes = session.info.setdefault("report_rollup", Changes.empty())
     if ids:
-        for figures in _settled_figures(session.connection(), [Ticket.id.in_(ids)]):
+        for figures in settled_figures(session.connection(), [Ticket.id.in_(ids)]):
             changes.add(figures, -1)
     session.info.setdefault("report_rollup_tickets", []).extend([*ids, *fresh])
 
@@ -217,9 +218,16 @@ def _write_after(session: Session, flush_context) -> None:
         return
     ids = [t if isinstance(t, int) else t.id for t in touched]
     connection = session.connection()
-    for figures in _settled_figures(connection, [Ticket.id.in_(ids)]):
+    for figures in settled_figures(connection, [Ticket.id.in_(ids)]):
         changes.add(figures, +1)
     apply(connection, changes)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction) -> None:
+    # A flush that failed between the two hooks must not leave its half-read figures for the next one.
+    session.info.pop("report_rollup", None)
+    session.info.pop("report_rollup_tickets", None)
 
 
 # --- reading it ---------------------------------------------------------------------------------
