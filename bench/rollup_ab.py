@@ -82,7 +82,10 @@ def main() -> None:
             open_board(now)
             if run:
                 board_times.append((time.perf_counter() - started) * 1000)
-            print(f"  round {run} done", file=sys.stderr, flush=True)
+            if run:
+                print(f"  round {run}: " + ", ".join(f"{name[:24]} {'roll-up' if r else 'tickets'} {v[-1]:.0f} ms"
+                                                      for (name, r), v in times.items())
+                      + f", repeats {repeat_times[-1]:.0f} ms, board {board_times[-1]:.0f} ms", file=sys.stderr, flush=True)
 
     def cell(values):
         return f"{statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f})"
