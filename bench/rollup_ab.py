@@ -90,7 +90,7 @@ def main() -> None:
     def cell(values):
         return f"{statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f})"
 
-    print(f"| computation ({db.engine.dialect.name}, {args.runs} runs each) | from the roll-up | from the tickets |")
+    print(f"| computation ({args.url.split(':')[0]}, {args.runs} runs each) | from the roll-up | from the tickets |")
     print("|---|---:|---:|")
     for name in cases:
         print(f"| {name} | {cell(times[(name, True)])} | {cell(times[(name, False)])} |")
