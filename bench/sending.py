@@ -74,14 +74,16 @@ def owe(app, count: int, tag: str) -> float:
     from sqlalchemy import select
 
     from dispatch.services.notify import owe_sms
+    from dispatch.services.unit_of_work import write_transaction
     from models import User, db
 
     with app.app_context():
-        technician = db.session.scalar(select(User).where(User.role == "technician", User.phone.is_not(None)))
-        for n in range(count):
-            owe_sms(db.session, recipient=technician, body=f"Bench {tag} {n}: a test message of ordinary length",
-                    kind="bench")
-        db.session.commit()
+        # Through write_transaction, as the services write: its commit is what pushes the owed jobs to RQ.
+        with write_transaction() as session:
+            technician = session.scalar(select(User).where(User.role == "technician", User.phone.is_not(None)))
+            for n in range(count):
+                owe_sms(session, recipient=technician, body=f"Bench {tag} {n}: a test message of ordinary length",
+                        kind="bench")
         moment = time.time()
         db.session.remove()
     return moment
