@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: run test test-sqlite test-postgresql test-model bench bench-escalation bench-load bench-board translations venv clean
+.PHONY: run test test-sqlite test-postgresql test-model bench bench-escalation bench-load bench-board bench-sending bench-soak translations venv clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ bench-load: venv  ## report to SMS in a burst of 300 reports from 30 clients (th
 
 bench-board: venv  ## the board with 1,000 open jobs (server time beside its floor) and change-to-board latency through the stream process, on SQLite and PostgreSQL
 	@$(VENV)/bin/python bench/board.py $(BENCH_BOARD_ARGS)
+
+bench-sending: venv  ## the SMS worker's CPU per message and messages per second with 1, 2 and 4 workers, beside the bare Twilio SDK call (PostgreSQL, local fake Twilio)
+	@$(VENV)/bin/python bench/sending.py $(BENCH_SENDING_ARGS)
+
+bench-soak: venv  ## steady reports and SMS replies through the real processes on PostgreSQL; each process's memory over time and its slope (SOAK_MINUTES=30)
+	@SOAK_MINUTES=$(or $(SOAK_MINUTES),30) $(VENV)/bin/python bench/soak.py $(BENCH_SOAK_ARGS)
 
 translations: venv  ## re-extract the interface's strings, merge them into each language's .po, compile the .mo
 	@$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file -o translations/messages.pot . 2>&1 | grep -v '^extracting' || true

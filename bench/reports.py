@@ -7,7 +7,9 @@ For each database it builds a fresh one (a SQLite file under the temporary direc
 database `dispatch_bench` it creates), migrates it, runs `flask seed-history` (timed), then requests
 each page in-process through Flask's test client: the time is the server's (routing, queries,
 templates), with no network. Medians and 95th percentiles over repeated runs, after warm-up requests.
-The targets (brief): monthly compliance report <= 500 ms, dispatcher board <= 100 ms.
+The targets (issue #17): monthly compliance report <= 150 ms, compliance by month over twelve months and
+repeat faults over three months <= 300 ms, dispatcher board <= 100 ms. The board, measured in the same
+run, is the reference for how loaded the machine was.
 """
 from __future__ import annotations
 
@@ -28,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-DATABASE_NAME = "dispatch_bench"
+DATABASE_NAME = os.environ.get("BENCH_DATABASE", "dispatch_bench")
 MARKERS = ("<!-- bench:reports:start -->", "<!-- bench:reports:end -->")
-TARGETS = {"report": 500.0, "board": 100.0}
+TARGETS = {"report": 150.0, "board": 100.0, "by_month": 300.0, "repeats": 300.0}
 
 
 def database_url(backend: str, workdir: Path) -> str:
@@ -90,6 +92,7 @@ def prepare(backend: str, url: str, args) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
+    from dispatch.services import report_rollup
     from dispatch.services.history import seed_history
     from models import Ticket, db
 
@@ -102,7 +105,15 @@ def prepare(backend: str, url: str, args) -> dict:
         existing = db.session.scalar(select(func.count(Ticket.id))) or 0
         if args.reuse and existing >= args.tickets:
             print(f"[{backend}] reusing {existing:,} tickets")
-            return {"seeded": False, "tickets": existing, **_contents()}
+            rebuilt = None
+            if not report_rollup.is_complete():
+                # A database seeded before the roll-up existed: made once, as `flask reports rebuild` would.
+                started = time.monotonic()
+                report_rollup.rebuild(datetime.now(timezone.utc))
+                db.session.commit()
+                rebuilt = time.monotonic() - started
+                print(f"[{backend}] rolled up the settled tickets in {rebuilt:.0f} s")
+            return {"seeded": False, "tickets": existing, "rebuilt": rebuilt, **_contents()}
         print(f"[{backend}] seeding {args.tickets:,} tickets over {args.years} years ...")
         started = time.monotonic()
         summary = seed_history(args.tickets, years=args.years, seed=args.seed,
@@ -150,18 +161,21 @@ def measure(url: str, args) -> list[dict]:
         start, end = last_full_month(hospital_date(datetime.now(timezone.utc)))
     month = f"start={start.isoformat()}&end={end.isoformat()}"
     quarter = f"start={(start - timedelta(days=62)).replace(day=1).isoformat()}&end={end.isoformat()}"
-    year = f"start={(end - timedelta(days=364)).isoformat()}&end={end.isoformat()}"
+    first = start
+    for _month in range(11):
+        first = (first - timedelta(days=1)).replace(day=1)
+    year = f"start={first.isoformat()}&end={end.isoformat()}"  # twelve whole months
     pages = [
         ("report", "manager", f"/reports/compliance?{month}", "Monthly compliance report (trade × priority, charts)"),
         ("board", "dispatcher", "/board/", "Dispatcher board"),
+        ("by_month", "manager", f"/reports/compliance?{year}&by=month", "Compliance by month, twelve months"),
+        ("repeats", "manager", f"/reports/repeats?{quarter}", "Repeat faults, three months"),
     ]
     if not args.only_targets:
         pages += [
             ("", "manager", f"/reports/compliance?{month}&by=technician", "Compliance by technician, one month"),
-            ("", "manager", f"/reports/compliance?{year}&by=month", "Compliance by month, twelve months"),
             ("", "manager", f"/reports/breaches?{month}", "Breach list, one month"),
             ("", "manager", f"/reports/workload?{month}", "Workload, one month"),
-            ("", "manager", f"/reports/repeats?{quarter}", "Repeat faults, three months"),
             ("", "manager", f"/reports/tickets?{month}&target=attend&outcome=missed", "Tickets behind a figure"),
             ("", "manager", f"/reports/compliance.xlsx?{month}", "Compliance as XLSX"),
         ]
@@ -279,7 +293,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "dispatch-bench"))
     parser.add_argument("--reuse", action="store_true", help="keep a database that already has enough tickets")
-    parser.add_argument("--only-targets", action="store_true", help="measure only the two pages with targets")
+    parser.add_argument("--only-targets", action="store_true", help="measure only the pages with targets")
     parser.add_argument("--no-write", action="store_true", help="print, do not update docs/benchmarks.md")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()

@@ -14,7 +14,8 @@ from models import ROLES, Ticket, User, Ward, db
 
 def register(app: Flask) -> None:
     for command in (create_user, create_token, revoke_token, seed_demo, seed_history, run_worker, run_scheduler,
-                    run_watchdog, backup_database, restore_database, database_fingerprint, directory_sync):
+                    run_watchdog, backup_database, restore_database, database_fingerprint, directory_sync,
+                    reports_group):
         app.cli.add_command(command)
     app.cli.add_command(name_phones_at_fake_twilio)
 
@@ -97,6 +98,23 @@ def seed_history(tickets, years, seed, open_cap, events):
     summary = generate(tickets, years=years, seed=seed, open_cap=open_cap, events=events, progress=click.echo)
     click.echo(f"added {summary.tickets:,} tickets ({summary.open} open, {summary.breached:,} with a missed target) "
                f"and {summary.events:,} history lines in {summary.seconds:.1f} s")
+
+
+@click.group("reports")
+def reports_group():
+    """The managers' reports."""
+
+
+@reports_group.command("rebuild")
+def rebuild_reports():
+    """Make the reports' monthly roll-up again from the tickets (after upgrading, a bulk load or a restore)."""
+    from dispatch.clock import now
+    from dispatch.services import report_rollup
+
+    started = time.monotonic()
+    total = report_rollup.rebuild(now())
+    db.session.commit()
+    click.echo(f"rolled up {total:,} settled tickets in {time.monotonic() - started:.1f} s")
 
 
 @click.command("worker")

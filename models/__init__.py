@@ -19,6 +19,7 @@ from models.photo import PHOTO_STAGES, TicketPhoto
 from models.compliance import EQUIPMENT_KINDS, NOTICE_KINDS, AssetRegister, Certificate, CertificateNotice, RequiredActivity, RequiredOccurrence
 from models.rounds import FORM_KINDS, ITEM_KINDS, CheckForm, CheckItem, CheckRecord, CheckResult
 from models.permit import LIVE_PERMIT_STATES, PERMIT_STATES, UTILITIES, Permit, PermitRequirement, UtilityInterruption
+from models.report_rollup import ReportMonth, ReportMonthBand, ReportMonthDuration, ReportRollupState
 from models.place import CRITICAL_WARDS, WARD_CRITICALITIES, Asset, Building, Location, Site, Ward
 from models.stock import MOVEMENT_KINDS, LabourRate, Part, StockLevel, StockMovement, Store, TicketPart, TradeBudget
 from models.staff import ROLES, ApiToken, DirectoryGroup, Licence, LicenceLapse, LicenceType, Trade, User, trade_licence_type
@@ -50,4 +51,5 @@ __all__ = [
     "EQUIPMENT_KINDS", "NOTICE_KINDS", "AssetRegister", "Certificate", "CertificateNotice", "RequiredActivity", "RequiredOccurrence",
     "FORM_KINDS", "ITEM_KINDS", "CheckForm", "CheckItem", "CheckRecord", "CheckResult",
     "LIVE_PERMIT_STATES", "PERMIT_STATES", "UTILITIES", "Permit", "PermitRequirement", "UtilityInterruption",
+    "ReportMonth", "ReportMonthBand", "ReportMonthDuration", "ReportRollupState",
 ]

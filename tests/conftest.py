@@ -138,7 +138,9 @@ def emptying(db_backend, migrated_database):
         sequences = list(conn.scalars(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")))
     script = "; ".join([f'DELETE FROM "{table.name}"' for table in reversed(models_db.metadata.sorted_tables)] + [
         f'ALTER SEQUENCE "{sequence}" RESTART WITH {1001 if sequence == "ticket_id_seq" else 1}'
-        for sequence in sequences])
+        for sequence in sequences] + [
+        # As the migration leaves a database without tickets: its reports' roll-up is complete (empty).
+        "INSERT INTO report_rollup_state (id, rebuilt_at, tickets) VALUES (1, now(), 0)"])
 
     def empty() -> None:
         with engine.begin() as conn:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from dispatch.clock import now as clock_now
 from dispatch.seed import FAULTS, seed_demo_hospital
-from dispatch.services import sla
+from dispatch.services import report_rollup, sla
 from dispatch.services.report_breaches import ensure_default_causes
 from dispatch.services.timezone import hospital_zone
 from models import (
@@ -187,6 +187,10 @@ def seed_history(tickets: int, *, years: float = 5.0, seed: int = 7, open_cap: i
         writer.finish()
     finally:
         writer.close()
+    # The rows went in around the session, so the reports' monthly roll-up is made again from them.
+    say("rebuilding the reports' monthly roll-up")
+    report_rollup.rebuild(moment)
+    db.session.commit()
     return HistorySummary(tickets=len(moments), events=counts["events"], open=generator.open_count,
                           breached=generator.breached, seconds=time.monotonic() - started, demo_seeded=demo)
 

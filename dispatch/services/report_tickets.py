@@ -101,7 +101,7 @@ def _selection_clauses(selection: Selection, report: ReportFilter, now: datetime
     if selection.reassigned:
         clauses.append(Ticket.reassign_count > 0)
     if selection.repeat:
-        clauses.append(repeat_of(selection.repeat))
+        clauses.append(repeat_of(selection.repeat, report))
     if selection.cause_id is not None:
         recorded = select(TicketBreachCause.ticket_id).where(TicketBreachCause.ticket_id == Ticket.id)
         clauses += [any_missed(now), not_(exists(recorded)) if selection.cause_id == 0 else

@@ -129,7 +129,7 @@ class RepeatRow:
 def repeat_faults(report: ReportFilter, kind: str) -> list[RepeatRow]:
     """Assets (or places, per trade) with at least one repeat fault in the period, most repeats first."""
     where = conditions(report, technician_teams())
-    repeat = case((repeat_of(kind), 1), else_=0)
+    repeat = case((repeat_of(kind, report), 1), else_=0)
     if kind == "asset":
         query = (select(Asset.id, Asset.tag, Asset.display_name, Ward.display_name, func.count(), func.sum(repeat),
                         func.max(Ticket.created_at))

@@ -2,19 +2,20 @@
 database (counts, percentages and percentiles in SQL; never by loading every ticket)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from itertools import groupby
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, case, cast, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import case, func, literal, or_, select, tuple_, union_all
 
 from dispatch import i18n
-from dispatch.services import report_sql
+from dispatch.services import report_rollup, report_sql
 from dispatch.services.report_filters import (
-    BACKLOG_AGES, TARGETS, ReportFilter, Teams, backlog_age, conditions, elapsed, met, missed, technician_teams,
-    utc_range,
+    ATTEND_BANDS, BACKLOG_AGES, TARGETS, ReportFilter, Teams, attend_band, backlog_age, conditions, elapsed, met,
+    missed, technician_teams, utc_range,
 )
 from dispatch.services.timezone import hospital_zone
 from models import Ticket, Trade, User, Ward, db
@@ -174,11 +175,7 @@ def _fallback_figures(keys, where, now: datetime) -> tuple[list[dict], dict | No
     keys, per-target outcomes and times; the counts come from it, and each target's times are read back
     from it once, in order, for every percentile of the groups and the total."""
     names = [name for name, _ in keys]
-    flags = {}
-    for target in TARGETS:
-        flags[f"{target}_met"] = case((met(target), 1), else_=0)
-        flags[f"{target}_missed"] = case((missed(target, now), 1), else_=0)
-    flags.update({f"backlog_{key}": case((backlog_age(key, now), 1), else_=0) for key, *_ in BACKLOG_AGES})
+    flags = _outcome_flags(now)
     rows = select(*[expr.label(name) for name, expr in keys], *[e.label(n) for n, e in flags.items()],
                   *[elapsed(t).label(t) for t in TARGETS]).where(*where)
     with report_sql.temporary_table("report_base", rows) as base:
@@ -202,6 +199,16 @@ def _fallback_figures(keys, where, now: datetime) -> tuple[list[dict], dict | No
     return groups, total
 
 
+def _outcome_flags(now: datetime) -> dict:
+    """Per ticket, 1 or 0: met and missed per target, and open in each age band."""
+    flags = {}
+    for target in TARGETS:
+        flags[f"{target}_met"] = case((met(target), 1), else_=0)
+        flags[f"{target}_missed"] = case((missed(target, now), 1), else_=0)
+    flags.update({f"backlog_{key}": case((backlog_age(key, now), 1), else_=0) for key, *_ in BACKLOG_AGES})
+    return flags
+
+
 def _percentiles(target: str, ordered: list) -> dict:
     return {f"{target}_p{round(p * 100)}": report_sql.percentile_cont(ordered, p) for p in report_sql.PERCENTILES}
 
@@ -219,11 +226,15 @@ def _row(labels, params, record: dict) -> ComplianceRow:
 
 
 def compliance(report: ReportFilter, now: datetime, by: str = "trade_priority",
-               native_percentiles: bool | None = None) -> ComplianceReport:
+               native_percentiles: bool | None = None, rollup: bool = True) -> ComplianceReport:
     """Per group and in total: tickets, met and missed per target, median and 90th percentile times, and
     the tickets still open by age.
 
-    native_percentiles=False makes PostgreSQL use the window-function fallback too (tests compare both).
+    Whole months grouped and narrowed by trade, priority or month come from the monthly roll-up (plus the
+    tickets not settled yet); anything else (a part of a month, wards, technicians, teams, assets, places)
+    from the tickets themselves, which the roll-up cannot split that finely.
+    native_percentiles=False makes PostgreSQL use the fallback too, rollup=False skips the roll-up
+    (tests compare all three).
     """
     if native_percentiles is None:
         native_percentiles = report_sql.has_native_percentile(db.engine.dialect.name)
@@ -234,7 +245,11 @@ def compliance(report: ReportFilter, now: datetime, by: str = "trade_priority",
     }[by]
     keys, describe = _group_keys(by, report, teams)
     where = conditions(report, teams)
-    groups, total = (_native_figures if native_percentiles else _fallback_figures)(keys, where, now)
+    if rollup and report_rollup.serves(report, by):
+        groups, total = report_rollup.compliance_figures(report, now, [name for name, _ in keys], where,
+                                                         _outcome_flags(now))
+    else:
+        groups, total = (_native_figures if native_percentiles else _fallback_figures)(keys, where, now)
     rows = []
     for record in groups:
         labels, params, order = describe(tuple(record[name] for name, _ in keys))
@@ -254,7 +269,7 @@ class Trend:
     series: list[tuple[str, dict[str, str], list[float | None], list[int]]]  # name, link params, % by month, counted
 
 
-def trend(report: ReportFilter, now: datetime, target: str = "attend", months: int = 12) -> Trend:
+def trend(report: ReportFilter, now: datetime, target: str = "attend", months: int = 12, rollup: bool = True) -> Trend:
     """% within target by month and trade, for the `months` months ending with the report's last month."""
     end = report.period()[1]
     first = end.replace(day=1)
@@ -264,6 +279,11 @@ def trend(report: ReportFilter, now: datetime, target: str = "attend", months: i
     teams = technician_teams()
     where = conditions(report, teams, dated=False)
     upper = report.utc_range()[1]
+    window = replace(report, start=first, end=end, month=None)
+    # Whole months narrowed by trade or priority at most: the settled tickets from the roll-up.
+    served = rollup and report_rollup.serves(window)
+    if served:
+        where.append(report_rollup.unsettled())
     trades = list(db.session.scalars(select(Trade).order_by(Trade.sort_order, Trade.display_name)))
     met_sum = func.sum(case((met(target), 1), else_=0))
     missed_sum = func.sum(case((missed(target, now), 1), else_=0))
@@ -274,6 +294,12 @@ def trend(report: ReportFilter, now: datetime, target: str = "attend", months: i
         .group_by(Ticket.trade_id) for index in range(len(month_list))]
     counts = {(int(month), trade_id): (int(good or 0), int(bad or 0))
               for month, trade_id, good, bad in db.session.execute(union_all(*parts))}
+    if served:
+        position = {month: i for i, month in enumerate(month_list)}
+        for cell in report_rollup.month_counts(window, month_list):
+            good, bad = counts.get((position[cell.month], cell.trade_id), (0, 0))
+            counts[(position[cell.month], cell.trade_id)] = (good + getattr(cell, f"{target}_met"),
+                                                           bad + getattr(cell, f"{target}_missed"))
     series = []
     for trade in trades:
         points, counted = [], []
@@ -286,18 +312,13 @@ def trend(report: ReportFilter, now: datetime, target: str = "attend", months: i
     return Trend(target=target, months=month_list, series=series)
 
 
-# Attend time as a share of the ticket's own target: (label, upper bound in % of target, None = above).
-ATTEND_BANDS = ((25, "≤ 25%"), (50, "26–50%"), (75, "51–75%"), (100, "76–100%"),
-                (150, "101–150%"), (200, "151–200%"), (300, "201–300%"), (None, "> 300%"))
-
-
 @dataclass
 class Distribution:
     bands: list[tuple[str, int, bool]]  # label, tickets, within target
     waiting_late: int  # not on site yet and past due
 
 
-def attend_distribution(report: ReportFilter, now: datetime) -> Distribution:
+def attend_distribution(report: ReportFilter, now: datetime, rollup: bool = True) -> Distribution:
     """How long technicians took to get on site, against each ticket's own target.
 
     The band edges compare whole seconds; whether a ticket is within target is decided on the exact
@@ -305,6 +326,10 @@ def attend_distribution(report: ReportFilter, now: datetime) -> Distribution:
     """
     teams = technician_teams()
     where = conditions(report, teams)
+    # Whole months narrowed by trade or priority at most: the settled tickets from the roll-up.
+    served = rollup and report_rollup.serves(report)
+    if served:
+        where.append(report_rollup.unsettled())
     # Each ticket's time and target once (a materialised CTE), then banded: the band test reads them
     # up to nine times, and working the time out again each time doubled the cost on SQLite.
     per_ticket = (
@@ -313,24 +338,13 @@ def attend_distribution(report: ReportFilter, now: datetime) -> Distribution:
         .where(*where, or_(Ticket.attended_at.is_not(None), missed("attend", now)))
         .cte("attend_times").prefix_with("MATERIALIZED")
     )
-    bands = [edge for edge, _ in ATTEND_BANDS if edge is not None]
-    ratio_band = case(*[(per_ticket.c.seconds * 100 <= per_ticket.c.target * edge, literal(i))
-                        for i, edge in enumerate(bands)], else_=literal(len(bands)))
-    # Within target: one of the bands up to 100 %; late: above it, whatever the rounding of the seconds.
-    index = case((per_ticket.c.seconds.is_(None), literal(-1)), (per_ticket.c.within == 1, _least(ratio_band, 3)),
-                 else_=_greatest(ratio_band, 4))
-    index = cast(index, Integer).label("band")
+    index = attend_band(per_ticket.c.seconds, per_ticket.c.target, per_ticket.c.within).label("band")
     # Band -1: not on site yet and already late.
-    rows = dict(db.session.execute(select(index, func.count()).select_from(per_ticket).group_by(index)).all())
+    rows = Counter(dict(db.session.execute(select(index, func.count()).select_from(per_ticket).group_by(index)).all()))
+    if served:
+        for cell in report_rollup.month_counts(report, report_rollup.whole_months(report)):
+            rows.update({i: getattr(cell, f"attend_band_{i}") for i in range(len(ATTEND_BANDS))})
     return Distribution(
         bands=[(label, int(rows.get(i, 0)), i <= 3) for i, (_, label) in enumerate(ATTEND_BANDS)],
         waiting_late=int(rows.get(-1, 0)),
     )
-
-
-def _least(expr, value: int):
-    return case((expr < value, expr), else_=literal(value))
-
-
-def _greatest(expr, value: int):
-    return case((expr > value, expr), else_=literal(value))
