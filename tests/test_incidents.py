@@ -135,6 +135,20 @@ def test_ungrouping_a_ticket_that_did_not_belong_returns_it_to_the_board_on_its_
     assert fresh(stray).assignee_id == hospital.users["volt"].id
 
 
+def test_a_ticket_taken_out_after_the_team_arrived_starts_no_chain(hospital, tower, clock, login_as):
+    """Found by the model search (on PostgreSQL): a report grouped as it came in never had a chain of its own;
+    the team arrived, and taken out of the incident it started a fresh acknowledge chain on a job on site."""
+    tickets = [report(hospital, tower[i]).id for i in range(5)]
+    assign_ticket(tickets[0], hospital.users["sparky"].id, hospital.user("dispatcher"))
+    transition(tickets[0], "attend", hospital.user("sparky"))
+    stray = tickets[4]
+    assert fresh(stray).status == "attended"
+    response = login_as("dispatcher").post(f"/incidents/ungroup/{stray}", data={"note": "A different fault"})
+    assert response.status_code == 302 and kinds(stray)[-1] == "ungrouped"
+    timer = db.session.query(TicketEscalation).filter_by(ticket_id=stray).one_or_none()
+    assert timer is None or timer.state != "active"
+
+
 def test_a_grouped_ticket_cannot_be_assigned_on_its_own(hospital, tower):
     tickets = [report(hospital, tower[i]).id for i in range(5)]
     with pytest.raises(IllegalTransitionError, match="part of incident #1001"):

@@ -490,6 +490,22 @@ def test_a_policy_is_created_edited_and_deleted(login_as, hospital):
     assert count(EscalationPolicy) == 0
 
 
+def test_a_policy_sets_whom_to_tell_when_nobody_is_on_site(login_as, hospital):
+    manager = login_as("manager")
+    gas = hospital.trades["gas"].id
+    response = manager.post("/oncall/escalation/new", data=policy_form(
+        trade_id=gas, **{"steps-0-target": "primary", "steps-0-wait_minutes": "5",
+                         "steps-1-phase": "attend", "steps-1-target": "duty_manager", "steps-1-wait_minutes": "10"}))
+    assert response.status_code == 302
+    policy = db.session.scalar(select(EscalationPolicy))
+    assert [(s.phase, s.target, s.wait_minutes) for s in policy.steps] == [
+        ("acknowledge", "primary", 5), ("attend", "duty_manager", 10)]
+    listing = page(manager, "/oncall/escalation")
+    assert "Acknowledged, nobody on site by the attend target:" in listing
+    edit = page(manager, f"/oncall/escalation/{policy.id}")
+    assert '<option selected value="attend">' in edit or '<option value="attend" selected>' in edit
+
+
 @pytest.mark.parametrize("fields, message", [
     ({}, "A policy needs at least one step."),
     ({"steps-0-target": "supervisor", "steps-0-wait_minutes": "2000"}, "Step 1: wait between 0 and 1440 minutes."),

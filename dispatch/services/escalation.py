@@ -190,9 +190,14 @@ def stop_while_grouped(session, ticket_id: int, now: datetime) -> None:
 def resume_after_ungroup(session, ticket: Ticket, now: datetime) -> None:
     """A ticket taken out of an incident escalates on its own again, from where its own clock stands:
     a step whose wait has already run out since the ticket was filed is due at once."""
+    if ticket.status not in CHASED:
+        return  # someone is on site (the incident's team went there): nothing left to chase
     escalation = _for_ticket(session, ticket.id)
     if escalation is None:
-        start(session, ticket, now)
+        # Grouped when it was reported, it never had a chain of its own.
+        escalation = start(session, ticket, now)
+        if escalation is not None and ticket.status not in UNANSWERED:
+            _switch_to_attend(escalation, ticket, now)
         return
     _restart(escalation, ticket, now)
 
