@@ -23,12 +23,16 @@ def make_ticket(hospital, created: datetime, *, trade="power", ward="icu", prior
     at = (lambda minutes: None if minutes is None else created + timedelta(minutes=minutes))
     ward_obj = getattr(hospital, ward)
     # Moved through its past by the engine's table (engine.replay), each step at its time.
+    if assignee is None and any(m is not None for m in (ack, attend, made_safe, resolve, closed)):
+        # Nobody takes on a job that is not theirs: the table needs it given to someone first.
+        assignee = {"water": "plumb"}.get(trade, "sparky")
     tech = hospital.user(assignee).id if assignee else None
-    history = [Past(created + timedelta(minutes=1), "assign", technician_id=tech)] if assignee else []
-    for name, minutes in (("acknowledge", ack), ("attend", attend), ("make_safe", made_safe), ("resolve", resolve),
-                          ("confirm", closed), ("cancel", cancelled)):
-        if minutes is not None:
-            history.append(Past(at(minutes), name, tech))
+    steps = [Past(at(minutes), name, tech) for name, minutes in (
+        ("acknowledge", ack), ("attend", attend), ("make_safe", made_safe), ("resolve", resolve), ("confirm", closed),
+        ("cancel", cancelled)) if minutes is not None]
+    # Given a minute after the report, or with its first step when that comes sooner (replay's sort keeps it first).
+    given = min([created + timedelta(minutes=1)] + [step.at for step in steps])
+    history = ([Past(given, "assign", technician_id=tech)] if assignee else []) + steps
     ticket = engine.replay(db.session, dict(
         ward_id=ward_obj.id, trade_id=hospital.trades[trade].id, priority=priority, description=f"{trade} fault",
         held_seconds=held_minutes * 60, asset_id=asset, location_id=location, reopen_count=reopen_count,

@@ -121,7 +121,8 @@ def test_after_any_changes_the_roll_up_equals_the_figures_from_the_tickets(fixed
             elif kind == "hold":
                 ticket.held_seconds = value
             elif kind == "new":
-                make_ticket(hospital, _moment(value * 5 - 20000), assignee="sparky", ack=value % 40, attend=value % 300,
+                make_ticket(hospital, _moment(value * 5 - 20000), assignee="sparky", ack=value % 40,
+                            attend=value % 40 + value % 300,
                             resolve=value % 3000 + 300, closed=value % 3000 + 400, priority=2 + value % 2)
             else:
                 database.session.commit()
