@@ -52,7 +52,7 @@ def test_the_binders_figures_equal_the_pages(hospital, clock, client, inspected)
     figures = _page_figures(page)
     assert figures == {"on_time": 1, "late": 1, "missed": 3, "pending": 0}
     made = binder.assemble(hospital.user("manager"), date(2026, 3, 1), date(2026, 4, 30), None, "en")
-    certificates_part, required_part = made.sections
+    certificates_part, required_part = made.sections[:2]  # the rounds, permits and interruptions follow
     results = [row[-1] for row in required_part.rows]
     assert {"on_time": results.count("Done on time"), "late": results.count("Done late"),
             "missed": results.count("Missed"), "pending": results.count("Window open")} == figures
@@ -75,7 +75,7 @@ def test_the_binders_figures_equal_the_pages(hospital, clock, client, inspected)
 
 def test_the_binder_for_one_standard_holds_only_its_activities_and_assets(hospital, clock, inspected):
     made = binder.assemble(hospital.user("admin"), date(2026, 3, 1), date(2026, 4, 30), "TSG T5001", "en")
-    certificates_part, required_part = made.sections
+    certificates_part, required_part = made.sections[:2]  # the rounds, permits and interruptions follow
     assert {row[1] for row in required_part.rows} == {"TSG T5001"}
     assert [row[0] for row in certificates_part.rows] == ["LIFT-1"]  # the lift the standard's schedule covers
 

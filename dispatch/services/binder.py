@@ -14,13 +14,15 @@ from flask_babel import gettext as _
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import ValidationError
-from dispatch.services import access, certificates, required_activities
+from dispatch.services import access, certificates, interruptions, permits, required_activities, rounds
 from dispatch.services.binder_section import BinderSection
 from dispatch.services.timezone import hospital_date
 from models import User
 
 # Each area's sections, in the binder's order. Rounds and test records, permits and interruptions add theirs.
-PROVIDERS = [certificates.binder_sections, required_activities.binder_sections]
+# Each compliance area's parts, in the order an inspector reads them.
+PROVIDERS = [certificates.binder_sections, required_activities.binder_sections, rounds.binder_sections,
+             permits.binder_sections, interruptions.binder_sections]
 LOCALES = ("en", "zh_CN")
 MAX_DAYS = 3 * 366
 
