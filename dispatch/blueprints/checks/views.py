@@ -35,9 +35,10 @@ def index():
 
 
 def _fill_choices(form: CheckFormEditor) -> None:
-    form.ward_id.choices = options([(w.id, w.name) for w in db.session.scalars(select(Ward).order_by(Ward.name))])
-    form.trade_id.choices = options([(t.id, t.name) for t in db.session.scalars(
-        select(Trade).order_by(Trade.sort_order, Trade.name))])
+    form.ward_id.choices = options([(w.id, w.display_name) for w in db.session.scalars(
+        select(Ward).order_by(Ward.display_name))])
+    form.trade_id.choices = options([(t.id, t.display_name) for t in db.session.scalars(
+        select(Trade).order_by(Trade.sort_order, Trade.display_name))])
     form.schedule_id.choices = options([(0, "—")] + [(s.id, s.title) for s in db.session.scalars(
         select(MaintenanceSchedule).order_by(MaintenanceSchedule.title))])
 

@@ -63,7 +63,7 @@ def index():
 
 def _cause_form() -> CauseForm:
     form = CauseForm()
-    form.cause_id.choices = options([(c.id, c.name) for c in causes()])
+    form.cause_id.choices = options([(c.id, c.display_name) for c in causes()])
     return form
 
 

@@ -38,7 +38,7 @@ def index():
 
 def _choices(form: InterruptionForm) -> None:
     form.utility.choices = options([(u, interruptions.UTILITY_LABELS[u]) for u in UTILITIES])
-    form.ward_ids.choices = options([(w.id, w.name) for w in ward_choices()])
+    form.ward_ids.choices = options([(w.id, w.display_name) for w in ward_choices()])
     versions = db.session.scalars(select(EmergencyPlanVersion).order_by(EmergencyPlanVersion.title,
                                                                         EmergencyPlanVersion.number))
     form.plan_version_id.choices = options([(0, _("None"))] + [(v.id, f"{v.title} v{v.number}") for v in versions])

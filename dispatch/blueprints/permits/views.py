@@ -48,7 +48,7 @@ def index():
 def new(ticket_id: int):
     ticket = access.ticket_for(current_user, ticket_id)
     form = PermitForm()
-    form.ward_ids.choices = options([(w.id, w.name) for w in ward_choices()])
+    form.ward_ids.choices = options([(w.id, w.display_name) for w in ward_choices()])
     if not form.is_submitted():
         now = local(clock_now()).replace(second=0, microsecond=0, tzinfo=None)
         form.ward_ids.data, form.valid_from.data, form.valid_until.data = [ticket.ward_id], now, now + timedelta(hours=4)
