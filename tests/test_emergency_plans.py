@@ -352,6 +352,28 @@ def test_a_new_plan_from_the_editor(hospital, login_as):
     assert manager.post("/plans/new", data={**data, "trade_id": 999}).status_code == 422
 
 
+def test_a_plan_titled_in_chinese_shows_each_reader_their_language_and_a_new_title_is_a_new_version(hospital,
+                                                                                                     login_as):
+    manager = login_as("manager")
+    data = {"title": "", "title_zh": "电梯困人", "trade_id": hospital.trades["lift"].id, "criticality": "",
+            "keywords": "", "summary": "", "steps": "Talk to them on the intercom", "contacts": "",
+            "isolation_points": ""}
+    assert manager.post("/plans/new", data=data).status_code == 302
+    plan = db.session.query(EmergencyPlan).one()
+    # Only the Chinese title given: it stands in both, and an English reader sees it too.
+    assert (plan.current.title, plan.current.title_zh) == ("电梯困人", "电梯困人")
+    assert "电梯困人" in manager.get("/plans/").get_data(as_text=True)
+    edit = {**data, "title": "Person trapped in lift", "active": "y", "change_note": "English title"}
+    assert manager.post(f"/plans/{plan.id}/edit", data=edit).status_code == 302
+    db.session.expire_all()
+    plan = db.session.get(EmergencyPlan, plan.id)
+    assert plan.current_number == 2 and plan.current.title == "Person trapped in lift"
+    assert plan.current.name_for("zh_CN") == "电梯困人" and plan.current.name_for("en") == "Person trapped in lift"
+    # Neither title: the English field is named.
+    refused = manager.post("/plans/new", data={**data, "title_zh": ""})
+    assert refused.status_code == 422 and 'class="field-error"' in refused.get_data(as_text=True)
+
+
 # --- the board ---------------------------------------------------------------------------------
 
 def test_the_board_marks_p1_rows_with_their_plan(hospital, login_as):

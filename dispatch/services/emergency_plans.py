@@ -23,6 +23,7 @@ from dispatch.sms import text as sms_text
 from models import (
     WARD_CRITICALITIES, EmergencyPlan, EmergencyPlanVersion, Ticket, TicketPlanStep, Trade, User, db,
 )
+from models.names import both_names
 
 PLAN_PRIORITY = 1  # plans are attached to emergencies only
 MAX_STEPS = 40
@@ -224,9 +225,10 @@ class PlanContent:
     steps: list[str]
     contacts: list[dict]
     isolation_points: list[dict]
+    title_zh: str | None = None  # the title in Chinese (models.names: a reader sees their language)
 
     def as_tuple(self) -> tuple:
-        return (self.title, self.summary, self.steps, self.contacts, self.isolation_points)
+        return (self.title, self.title_zh, self.summary, self.steps, self.contacts, self.isolation_points)
 
 
 def _lines(text: str | None) -> list[str]:
@@ -250,10 +252,11 @@ def _pairs(text: str | None, field: str, limit: tuple[int, int], line_name) -> l
 
 
 def parse_content(*, title: str | None, summary: str | None, steps: str | None, contacts: str | None,
-                  isolation_points: str | None) -> PlanContent:
+                  isolation_points: str | None, title_zh: str | None = None) -> PlanContent:
     """The editor's text areas (one step, contact or isolation point a line; 'a | b' pairs) made into
-    a plan's content, or a ValidationError naming the field."""
-    title = clean_text(title, "title", required=True, limit=160)
+    a plan's content, or a ValidationError naming the field. The title in English, Chinese or both."""
+    title_zh = clean_text(title_zh, "title_zh", required=False, limit=160)
+    title, title_zh = both_names(clean_text(title, "title", required=not title_zh, limit=160), title_zh)
     summary = clean_text(summary, "summary", required=False, limit=2000)
     step_lines = _lines(steps)
     if not step_lines:
@@ -273,7 +276,8 @@ def parse_content(*, title: str | None, summary: str | None, steps: str | None, 
     points = [{"what": what, "where": where} for what, where in _pairs(
         isolation_points, "isolation_points", (160, 200),
         lambda n: _("Line %(n)d: write 'what is isolated | where the valve or switch is'.", n=n))]
-    return PlanContent(title=title, summary=summary, steps=step_lines, contacts=people, isolation_points=points)
+    return PlanContent(title=title, summary=summary, steps=step_lines, contacts=people, isolation_points=points,
+                       title_zh=title_zh)
 
 
 def _rule(trade_id: int | None, criticality: str | None, keywords: str | None) -> tuple[int, str | None, str | None]:
@@ -317,8 +321,8 @@ def update_plan(plan_id: int, actor: User, *, trade_id: int | None, criticality:
         plan.trade_id, plan.criticality, plan.keywords = _rule(trade_id, criticality, keywords)
         plan.active = bool(active)
         current = plan.current
-        if current is not None and (current.title, current.summary, current.steps, current.contacts,
-                                    current.isolation_points) == content.as_tuple():
+        if current is not None and (current.title, current.title_zh, current.summary, current.steps,
+                                    current.contacts, current.isolation_points) == content.as_tuple():
             return None
         return _publish(session, plan, content, actor, now,
                         clean_text(change_note, "change_note", required=False, limit=300))
@@ -327,7 +331,8 @@ def update_plan(plan_id: int, actor: User, *, trade_id: int | None, criticality:
 def _publish(session, plan: EmergencyPlan, content: PlanContent, actor: User | None, now: datetime,
              change_note: str | None) -> EmergencyPlanVersion:
     number = plan.current_number + 1
-    version = EmergencyPlanVersion(plan=plan, number=number, title=content.title, summary=content.summary,
+    version = EmergencyPlanVersion(plan=plan, number=number, title=content.title, title_zh=content.title_zh,
+                                   summary=content.summary,
                                    steps=list(content.steps), contacts=list(content.contacts),
                                    isolation_points=list(content.isolation_points), change_note=change_note,
                                    published_at=now, published_by_id=actor.id if actor else None)

@@ -9,6 +9,8 @@ class PlanForm(FlaskForm):
     # Length limits here are generous backstops; the service checks each field and names it.
     title = StringField(_l("Title"), validators=[Length(max=500)],
                         description=_l("The kind of fault, as people say it: 'ICU power loss'."))
+    title_zh = StringField(_l("Title in Chinese"), validators=[Length(max=500)],
+                           description=_l("Shown to readers of Chinese; give either title or both."))
     trade_id = SelectField(_l("Trade"), coerce=int)
     criticality = SelectField(_l("Only in wards of kind"), validators=[Optional()])
     keywords = StringField(_l("Only when the fault mentions"), validators=[Length(max=1000)],

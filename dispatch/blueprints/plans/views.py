@@ -29,7 +29,8 @@ def _choices(form: PlanForm) -> None:
 
 
 def _content(form: PlanForm) -> plans.PlanContent:
-    return plans.parse_content(title=form.title.data, summary=form.summary.data, steps=form.steps.data,
+    return plans.parse_content(title=form.title.data, title_zh=form.title_zh.data, summary=form.summary.data,
+                               steps=form.steps.data,
                                contacts=form.contacts.data, isolation_points=form.isolation_points.data)
 
 
@@ -62,7 +63,7 @@ def edit(plan_id: int):
     _choices(form)
     if not form.is_submitted():
         current = plan.current
-        form.title.data, form.summary.data = current.title, current.summary
+        form.title.data, form.title_zh.data, form.summary.data = current.english_name, current.title_zh, current.summary
         form.trade_id.data, form.criticality.data = plan.trade_id, plan.criticality or ""
         form.keywords.data, form.active.data = plan.keywords, plan.active
         form.steps.data = "\n".join(current.steps)
