@@ -81,9 +81,10 @@ def chinese_readers(hospital):
 
 
 @pytest.fixture
-def browser_without_cjk_fonts(tmp_path):
+def browser_without_cjk_fonts(browser, tmp_path):
     """A second Chromium whose fontconfig rejects every font file that covers Chinese (the machine as it was
-    before the font was installed)."""
+    before the font was installed). Launched by the session's Playwright: a second sync Playwright cannot start
+    while the first one runs."""
     files = sorted({line.split(":")[0] for line in fontconfig(":lang=zh-cn", "file")})
     assert files, "no CJK font to hide"
     rejected = "".join(f"<glob>{path}</glob>" for path in files)
@@ -92,15 +93,12 @@ def browser_without_cjk_fonts(tmp_path):
 <fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>
 <selectfont><rejectfont>{rejected}</rejectfont></selectfont>
 <cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>""")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS,
-                                              env={**os.environ, "FONTCONFIG_FILE": str(config)})
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    chromium = browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS,
+                                           env={**os.environ, "FONTCONFIG_FILE": str(config)})
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 def log_in(page, username: str) -> None:
