@@ -127,9 +127,12 @@ def test_the_crawl_reaches_the_forms_of_most_post_routes(site_crawl, read_only_h
     routes = {endpoint for endpoint, _rule in POST_ROUTES}
     # A failed job's buttons need a failed job in Redis; the report form's "add to the ongoing incident" gets its
     # address from ongoing.js once the ward's trade is known. A directory group's Remove button needs a mapped group
-    # (tests/test_directory_ldap.py sends it with and without its token).
+    # (tests/test_directory_ldap.py sends it with and without its token). A permit's issue, accept and cancel
+    # buttons are shown only to a holder of that trade's Authorised or Competent Person licence at that stage
+    # (tests/test_permits.py presses each from the page, with its token).
     assert routes - shown <= {"operations.requeue", "operations.delete", "incidents.comment",
-                              "admin.remove_directory_group"}, sorted(routes - shown)
+                              "admin.remove_directory_group", "permits.issue", "permits.accept",
+                              "permits.cancel"}, sorted(routes - shown)
 
 
 def test_the_form_parser_reads_what_a_browser_would_send():

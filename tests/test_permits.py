@@ -289,3 +289,24 @@ def test_the_permit_prints_on_one_a4_page_even_with_a_long_isolation_list(hospit
     assert (round(width), round(height)) == (595, 842)  # A4 in points
     fonts = str(pdf.pages[0]["/Resources"]["/Font"].get_object())
     assert "STSong-Light" in str({k: v.get_object()["/BaseFont"] for k, v in pdf.pages[0]["/Resources"]["/Font"].items()}), fonts
+
+
+def test_issue_accept_and_cancel_from_the_permit_page_move_the_permit(hospital, clock, gas_job, login_as):
+    """The page shows each person the button for their step, and the button, sent with its token, takes it: the
+    Authorised Person issues, the Competent Person accepts, and the Authorised Person cancels it recording what was
+    restored."""
+    permit_id = draft(hospital, clock, gas_job)
+    ap, gasman = login_as("ap.gas"), login_as("gasman")
+
+    def press(person, step: str, data: dict | None = None) -> None:
+        action = f"/permits/{permit_id}/{step}"
+        assert f'action="{action}"' in person.get(f"/permits/{permit_id}").get_data(as_text=True), step
+        assert person.post(action, data).status_code == 302
+
+    press(ap, "issue")
+    press(gasman, "accept")
+    db.session.expire_all()
+    assert db.session.get(Permit, permit_id).state == "accepted"
+    press(ap, "cancel", {"restored": "AVSU ICU-O2 reopened"})
+    db.session.expire_all()
+    assert db.session.get(Permit, permit_id).state == "cancelled"

@@ -32,6 +32,7 @@ from sqlalchemy.orm import selectinload
 
 from dispatch.clock import now as clock_now
 from dispatch.errors import IllegalTransitionError, NotFoundError, ValidationError
+from dispatch.i18n import month_label
 from dispatch.services import access, recurrence
 from dispatch.services.binder_section import BinderSection
 from dispatch.services.certificates import kind_label
@@ -312,7 +313,7 @@ def compliance(first: date, last: date, now: datetime, standard: str | None = No
     for name, kind, due, st, n in db.session.execute(query).all():
         due = date.fromisoformat(due) if isinstance(due, str) else due
         month = due.replace(day=1)
-        months.setdefault(month, Tally(month.strftime("%Y-%m"), key=month.isoformat())).add(st, n)
+        months.setdefault(month, Tally(month_label(month, short=True), key=month.isoformat())).add(st, n)
         by_standard.setdefault(name, Tally(name, key=name)).add(st, n)
         by_kind.setdefault(kind or "", Tally(kind_label(kind), key=kind)).add(st, n)
         total.add(st, n)
