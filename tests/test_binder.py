@@ -100,7 +100,7 @@ def test_only_estates_managers_and_admins_get_the_binder(hospital, client, usern
 
 @pytest.mark.parametrize("query, message", [
     ({"end": "2026-03-01", "lang": "en"}, "Give the first day of the period."),
-    ({"start": "2026-03-02", "end": "2026-03-01", "lang": "en"}, "The period ends before it starts."),
+    ({"start": "2026-03-02", "end": "2026-03-01", "lang": "en"}, "The start date is after the end date."),
     ({"start": "2026-03-01", "end": "2026-03-31", "lang": "en"}, "The period cannot end after today."),
     ({"start": "2026-03-01", "end": "2026-03-05", "lang": "fr"}, "Choose English or Chinese."),
     ({"start": "2026-02-30", "end": "2026-03-05", "lang": "en"}, "2026-02-30 is not a date (YYYY-MM-DD)."),

@@ -75,8 +75,7 @@ ABOUT_THE_DATA = {"Choose a ward.", "That asset is not in this ward.", "That roo
 ABOUT_THE_DATA_KINDS = {"NotLicensedError", "UnmappedAlarmPointError"}
 # Rules OpenAPI 3.0 has no way to state: between two fields (a period's end after its start, and its length) and
 # a date-time's range (JSON Schema's minimum applies to numbers only). The 422 names the field and says the rule.
-BETWEEN_FIELDS = {"The period must end after it starts.", "At most ten years at a time.",
-                  "The period ends before it starts.", "At most three years at a time.",
+BETWEEN_FIELDS = {"The start date is after the end date.", "Choose at most ten years.", "Choose at most three years.",
                   "The interruption must end after it starts.", "Give a time between 2000 and 2100."}
 POSITIVE_EXAMPLES = 80  # per operation
 

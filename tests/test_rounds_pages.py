@@ -81,7 +81,7 @@ def test_pages_per_role(hospital, db, login_as, username, index, fill, edit):
 
 def test_the_compliance_page_refuses_a_backwards_period(hospital, db, login_as):
     response = login_as("manager").get("/checks/compliance?start=2026-03-10&end=2026-03-01", follow_redirects=True)
-    assert "The end is before the start." in text_of(response.get_data(as_text=True))
+    assert "The start date is after the end date." in text_of(response.get_data(as_text=True))
 
 
 def test_the_api_records_a_test_once_and_names_bad_fields(hospital, db, client, api_token):

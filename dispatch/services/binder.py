@@ -16,6 +16,7 @@ from dispatch.clock import now as clock_now
 from dispatch.errors import ValidationError
 from dispatch.services import access, certificates, interruptions, permits, required_activities, rounds
 from dispatch.services.binder_section import BinderSection
+from dispatch.services.report_filters import LINE_BY_LINE_DAYS, check_period
 from dispatch.services.timezone import hospital_date
 from models import User
 
@@ -24,7 +25,6 @@ from models import User
 PROVIDERS = [certificates.binder_sections, required_activities.binder_sections, rounds.binder_sections,
              permits.binder_sections, interruptions.binder_sections]
 LOCALES = ("en", "zh_CN")
-MAX_DAYS = 3 * 366
 
 
 @dataclass
@@ -48,10 +48,7 @@ def check_request(user: User, start: date | None, end: date | None, locale: str 
         raise ValidationError(_("Give the first day of the period."), field="start")
     if end is None:
         raise ValidationError(_("Give the last day of the period."), field="end")
-    if end < start:
-        raise ValidationError(_("The period ends before it starts."), field="end")
-    if (end - start).days > MAX_DAYS:
-        raise ValidationError(_("At most three years at a time."), field="end")
+    check_period(start, end, LINE_BY_LINE_DAYS)
     if end > hospital_date(clock_now()):
         raise ValidationError(_("The period cannot end after today."), field="end")
     if locale not in LOCALES:

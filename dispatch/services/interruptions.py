@@ -16,6 +16,7 @@ from dispatch.errors import NotFoundError, ValidationError
 from dispatch.i18n import short_datetime
 from dispatch.services import access, ward_notices
 from dispatch.services.binder_section import BinderSection
+from dispatch.services.report_filters import check_period
 from dispatch.services.timezone import hospital_date, hospital_zone
 from dispatch.services.unit_of_work import write_transaction
 from dispatch.sms import permit_text
@@ -157,10 +158,7 @@ def period(start: date | None, end: date | None) -> tuple[date, date]:
     ValidationError naming the field."""
     today = hospital_date(clock_now())
     start, end = start or today.replace(day=1), end or today
-    if end < start:
-        raise ValidationError(_("The period must end after it starts."), field="end")
-    if end - start > timedelta(days=3660):
-        raise ValidationError(_("At most ten years at a time."), field="end")
+    check_period(start, end)
     return start, end
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, and_, case, cast, exists, func, literal, not_, or_, select
 
 from dispatch.errors import ValidationError
@@ -25,6 +26,9 @@ TARGETS = ("acknowledge", "attend", "resolve")
 BACKLOG_AGES = (("day", 0, 1), ("week", 1, 7), ("month", 7, 30), ("older", 30, None))
 # Ten years is the longest period a page computes (older history stays in the database).
 MAX_DAYS = 3660
+# The binder and the check forms' figures draw every line: three years at most.
+LINE_BY_LINE_DAYS = 3 * 366
+_LONGEST = {MAX_DAYS: _l("Choose at most ten years."), LINE_BY_LINE_DAYS: _l("Choose at most three years.")}
 
 
 @dataclass(frozen=True)
@@ -116,12 +120,18 @@ def technician_teams() -> Teams:
     return Teams(teams)
 
 
+def check_period(start: date, end: date, longest_days: int = MAX_DAYS) -> None:
+    """The one rule for a period of hospital days someone asks for (reports, the binder, compliance figures, the
+    interruption log): it runs forwards and is not longer than `longest_days` (MAX_DAYS or LINE_BY_LINE_DAYS)."""
+    if start > end:
+        raise ValidationError(_("The start date is after the end date."), field="end")
+    if (end - start).days > longest_days:
+        raise ValidationError(str(_LONGEST[longest_days]), field="end")
+
+
 def check_filter(report: ReportFilter) -> None:
     """Raise ValidationError naming the field when the filter names something that does not exist."""
-    if report.start > report.end:
-        raise ValidationError(_("The start date is after the end date."), field="start")
-    if (report.end - report.start).days > MAX_DAYS:
-        raise ValidationError(_("Choose at most ten years."), field="start")
+    check_period(report.start, report.end)
     if report.priority is not None and report.priority not in (1, 2, 3, 4):
         raise ValidationError(_("Priority must be 1 to 4."), field="priority")
     lookups = (("trade_id", Trade, _("No such trade.")), ("ward_id", Ward, _("No such ward.")),

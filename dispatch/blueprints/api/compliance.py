@@ -10,11 +10,10 @@ from marshmallow import Schema, fields, validate
 from dispatch.blueprints.api.schemas import STORABLE
 from dispatch.blueprints.api.views import blp, errors
 from dispatch.clock import now
-from dispatch.errors import ValidationError
 from dispatch.services import access, certificates, required_activities
+from dispatch.services.report_filters import LINE_BY_LINE_DAYS, check_period
 from dispatch.services.timezone import hospital_date
 
-MAX_PERIOD_DAYS = 3 * 366
 
 
 class PeriodArgsSchema(Schema):
@@ -80,10 +79,7 @@ def _period(args) -> tuple[date, date, str | None]:
     access.require_role(g.api_user, access.COMPLIANCE_READERS)
     end = args["end"] or hospital_date(now())
     start = args["start"] or end - timedelta(days=365)
-    if end < start:
-        raise ValidationError("The period ends before it starts.", field="end")
-    if (end - start).days > MAX_PERIOD_DAYS:
-        raise ValidationError("At most three years at a time.", field="end")
+    check_period(start, end, LINE_BY_LINE_DAYS)
     return start, end, (args["standard"] or "").strip() or None
 
 

@@ -17,6 +17,7 @@ from dispatch.clock import now
 from dispatch.errors import ValidationError, refusals_return_to
 from dispatch.i18n import local_date
 from dispatch.services import access, check_forms, rounds
+from dispatch.services.report_filters import LINE_BY_LINE_DAYS, check_period
 from dispatch.services.timezone import hospital_date
 from models import CheckForm, MaintenanceSchedule, Trade, Ward, db
 
@@ -117,10 +118,7 @@ def _period(today: date) -> tuple[date, date]:
             end = date.fromisoformat(request.args["end"])
     except ValueError:
         raise ValidationError(_("Give the dates as YYYY-MM-DD."), field="start") from None
-    if end < start:
-        raise ValidationError(_("The end is before the start."), field="end")
-    if (end - start).days > 3 * 366:
-        raise ValidationError(_("At most three years at a time."), field="end")
+    check_period(start, end, LINE_BY_LINE_DAYS)
     return start, end
 
 

@@ -18,6 +18,7 @@ from dispatch.errors import ValidationError, refusals_return_to
 from dispatch.services import access, binder, binder_pdf, certificates, planned, required_activities
 from dispatch.services.recurrence import add_months
 from dispatch.services.report_breaches import causes
+from dispatch.services.report_filters import check_period
 from dispatch.services.timezone import hospital_date
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
@@ -39,8 +40,7 @@ def _period() -> tuple[date, date, str | None]:
     today = hospital_date(now())
     start = _day("start", add_months(today.replace(day=1), -11))
     end = _day("end", today)
-    if start > end:
-        raise ValidationError(_("The period ends before it starts."), field="end")
+    check_period(start, end)
     return start, end, (request.args.get("standard") or "").strip()[:60] or None
 
 
