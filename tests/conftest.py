@@ -133,7 +133,8 @@ def emptying(db_backend, migrated_database):
         return
     from models import db as models_db
 
-    engine = create_engine(migrated_database)
+    # Pre-ping: the tests that take the database away (tests/test_faults.py) end this engine's kept connection too.
+    engine = create_engine(migrated_database, pool_pre_ping=True)
     with engine.connect() as conn:
         sequences = list(conn.scalars(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")))
     script = "; ".join([f'DELETE FROM "{table.name}"' for table in reversed(models_db.metadata.sorted_tables)] + [
